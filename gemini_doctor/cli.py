@@ -1,0 +1,146 @@
+"""The command line: parses, calls, renders. No logic of its own; heavy modules are imported lazily.
+
+Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or input error,
+3 an internal error (a bug: set GEMINI_DOCTOR_DEBUG=1 for the traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from gemini_doctor import __version__
+
+EXIT_CODES_HELP = "Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or input error."
+
+app = typer.Typer(
+    name="gemini-doctor",
+    help="Tells apart the failures of Gemini image-generation calls and says how to fix each.\n\n"
+    + EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class OutputFormat(str, Enum):
+    rich = "rich"
+    json = "json"
+    markdown = "markdown"
+
+
+class Billing(str, Enum):
+    enabled = "enabled"
+    disabled = "disabled"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gemini-doctor {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Tells apart the failures of Gemini image-generation calls and says how to fix each."""
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """One clear line on stderr, then the exit code; never a traceback."""
+    from gemini_doctor.redact import redact
+
+    typer.echo(f"gemini-doctor: error: {redact(message)}", err=True)
+    return typer.Exit(code)
+
+
+def emit(document: dict, fmt: OutputFormat, output: str | None = None, secrets: tuple[str | None, ...] = ()) -> None:
+    """Render once, through the redacting door, to stdout or atomically to --output."""
+    from gemini_doctor.report import render
+
+    to_terminal = output is None and sys.stdout.isatty()
+    color = to_terminal and "NO_COLOR" not in os.environ
+    width = os.get_terminal_size().columns if to_terminal else 100
+    text = render(document, fmt.value, secrets=secrets, color=color, width=width)
+    if output:
+        from gemini_doctor.inputs import write_atomically
+
+        write_atomically(output, text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+@app.command()
+def explain(
+    target: Annotated[str | None, typer.Argument(
+        help="A file with the error, '-' for stdin, or a code/slug (GD001, ghost-429) to show its page. "
+        "Pasted text in quotes works too.", show_default=False)] = None,
+    model: Annotated[str | None, typer.Option(help="The model the app called (sharpens the diagnosis).")] = None,
+    request: Annotated[str | None, typer.Option(
+        help="The JSON body the app sent: its generationConfig is checked against the answer.")] = None,
+    billing: Annotated[Billing | None, typer.Option(help="Whether billing is enabled on the key's project.")] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.rich,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+) -> None:
+    """Classify an error someone pasted: a JSON body, an SDK exception, or `curl -i` output."""
+    from pathlib import Path
+
+    from gemini_doctor.diagnosis import Context
+    from gemini_doctor.diagnosis.evidence import InputError
+    from gemini_doctor.explain import explain_document, looks_like_code, rule_document
+    from gemini_doctor.inputs import read_json_object, read_text
+
+    try:
+        if target is None and sys.stdin.isatty():
+            raise InputError("nothing to explain: pass a file, '-' to read stdin, or a code such as GD001")
+        source = target or "-"
+        if source != "-" and not Path(source).exists() and looks_like_code(source):
+            emit(rule_document(source), fmt, output)
+            return
+        if source != "-" and not Path(source).exists() and any(c in source for c in " {\n"):
+            text, label = source, "argument"
+        else:
+            text, label = read_text(source)
+        body = read_json_object(request, "request") if request else None
+        context = Context(model=model, request=body,
+                          billing_enabled=None if billing is None else billing is Billing.enabled)
+        document = explain_document(text, label, context)
+        emit(document, fmt, output)
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    raise typer.Exit(document["exit_code"])
+
+
+@app.command()
+def errors(
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.rich,
+) -> None:
+    """List the error catalog: every code and slug the doctor can name."""
+    from gemini_doctor.explain import catalog_document
+
+    emit(catalog_document(), fmt)
+
+
+def main() -> None:
+    """Entry point: run the app; an unexpected exception becomes one line and exit 3, not a traceback."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("gemini-doctor: interrupted\n")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for rule 6
+        if os.environ.get("GEMINI_DOCTOR_DEBUG"):
+            raise
+        from gemini_doctor.redact import redact
+
+        sys.stderr.write(f"gemini-doctor: internal error: {type(exc).__name__}: {redact(str(exc))[:300]} "
+                         "(set GEMINI_DOCTOR_DEBUG=1 for the traceback; please report it)\n")
+        sys.exit(3)

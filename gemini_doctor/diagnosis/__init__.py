@@ -1,0 +1,94 @@
+"""Diagnosis: evidence in, a ranked list of named failures out. Shared by `explain`, `check` and `lint`.
+
+Pure: no I/O, no network. The rules read the knowledge files for models and error types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gemini_doctor.knowledge import ErrorType, error
+
+SEVERITIES = ("error", "warning")
+CONFIDENCES = ("certain", "likely", "possible")
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """One named failure with how sure we are and what led there."""
+
+    error: ErrorType
+    severity: str
+    confidence: str
+    evidence: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()  # case-specific fix steps, shown before the catalog's general ones
+    note: str | None = None  # e.g. what would tell this apart from a rival diagnosis
+
+    @classmethod
+    def of(
+        cls,
+        slug: str,
+        confidence: str,
+        evidence: list[str] | tuple[str, ...] = (),
+        *,
+        severity: str = "error",
+        hints: list[str] | tuple[str, ...] = (),
+        note: str | None = None,
+    ) -> Diagnosis:
+        return cls(error(slug), severity, confidence, tuple(evidence), tuple(hints), note)
+
+    @property
+    def fix(self) -> tuple[str, ...]:
+        return self.hints + tuple(step for step in self.error.fix if step not in self.hints)
+
+    def rank(self) -> tuple[int, int]:
+        return (SEVERITIES.index(self.severity), CONFIDENCES.index(self.confidence))
+
+    def to_dict(self) -> dict[str, Any]:
+        entry = self.error
+        result: dict[str, Any] = {
+            "code": entry.code,
+            "slug": entry.slug,
+            "title": entry.title,
+            "category": entry.category,
+            "severity": self.severity,
+            "confidence": self.confidence,
+            "established": entry.established,
+            "evidence": list(self.evidence),
+            "fix": list(self.fix),
+            "retryable": entry.retryable,
+            "retry_advice": entry.retry_advice,
+            "docs": entry.docs,
+        }
+        if self.note:
+            result["note"] = self.note
+        return result
+
+
+@dataclass(frozen=True)
+class Context:
+    """What is known besides the pasted error: it sharpens or changes the diagnosis."""
+
+    model: str | None = None
+    billing_enabled: bool | None = None
+    paid_quota: int | None = None  # a non-zero paid per-minute limit read from Cloud Quotas
+    request: dict | None = None  # the JSON body the app sends
+    api_version: str | None = None
+    base_url: str | None = None
+    extra_evidence: tuple[str, ...] = field(default=())
+
+
+def rank(diagnoses: list[Diagnosis]) -> list[Diagnosis]:
+    """Failures before warnings, then by confidence; one entry per slug (the strongest), stable otherwise."""
+    best: dict[str, Diagnosis] = {}
+    order: list[str] = []
+    for diagnosis in diagnoses:
+        slug = diagnosis.error.slug
+        if slug not in best:
+            order.append(slug)
+            best[slug] = diagnosis
+        elif diagnosis.rank() < best[slug].rank():
+            best[slug] = diagnosis
+    ordered = [best[slug] for slug in order]
+    return sorted(ordered, key=lambda d: d.rank())

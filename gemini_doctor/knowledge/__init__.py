@@ -1,0 +1,169 @@
+"""The doctor's knowledge: the error catalog and the model table, read from TOML shipped in the package.
+
+Facts live in `errors.toml` and `models.toml` (each with `source` and `checked`) so they can be corrected
+without touching code; this module only turns them into frozen, typed records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+CATEGORIES = ("hard-error", "silent-failure", "ignored-setting")
+ESTABLISHED = ("official", "community-reported", "historical")
+MODEL_STATUSES = ("ga", "preview", "deprecated", "shut-down")
+
+
+@dataclass(frozen=True)
+class ErrorType:
+    """One entry of the error catalog: a failure with a stable code and slug."""
+
+    code: str
+    slug: str
+    title: str
+    category: str
+    symptom: str
+    cause: str
+    applies_when: str
+    fix: tuple[str, ...]
+    retryable: bool
+    retry_advice: str
+    docs: str
+    established: str
+    source: str
+    checked: dt.date
+    http_status: int | None = None
+    grpc_status: str | None = None
+    article: str | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    """One image model as the built-in table knows it; the live model list wins over it."""
+
+    id: str
+    family: str
+    status: str
+    source: str
+    checked: dt.date
+    image_sizes: tuple[str, ...]
+    default_size: str
+    unsupported_size: str
+    aspect_ratios: tuple[str, ...]
+    output_format: str
+    image_config_versions: tuple[str, ...]
+    openai_images: bool
+    makes_images: bool = True
+    requires_text_modality: bool = False
+    recommended: bool = False
+    aliases: tuple[str, ...] = ()
+    released: dt.date | None = None
+    deprecated: dt.date | None = None
+    shutdown: dt.date | None = None
+    shutdown_note: str | None = None
+    replacement: str | None = None
+    price_usd: dict[str, float] = field(default_factory=dict)
+    price_source: str | None = None
+    pixels: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    pixels_source: str | None = None
+
+    @property
+    def is_shut_down(self) -> bool:
+        return self.status == "shut-down"
+
+    def pixel_size(self, size: str, ratio: str) -> tuple[int, int] | None:
+        """The documented pixel size for an imageSize and aspectRatio, or None where no table says."""
+        return self.pixels.get(size, {}).get(ratio)
+
+
+def _read(name: str) -> dict:
+    return tomllib.loads(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
+
+
+@cache
+def error_types() -> tuple[ErrorType, ...]:
+    """The catalog, in code order."""
+    entries = []
+    for raw in _read("errors.toml")["error"]:
+        raw = dict(raw)
+        raw["fix"] = tuple(raw["fix"])
+        entries.append(ErrorType(**raw))
+    return tuple(entries)
+
+
+@cache
+def _errors_by_key() -> dict[str, ErrorType]:
+    index: dict[str, ErrorType] = {}
+    for entry in error_types():
+        index[entry.code.upper()] = entry
+        index[entry.slug] = entry
+    return index
+
+
+def find_error(code_or_slug: str) -> ErrorType | None:
+    """Look an entry up by code (`GD001`, any case) or slug (`billing-limit-zero`)."""
+    key = code_or_slug.strip()
+    return _errors_by_key().get(key.upper()) or _errors_by_key().get(key.lower())
+
+
+def error(slug: str) -> ErrorType:
+    """The entry for a slug the code relies on; a missing one is a bug in the data."""
+    found = find_error(slug)
+    if found is None:
+        raise KeyError(f"error catalog has no entry {slug!r}")
+    return found
+
+
+@cache
+def models() -> tuple[Model, ...]:
+    """The model table, with `pixels_like` tables merged in."""
+    raws = {raw["id"]: dict(raw) for raw in _read("models.toml")["model"]}
+
+    def pixel_table(model_id: str, seen: frozenset[str] = frozenset()) -> dict[str, dict[str, tuple[int, int]]]:
+        raw = raws[model_id]
+        table: dict[str, dict[str, tuple[int, int]]] = {}
+        parent = raw.get("pixels_like")
+        if parent and parent not in seen:
+            table = {size: dict(ratios) for size, ratios in pixel_table(parent, seen | {model_id}).items()}
+        for size, ratios in raw.get("pixels", {}).items():
+            table.setdefault(size, {}).update({ratio: (wh[0], wh[1]) for ratio, wh in ratios.items()})
+        return table
+
+    result = []
+    for model_id, raw in raws.items():
+        pixels = pixel_table(model_id)
+        raw.pop("pixels_like", None)
+        raw["pixels"] = pixels
+        for key in ("image_sizes", "aspect_ratios", "image_config_versions", "aliases"):
+            raw[key] = tuple(raw.get(key, ()))
+        raw["price_usd"] = dict(raw.get("price_usd", {}))
+        result.append(Model(**raw))
+    return tuple(result)
+
+
+def find_model(name: str) -> Model | None:
+    """A model by id or alias; accepts the `models/` prefix the API uses."""
+    key = name.strip().removeprefix("models/")
+    for model in models():
+        if model.id == key:
+            return model
+    for model in models():
+        if key in model.aliases:
+            return model
+    return None
+
+
+def recommended_model() -> Model:
+    """The default model of `check`: the one the data marks recommended."""
+    return next(m for m in models() if m.recommended)
+
+
+def closest_models(name: str, candidates: list[str] | None = None, limit: int = 3) -> list[str]:
+    """Valid model ids closest to a mistyped one, current ones first."""
+    key = name.strip().removeprefix("models/")
+    pool = candidates if candidates is not None else [m.id for m in models() if not m.is_shut_down]
+    return difflib.get_close_matches(key, pool, n=limit, cutoff=0.5)

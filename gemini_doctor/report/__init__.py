@@ -1,0 +1,50 @@
+"""Reports: plain documents (dicts in the `gemini-doctor/v1` shape) and the door every output passes through.
+
+Renderers turn a document into text; they know no probe and no check. `render` redacts the document before
+rendering and the text after it, so nothing key-shaped leaves the program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from gemini_doctor import __version__
+from gemini_doctor.redact import redact, redact_obj
+
+SCHEMA = "gemini-doctor/v1"
+FORMATS = ("rich", "json", "markdown")
+
+
+def tool_info() -> dict[str, str]:
+    return {"name": "gemini-doctor", "version": __version__}
+
+
+def entry_dict(entry: Any) -> dict[str, Any]:
+    """A catalog entry as a plain dict (the page `explain CODE` shows)."""
+    fields = ("code", "slug", "title", "category", "http_status", "grpc_status", "symptom", "cause",
+              "applies_when", "fix", "retryable", "retry_advice", "docs", "established", "article", "source")
+    result = {name: getattr(entry, name) for name in fields if getattr(entry, name) is not None}
+    result["fix"] = list(entry.fix)
+    result["checked"] = entry.checked.isoformat()
+    return result
+
+
+def render(document: dict[str, Any], fmt: str, secrets: Iterable[str | None] = (), color: bool = False,
+           width: int | None = None) -> str:
+    """The document as text in one of FORMATS, redacted."""
+    secrets = tuple(secrets)
+    document = redact_obj(document, secrets)  # type: ignore[assignment]
+    if fmt == "json":
+        from gemini_doctor.report.render_json import render_json
+
+        text = render_json(document)
+    elif fmt == "markdown":
+        from gemini_doctor.report.render_markdown import render_markdown
+
+        text = render_markdown(document)
+    else:
+        from gemini_doctor.report.render_rich import render_rich
+
+        text = render_rich(document, color=color, width=width)
+    return redact(text, secrets)

@@ -1,0 +1,88 @@
+"""Markdown for support tickets and GitHub step summaries: everything a helper needs, the key never."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MARK = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
+
+
+def render_markdown(document: dict[str, Any]) -> str:
+    kind = document.get("command")
+    if kind == "errors":
+        return _catalog(document)
+    if kind == "rule":
+        return _entry(document["entry"], level="##")
+    lines = [f"## gemini-doctor {kind}", ""]
+    tool = document.get("tool", {})
+    if kind == "check":
+        lines += _target(document) + [""] + _checks(document) + [""]
+    elif document.get("input"):
+        facts = " · ".join(str(v) for v in document["input"].values() if v not in (None, ""))
+        lines += [f"**Input:** {facts}", ""]
+    lines += _diagnoses(document.get("diagnosis", []))
+    lines += ["", f"<sub>{tool.get('name', 'gemini-doctor')} {tool.get('version', '')} · schema "
+                  f"{document.get('schema', '')} · exit code {document.get('exit_code', '')}</sub>", ""]
+    return "\n".join(lines)
+
+
+def _target(document: dict[str, Any]) -> list[str]:
+    rows = ["| setting | value |", "|---|---|"]
+    for key, value in document.get("target", {}).items():
+        rows.append(f"| {key} | `{value}` |" if value not in (None, "") else f"| {key} | – |")
+    return rows
+
+
+def _checks(document: dict[str, Any]) -> list[str]:
+    rows = ["| | check | result |", "|---|---|---|"]
+    for check in document.get("checks", []):
+        rows.append(f"| {MARK.get(check['status'], '')} | {check['title']} | {_cell(check.get('summary', ''))} |")
+    return rows
+
+
+def _diagnoses(diagnoses: list[dict[str, Any]]) -> list[str]:
+    if not diagnoses:
+        return ["**No failure found.**"]
+    lines = ["### Diagnosis", ""]
+    for number, item in enumerate(diagnoses, 1):
+        lines.append(f"#### {number}. `{item['code']}` {item['slug']}: {item['title']}")
+        lines.append(f"*{item['severity']}, {item['confidence']}; cause {item['established']}*")
+        lines.append("")
+        if item.get("evidence"):
+            lines += ["Evidence:"] + [f"- {_inline(e)}" for e in item["evidence"]] + [""]
+        if item.get("note"):
+            lines += [f"> {item['note']}", ""]
+        lines += ["Fix:"] + [f"{i}. {step}" for i, step in enumerate(item.get("fix", []), 1)] + [""]
+        lines += [f"Retry: {'yes' if item.get('retryable') else 'no'}: {item.get('retry_advice', '')}  ",
+                  f"Docs: {item.get('docs', '')}", ""]
+    return lines
+
+
+def _entry(entry: dict[str, Any], level: str) -> str:
+    status = " ".join(str(entry[k]) for k in ("http_status", "grpc_status") if entry.get(k))
+    lines = [f"{level} {entry['code']} {entry['slug']}: {entry['title']}", "",
+             f"*{entry['category']}{' · ' + status if status else ''} · cause {entry['established']}*", ""]
+    for key, label in (("symptom", "Symptom"), ("cause", "Cause"), ("applies_when", "When it applies"),
+                       ("article", "What the article said")):
+        if entry.get(key):
+            lines += [f"**{label}.** {entry[key]}", ""]
+    lines += ["**Fix.**"] + [f"{i}. {step}" for i, step in enumerate(entry["fix"], 1)] + [""]
+    lines += [f"**Retry.** {'Helps' if entry['retryable'] else 'Does not help'}: {entry['retry_advice']}", "",
+              f"**Docs.** {entry['docs']}", "", f"*Source: {entry['source']} (checked {entry['checked']}).*", ""]
+    return "\n".join(lines)
+
+
+def _catalog(document: dict[str, Any]) -> str:
+    lines = ["## gemini-doctor error catalog", "", "| code | slug | category | HTTP | title |", "|---|---|---|---|---|"]
+    for entry in document["errors"]:
+        lines.append(f"| {entry['code']} | {entry['slug']} | {entry['category']} | "
+                     f"{entry.get('http_status', '–')} | {_cell(entry['title'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _inline(text: str) -> str:
+    return str(text).replace("\n", " ")
