@@ -19,7 +19,7 @@ MAX_INPUT_BYTES = 10 * 1024 * 1024  # a 4K image answer pasted whole still fits;
 
 
 def _size(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB" if n >= 1_000_000 else f"{n} bytes"
+    return f"{n / 1048576:.1f} MiB" if n >= 1048576 else f"{n} bytes"
 
 
 def decode(data: bytes, label: str) -> str:

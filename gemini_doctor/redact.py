@@ -19,10 +19,10 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"1//[0-9A-Za-z_\-]{20,}"),  # OAuth refresh tokens
     re.compile(r"(?i)(?<=[?&;]key=)[^&\s\"'<>]+"),  # ?key= query parameters
     re.compile(r"(?i)(?<=\bkey=)[^&\s\"'<>]{8,}"),
-    re.compile(r"(?i)(?<=authorization:)[ \t]*[^\r\n\"']+"),  # Authorization headers, whatever the scheme
+    re.compile(r"(?i)(?<=authorization:)[ \t]*(?![ \t]*\$)[^\r\n\"'\\]+"),  # Authorization headers, any scheme
     re.compile(r"(?i)(?<=\"authorization\":)\s*\"[^\"]*\""),
     re.compile(r"(?i)(?<='authorization':)\s*'[^']*'"),
-    re.compile(r"(?i)(?<=x-goog-api-key:)[ \t]*[^\r\n\"']+"),
+    re.compile(r"(?i)(?<=x-goog-api-key:)[ \t]*(?![ \t]*\$)[^\s\"'\\]+"),  # `$GEMINI_API_KEY` is no secret
     re.compile(r"(?i)(?<=\"x-goog-api-key\":)\s*\"[^\"]*\""),
     re.compile(r"(?i)(?<='x-goog-api-key':)\s*'[^']*'"),
     re.compile(r"(?i)\bbearer\s+[0-9A-Za-z_\-\.=+/]{8,}"),

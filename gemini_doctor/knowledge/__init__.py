@@ -16,6 +16,11 @@ from importlib import resources
 CATEGORIES = ("hard-error", "silent-failure", "ignored-setting")
 ESTABLISHED = ("official", "community-reported", "historical")
 MODEL_STATUSES = ("ga", "preview", "deprecated", "shut-down")
+SIZE_SCALE = {"512": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0}
+
+
+def _round16(value: float) -> int:
+    return max(16, int(round(value / 16)) * 16)
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,23 @@ class Model:
     def pixel_size(self, size: str, ratio: str) -> tuple[int, int] | None:
         """The documented pixel size for an imageSize and aspectRatio, or None where no table says."""
         return self.pixels.get(size, {}).get(ratio)
+
+    def expected_size(self, size: str, ratio: str) -> tuple[int, int]:
+        """The documented size, else one derived from the 1K row (scaled by the tier), else from the ratio.
+
+        Derived sizes are an estimate for undocumented combinations (e.g. 2K at 1:4); they keep the ratio and
+        the tier's area, rounded to multiples of 16 as the documented ones are.
+        """
+        documented = self.pixel_size(size, ratio)
+        if documented:
+            return documented
+        scale = SIZE_SCALE.get(size, 1.0)
+        base = self.pixel_size("1K", ratio)
+        if base is None:
+            left, right = (float(x) for x in ratio.split(":"))
+            side = 1024 * (left / right) ** 0.5
+            base = (side, 1024 * 1024 / side)
+        return (_round16(base[0] * scale), _round16(base[1] * scale))
 
 
 def _read(name: str) -> dict:

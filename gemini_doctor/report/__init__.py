@@ -47,4 +47,5 @@ def render(document: dict[str, Any], fmt: str, secrets: Iterable[str | None] = (
         from gemini_doctor.report.render_rich import render_rich
 
         text = render_rich(document, color=color, width=width)
-    return redact(text, secrets)
+    # JSON is already redacted value by value; a pass over its text could break an escaped string.
+    return text if fmt == "json" else redact(text, secrets)
