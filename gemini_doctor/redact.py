@@ -14,7 +14,7 @@ MASK = "[REDACTED]"
 # Loose on length on purpose: a key cut short by an excerpt must still be caught.
 _PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"AIza[0-9A-Za-z_\-]{8,}"),  # standard Google API keys
-    re.compile(r"\bAQ\.[0-9A-Za-z_\-\.]{8,}"),  # AI Studio auth keys (2026 and later)
+    re.compile(r"AQ\.[0-9A-Za-z_\-\.]{8,}"),  # AI Studio auth keys (2026 and later)
     re.compile(r"ya29\.[0-9A-Za-z_\-\.]{8,}"),  # OAuth access tokens
     re.compile(r"1//[0-9A-Za-z_\-]{20,}"),  # OAuth refresh tokens
     re.compile(r"(?i)(?<=[?&;]key=)[^&\s\"'<>]+"),  # ?key= query parameters
