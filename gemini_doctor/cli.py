@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -28,13 +28,13 @@ app = typer.Typer(
 )
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     rich = "rich"
     json = "json"
     markdown = "markdown"
 
 
-class Billing(str, Enum):
+class Billing(StrEnum):
     enabled = "enabled"
     disabled = "disabled"
 
@@ -136,7 +136,7 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("gemini-doctor: interrupted\n")
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence for rule 6
+    except Exception as exc:
         if os.environ.get("GEMINI_DOCTOR_DEBUG"):
             raise
         from gemini_doctor.redact import redact

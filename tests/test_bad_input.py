@@ -67,16 +67,16 @@ def test_bad_request_file(tmp_path):
 
 
 def test_bad_flags_are_usage_errors():
-    code, out, err = run_installed("explain", "--format", "yaml", "x")
+    code, _out, err = run_installed("explain", "--format", "yaml", "x")
     assert code == 2 and "Traceback" not in err and "yaml" in err
-    code, out, err = run_installed("explain", "--no-such-flag")
+    code, _out, err = run_installed("explain", "--no-such-flag")
     assert code == 2 and "Traceback" not in err
 
 
 def test_unplaceable_error_is_unknown_with_a_next_step(tmp_path):
     path = tmp_path / "e.txt"
     path.write_text("something went wrong in my app")
-    code, out, err = run_installed("explain", str(path), "--format", "json")
+    code, out, _err = run_installed("explain", str(path), "--format", "json")
     assert code == 1
     import json
 

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from gemini_doctor.images import aspect_matches, sniff, size_bucket
+from gemini_doctor.images import aspect_matches, size_bucket, sniff
 
 
 def encode(fmt: str, width: int, height: int) -> bytes:
@@ -28,7 +28,10 @@ def test_progressive_jpeg_with_exif_before_the_frame():
     assert sniff(buffer.getvalue()).size == (848, 1264)
 
 
-@pytest.mark.parametrize("data", [b"", b"not an image", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"\xff\xd8" + b"\x00" * 9])
+GARBAGE = [b"", b"not an image", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"\xff\xd8" + b"\x00" * 9]
+
+
+@pytest.mark.parametrize("data", GARBAGE)
 def test_garbage_is_unknown_or_sizeless_never_an_exception(data):
     info = sniff(data)
     assert info.size is None

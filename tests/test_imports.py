@@ -12,7 +12,7 @@ from tests.conftest import FIXTURES
 
 HEAVY = ("google.cloud", "google.genai", "google.api_core", "grpc", "httpx", "starlette", "uvicorn", "PIL")
 
-PROBE = """
+PROBE = f"""
 import json, sys
 sys.argv = ["gemini-doctor", *json.loads(sys.argv[1])]
 from gemini_doctor.cli import main
@@ -20,10 +20,10 @@ try:
     main()
 except SystemExit:
     pass
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in {h.split(".")[0] for h in %r}
-               and any(m == h or m.startswith(h + ".") for h in %r))
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in {{h.split(".")[0] for h in {HEAVY!r}}}
+               and any(m == h or m.startswith(h + ".") for h in {HEAVY!r}))
 sys.stderr.write("HEAVY=" + json.dumps(heavy) + "\\n")
-""" % (HEAVY, HEAVY)
+"""
 
 
 @pytest.mark.parametrize(

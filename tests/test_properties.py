@@ -49,7 +49,8 @@ wrappers = st.sampled_from([
     "429 RESOURCE_EXHAUSTED. {}",
     "HTTP/2 429\r\ncontent-type: application/json\r\n\r\n{}",
     "google.api_core.exceptions.ResourceExhausted: 429 {}",
-    "[GoogleGenerativeAI Error]: Error fetching from https://x/v1beta/models/m:generateContent: [429 Too Many Requests] {}",
+    "[GoogleGenerativeAI Error]: Error fetching from https://x/v1beta/models/m:generateContent: "
+    "[429 Too Many Requests] {}",
 ])
 
 

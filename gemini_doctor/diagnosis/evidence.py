@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import base64
 import binascii
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -401,10 +402,8 @@ def _read_status(evidence: Evidence, error: dict) -> None:
         evidence.status = INTERACTIONS_CODES.get(code.lower(), code.upper())
         evidence.reasons.append(code)
     elif code is not None:
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             evidence.http_status = int(code)
-        except (TypeError, ValueError):
-            pass
         if evidence.kind == "json":
             evidence.kind = "google.rpc.Status JSON"
     if isinstance(error.get("status"), str) and error["status"]:
@@ -429,18 +428,18 @@ def _read_details(evidence: Evidence, details: list) -> None:
             if isinstance(metadata, dict):
                 evidence.error_metadata.update({str(k): str(v) for k, v in metadata.items()})
         elif kind == "QuotaFailure":
-            for violation in detail.get("violations") or []:
+            for violation in _list(detail.get("violations")):
                 if isinstance(violation, dict):
                     evidence.violations.append(_violation(violation))
         elif kind == "RetryInfo":
             delay = detail.get("retryDelay") or detail.get("retry_delay")
             evidence.retry_delay = str(delay) if delay is not None else None
         elif kind == "Help":
-            for link in detail.get("links") or []:
+            for link in _list(detail.get("links")):
                 if isinstance(link, dict) and link.get("url"):
                     evidence.help_links.append(str(link["url"]))
         elif kind == "BadRequest":
-            for violation in detail.get("fieldViolations") or detail.get("field_violations") or []:
+            for violation in _list(detail.get("fieldViolations") or detail.get("field_violations")):
                 if isinstance(violation, dict):
                     evidence.field_violations.append(
                         (str(violation.get("field", "")), str(violation.get("description", "")))
@@ -482,10 +481,10 @@ def _read_response(evidence: Evidence, doc: dict) -> None:
     evidence.model_version = _str(doc.get("modelVersion") or doc.get("model_version")) or evidence.model_version
     usage = doc.get("usageMetadata") or {}
     if isinstance(usage, dict):
-        for item in usage.get("candidatesTokensDetails") or []:
+        for item in _list(usage.get("candidatesTokensDetails")):
             if isinstance(item, dict) and item.get("modality") == "IMAGE":
                 evidence.image_tokens = _int(item.get("tokenCount"))
-    for candidate in doc.get("candidates") or []:
+    for candidate in _list(doc.get("candidates")):
         if not isinstance(candidate, dict):
             continue
         reason = candidate.get("finishReason") or candidate.get("finish_reason")
@@ -496,7 +495,7 @@ def _read_response(evidence: Evidence, doc: dict) -> None:
             evidence.finish_message = str(message)
         content = candidate.get("content") or {}
         parts = content.get("parts") if isinstance(content, dict) else None
-        for part in parts or []:
+        for part in _list(parts):
             if not isinstance(part, dict):
                 continue
             if isinstance(part.get("text"), str) and not part.get("thought"):
@@ -663,6 +662,11 @@ def _looks_like_html(text: str) -> bool:
 def _title_clause(text: str) -> str:
     title = re.search(r"(?is)<title[^>]*>(.*?)</title>", text[:20000])
     return f" (title: {' '.join(title.group(1).split())[:80]!r})" if title else ""
+
+
+def _list(value: Any) -> list:
+    """A JSON array, or nothing: hostile or odd answers put other types where lists belong."""
+    return value if isinstance(value, list) else []
 
 
 def _int(value: Any) -> int | None:

@@ -228,7 +228,7 @@ def _not_found(
         )]
     if model is not None and model_name and model.id != model_name.removeprefix("models/"):
         return [Diagnosis.of(
-            "wrong-model-name", "certain", basics + [f"{model_name} is a name Google uses internally for {model.id}"],
+            "wrong-model-name", "certain", [*basics, f"{model_name} is a name Google uses internally for {model.id}"],
             hints=[f"Call {model.id}."],
         )]
     if model is not None:
@@ -241,7 +241,7 @@ def _not_found(
         close = closest_models(model_name)
         hints = [f"Closest valid names: {', '.join(close)}."] if close else []
         return [Diagnosis.of("wrong-model-name", "certain" if "models/" in text else "likely",
-                             basics + [f"{model_name!r} is not a known image model"], hints=hints)]
+                             [*basics, f"{model_name!r} is not a known image model"], hints=hints)]
     return [Diagnosis.of("wrong-endpoint", "possible", basics,
                          note="A 404 without a model name usually means a wrong path or base URL.")]
 
@@ -273,7 +273,7 @@ def _invalid_argument(
     if "image_size" in text or "image size" in text:
         size = settings.image_size or _quoted_after(text, ("image_size", "image size"))
         if size and canonical_size(size) and canonical_size(size) != size:
-            return [Diagnosis.of("image-size-case", "certain", basics + [f"imageSize sent as {size!r}"],
+            return [Diagnosis.of("image-size-case", "certain", [*basics, f"imageSize sent as {size!r}"],
                                  hints=[f'Send "imageSize": "{canonical_size(size)}".'])]
         hints.append("Use an imageSize the model supports (see `gemini-doctor explain invalid-argument`).")
     if "aspect_ratio" in text or "aspect ratio" in text:
@@ -344,9 +344,9 @@ def _response(
             ))
         elif canonical and (model is None or canonical in model.image_sizes) and bucket != canonical:
             mismatches.append(f"asked imageSize {canonical}, {got}")
-    if settings.aspect_ratio and (model is None or settings.aspect_ratio in model.aspect_ratios):
-        if not aspect_matches(width, height, settings.aspect_ratio):
-            mismatches.append(f"asked aspectRatio {settings.aspect_ratio}, {got}")
+    ratio_known = settings.aspect_ratio and (model is None or settings.aspect_ratio in model.aspect_ratios)
+    if ratio_known and not aspect_matches(width, height, settings.aspect_ratio):
+        mismatches.append(f"asked aspectRatio {settings.aspect_ratio}, {got}")
     if mismatches:
         via = f"; base URL {context.base_url}" if context.base_url and "googleapis.com" not in context.base_url else ""
         found.append(Diagnosis.of(

@@ -20,7 +20,7 @@ SIZE_SCALE = {"512": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0}
 
 
 def _round16(value: float) -> int:
-    return max(16, int(round(value / 16)) * 16)
+    return max(16, round(value / 16) * 16)
 
 
 @dataclass(frozen=True)

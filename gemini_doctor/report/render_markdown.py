@@ -16,7 +16,7 @@ def render_markdown(document: dict[str, Any]) -> str:
     lines = [f"## gemini-doctor {kind}", ""]
     tool = document.get("tool", {})
     if kind == "check":
-        lines += _target(document) + [""] + _checks(document) + [""]
+        lines += [*_target(document), "", *_checks(document), ""]
     elif document.get("input"):
         facts = " · ".join(str(v) for v in document["input"].values() if v not in (None, ""))
         lines += [f"**Input:** {facts}", ""]
