@@ -551,8 +551,7 @@ def _scan_text(evidence: Evidence, text: str) -> None:
     else:
         evidence.violations.extend(from_message)
     if not evidence.violations:
-        for found in re.finditer(r'quota_id:\s*"([^"]+)"[^}]*?quota_value:\s*(\d+)', haystack, re.S):
-            evidence.violations.append(QuotaViolation(quota_id=found.group(1), value=int(found.group(2))))
+        evidence.violations.extend(_proto_text_violations(haystack))
     if evidence.retry_delay is None:
         found = re.search(r"[Pp]lease retry in ([\d.]+\s*m?s)", haystack) or re.search(
             r"retry_delay\s*\{\s*seconds:\s*(\d+)", haystack
@@ -596,6 +595,24 @@ def _scan_text(evidence: Evidence, text: str) -> None:
                 break
         if evidence.http_status == 407:
             evidence.network_error = "proxy"
+
+
+def _proto_text_violations(text: str) -> list[QuotaViolation]:
+    """QuotaFailure violations as google.api_core prints them over gRPC (protobuf text format)."""
+    found = []
+    for start in re.finditer(r"violations\s*\{", text):
+        brace = start.end() - 1
+        end = _balanced_end(text, brace)
+        block = text[brace:end] if end else text[brace:brace + 4000]
+
+        def field(name: str, block: str = block) -> str | None:
+            match = re.search(name + r':\s*"?([^"\n]+?)"?\s*\n', block)
+            return match.group(1) if match else None
+
+        dimensions = dict(re.findall(r'key:\s*"([^"]*)"\s*value:\s*"([^"]*)"', block))
+        found.append(QuotaViolation(metric=field("quota_metric"), quota_id=field("quota_id"),
+                                    value=_int(field("quota_value")), dimensions=dimensions))
+    return found
 
 
 def _with_limit_from(violation: QuotaViolation, stated: list[QuotaViolation]) -> QuotaViolation:
