@@ -129,6 +129,63 @@ def errors(
     emit(catalog_document(), fmt)
 
 
+EMULATED_KEY = "emulated-key"  # any non-empty key works against the emulator
+EMULATED_PROJECT = "emulated-project"
+
+
+def reproduce_command(url: str, check_args: tuple[str, ...]) -> str:
+    """The `gemini-doctor check` line that reproduces a scenario against a running emulator."""
+    return " ".join(["gemini-doctor check", "--base-url", url, "--gcp-endpoint", url, "--project", EMULATED_PROJECT,
+                     "--api-key", EMULATED_KEY, *check_args])
+
+
+@app.command()
+def emulate(
+    scenario: Annotated[str, typer.Option("--scenario", "-s", help="The failure to reproduce (see --list).")] = "healthy",
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 8765,
+    host: Annotated[str, typer.Option(help="Address to listen on. Loopback unless you say otherwise.")] = "127.0.0.1",
+    latency_ms: Annotated[int, typer.Option(help="Delay every answer by this much (for benchmarks).", min=0,
+                                            max=600_000)] = 0,
+    list_scenarios: Annotated[bool, typer.Option("--list", help="List the scenarios, a line each, and exit.")] = False,
+) -> None:
+    """Serve a local emulator of the Gemini API and the GCP APIs that reproduces a failure. Ctrl-C stops it."""
+    from gemini_doctor.emulator.scenarios import find_scenario, scenarios
+
+    if list_scenarios:
+        width = max(len(s.slug) for s in scenarios())
+        for item in scenarios():
+            typer.echo(f"{item.slug:{width}}  {item.title}")
+        return
+    chosen = find_scenario(scenario)
+    if chosen is None:
+        raise fail(f"unknown scenario {scenario!r}; `gemini-doctor emulate --list` lists them")
+    from gemini_doctor.emulator.server import EmulatorServer
+
+    try:
+        server = EmulatorServer(chosen, host=host, port=port, latency_ms=latency_ms)
+    except OSError as exc:
+        hint = "; pass --port 0 for a free one" if exc.errno in (98, 48, 10048) else ""
+        raise fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}){hint}") from None
+    url = server.url
+    lines = [
+        f"gemini-doctor emulator · scenario {chosen.slug}: {chosen.title}",
+        f"  listening on {url} (Gemini API under /v1beta and /v1; Service Usage, Cloud Quotas, Cloud Billing under /v1)",
+        f"  reproduce:   {reproduce_command(url, chosen.check_args)}",
+        f"  your app:    GOOGLE_GEMINI_BASE_URL={url} GEMINI_API_KEY={EMULATED_KEY} (any key works)",
+    ]
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        lines.append(f"  warning: listening on {host}, reachable from other machines")
+    lines.append("  Ctrl-C stops it.")
+    typer.echo("\n".join(lines))
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.socket.close()
+
+
 def main() -> None:
     """Entry point: run the app; an unexpected exception becomes one line and exit 3, not a traceback."""
     try:

@@ -45,3 +45,23 @@ def run_installed(*args: str, input: bytes | None = None, env: dict | None = Non
 
 def parse_json(text: str) -> dict:
     return json.loads(text)
+
+
+@pytest.fixture
+def emulator():
+    """Start the emulator in-process on a free loopback port: `emulator("healthy", latency_ms=0)`."""
+    from gemini_doctor.emulator.scenarios import find_scenario
+    from gemini_doctor.emulator.server import EmulatorServer
+
+    started: list[EmulatorServer] = []
+
+    def start(slug: str = "healthy", latency_ms: int = 0) -> EmulatorServer:
+        scenario = find_scenario(slug)
+        assert scenario is not None, f"no scenario {slug!r}"
+        server = EmulatorServer(scenario, latency_ms=latency_ms).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

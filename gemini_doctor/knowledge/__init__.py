@@ -73,6 +73,7 @@ class Model:
     replacement: str | None = None
     price_usd: dict[str, float] = field(default_factory=dict)
     price_source: str | None = None
+    image_tokens: dict[str, int] = field(default_factory=dict)
     pixels: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     pixels_source: str | None = None
 
@@ -163,6 +164,7 @@ def models() -> tuple[Model, ...]:
         for key in ("image_sizes", "aspect_ratios", "image_config_versions", "aliases"):
             raw[key] = tuple(raw.get(key, ()))
         raw["price_usd"] = dict(raw.get("price_usd", {}))
+        raw["image_tokens"] = dict(raw.get("image_tokens", {}))
         result.append(Model(**raw))
     return tuple(result)
 
