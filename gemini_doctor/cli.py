@@ -129,6 +129,111 @@ def errors(
     emit(catalog_document(), fmt)
 
 
+@app.command()
+def check(
+    api_key: Annotated[str | None, typer.Option(help="API key (else GOOGLE_API_KEY, then GEMINI_API_KEY). Never "
+                                                "printed; sent only in the x-goog-api-key header.", show_default=False)] = None,
+    project: Annotated[str | None, typer.Option(help="Google Cloud project of the key (GOOGLE_CLOUD_PROJECT).")] = None,
+    model: Annotated[str | None, typer.Option(help="Model to check (default: the recommended image model).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Gemini API base URL (GOOGLE_GEMINI_BASE_URL).")] = None,
+    api_version: Annotated[str | None, typer.Option(help="API version path: v1beta (default) or v1.")] = None,
+    gcp_endpoint: Annotated[str | None, typer.Option(
+        help="Endpoint for Service Usage, Cloud Quotas, Cloud Billing; http:// loopback gets anonymous "
+        "credentials (GEMINI_DOCTOR_GCP_ENDPOINT).")] = None,
+    request: Annotated[str | None, typer.Option(help="The JSON body the app sends: its settings are checked.")] = None,
+    image_size: Annotated[str | None, typer.Option(help="imageSize to test, e.g. 1K.")] = None,
+    aspect_ratio: Annotated[str | None, typer.Option(help="aspectRatio to test, e.g. 16:9.")] = None,
+    modalities: Annotated[str | None, typer.Option(help="responseModalities to test, e.g. TEXT,IMAGE.")] = None,
+    error: Annotated[str | None, typer.Option("--error", help="An error the app got, diagnosed with the live "
+                                              "context.")] = None,
+    generate: Annotated[bool | None, typer.Option("--generate", help="Make ONE real image (costs money; the "
+                                                  "estimate is printed first).")] = None,
+    only: Annotated[list[str] | None, typer.Option(help="Run only this check (repeatable).")] = None,
+    skip: Annotated[list[str] | None, typer.Option(help="Skip this check (repeatable).")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per network call (default 10).", min=0.1,
+                                                  max=600)] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.rich,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    strict: Annotated[bool | None, typer.Option("--strict", help="Warnings fail too (exit 1).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every check's evidence.")] = False,
+    emulator: Annotated[str | None, typer.Option(
+        help="Start the embedded emulator with this scenario and check against it (no key, no network).")] = None,
+) -> None:
+    """Run the ordered checklist: billing, quota, endpoint, model, parameters.
+
+    Exit codes: 0 no failure found (warnings allowed; --strict makes them fail), 1 a failure found, 2 usage error.
+    """
+    from gemini_doctor.diagnosis.evidence import InputError
+    from gemini_doctor.settings import resolve
+
+    flags = {"api_key": api_key, "project": project, "model": model, "base_url": base_url,
+             "api_version": api_version, "gcp_endpoint": gcp_endpoint, "request": request, "image_size": image_size,
+             "aspect_ratio": aspect_ratio, "modalities": modalities, "error_file": error, "generate": generate,
+             "only": tuple(only or ()), "skip": tuple(skip or ()), "timeout": timeout, "strict": strict,
+             "verbose": verbose or None}
+    server = None
+    try:
+        if emulator:
+            server, flags = _start_emulator(emulator, flags)
+        settings = resolve(flags)
+        if server is not None:
+            from gemini_doctor.check import apply_scenario_args
+
+            given = {k for k, v in flags.items() if v not in (None, ())}
+            settings = apply_scenario_args(settings, server.scenario.check_args, given)
+        settings = _read_check_files(settings)
+        document = _run_check(settings)
+        from gemini_doctor.check import github_outputs
+        from gemini_doctor.report import render
+
+        if server is not None:
+            document["target"]["emulator"] = server.scenario.slug
+        emit(document, fmt, output, secrets=settings.secrets)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            markdown = render(document, "markdown", secrets=settings.secrets)
+            for line in github_outputs(document, markdown):
+                if fmt is not OutputFormat.json or output:
+                    typer.echo(line)
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        if server is not None:
+            server.stop()
+    raise typer.Exit(document["exit_code"])
+
+
+def _start_emulator(slug: str, flags: dict):
+    from gemini_doctor.diagnosis.evidence import InputError
+    from gemini_doctor.emulator.scenarios import find_scenario
+    from gemini_doctor.emulator.server import EmulatorServer
+
+    scenario = find_scenario(slug)
+    if scenario is None:
+        raise InputError(f"unknown scenario {slug!r}; `gemini-doctor emulate --list` lists them")
+    server = EmulatorServer(scenario).start()
+    flags = {**flags, "base_url": server.url, "gcp_endpoint": server.url, "project": EMULATED_PROJECT,
+             "api_key": EMULATED_KEY}
+    return server, flags
+
+
+def _read_check_files(settings):
+    from dataclasses import replace
+
+    from gemini_doctor.inputs import read_json_object, read_text
+
+    if settings.request_file:
+        settings = replace(settings, request_body=read_json_object(settings.request_file, "request"))
+    if settings.error_file:
+        settings = replace(settings, error_text=read_text(settings.error_file, "error")[0])
+    return settings
+
+
+def _run_check(settings) -> dict:
+    from gemini_doctor.check import run
+
+    return run(settings, notify=lambda notice: typer.echo(notice, err=True))
+
+
 EMULATED_KEY = "emulated-key"  # any non-empty key works against the emulator
 EMULATED_PROJECT = "emulated-project"
 

@@ -695,3 +695,44 @@ def _int(value: Any) -> int | None:
 
 def _str(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
+
+
+def read_http_answer(status: int, body: str, url: str | None = None) -> Evidence:
+    """Evidence from an HTTP answer a probe received; never raises, whatever the body holds."""
+    body = redact(body)
+    stripped = body.strip()
+    if stripped and _looks_like_html(stripped) and not stripped.startswith("{"):
+        title = re.search(r"(?is)<title[^>]*>(.*?)</title>", stripped[:20000])
+        evidence = Evidence(kind="html", html_title=" ".join(title.group(1).split())[:120] if title else "")
+    elif stripped:
+        try:
+            evidence = _read_body(stripped)
+        except InputError:
+            evidence = Evidence(kind="text", message=stripped[:2000])
+    else:
+        evidence = Evidence(kind="empty body")
+    if status >= 400 or evidence.http_status is None:
+        evidence.http_status = status
+    evidence.url = redact(url) if url else evidence.url
+    evidence.raw = stripped[:100_000]
+    if status >= 400 and evidence.html_title is None:
+        _scan_text(evidence, stripped[:100_000])
+    elif status < 300 and not evidence.is_response and evidence.html_title is None and evidence.kind != "json":
+        evidence.message = evidence.message or f"HTTP {status} with a body that is not a Gemini answer"
+    return evidence
+
+
+def network_evidence(error: BaseException, url: str | None = None) -> Evidence:
+    """Evidence from a client exception (httpx or the GCP clients): which network layer failed."""
+    text = redact(f"{type(error).__name__}: {error}")
+    evidence = Evidence(kind="network error", message=text, url=redact(url) if url else None, raw=text)
+    lowered = text.lower()
+    for name, markers in NETWORK_MARKERS:
+        if any(marker in lowered for marker in markers):
+            evidence.network_error = name
+            break
+    else:
+        kind = type(error).__name__.lower()
+        evidence.network_error = ("timeout" if "timeout" in kind else "proxy" if "proxy" in kind
+                                  else "tls" if "ssl" in kind else "refused" if "connect" in kind else "reset")
+    return evidence

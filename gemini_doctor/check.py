@@ -1,0 +1,134 @@
+"""`check`: resolve settings, run the discovered checks, shape the `gemini-doctor/v1` report."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import replace
+from typing import Any
+
+from gemini_doctor.diagnosis import rank
+from gemini_doctor.diagnosis.evidence import InputError
+from gemini_doctor.engine import Check, CheckResult, discover_checks, run_checks
+from gemini_doctor.knowledge import find_model, recommended_model
+from gemini_doctor.report import SCHEMA, tool_info
+from gemini_doctor.settings import Settings
+
+SCENARIO_FLAGS = {"--model": "model", "--image-size": "image_size", "--aspect-ratio": "aspect_ratio",
+                  "--modalities": "modalities", "--api-version": "api_version"}
+
+
+def apply_scenario_args(settings: Settings, args: tuple[str, ...], given: set[str]) -> Settings:
+    """A scenario's reproducing flags, for whatever the user did not set explicitly."""
+    values: dict[str, Any] = {}
+    items = list(args)
+    while items:
+        flag = items.pop(0)
+        if flag == "--generate":
+            values.setdefault("generate", True)
+        elif flag in SCENARIO_FLAGS and items:
+            name, value = SCENARIO_FLAGS[flag], items.pop(0)
+            if name not in given:
+                values[name] = tuple(value.split(",")) if name == "modalities" else value
+    if "generate" in given:
+        values.pop("generate", None)
+    return replace(settings, **values)
+
+
+def select(checks: list[Check], settings: Settings) -> list[Check]:
+    ids = {c.id for c in checks}
+    for name in (*settings.only, *settings.skip):
+        if name not in ids:
+            raise InputError(f"no check named {name!r}; checks: {', '.join(c.id for c in checks)}")
+    if settings.only:
+        checks = [c for c in checks if c.id in settings.only]
+    return [c for c in checks if c.id not in settings.skip]
+
+
+def cost_notice(settings: Settings) -> str | None:
+    """What --generate will cost, said before it is spent."""
+    if not settings.generate:
+        return None
+    model = find_model(settings.model or "")
+    size = (settings.image_size or (model.default_size if model else "1K")).upper()
+    price = model.price_usd.get(size) if model else None
+    cost = f"about ${price:.3f}" if price is not None else "an unknown amount (no price in the model table)"
+    source = f" (estimate from {model.price_source.split(';')[0][:90]})" if price is not None and model else ""
+    return (f"--generate sends exactly one generateContent to {settings.model}: one {size} image, {cost}{source}; "
+            "input tokens extra. Nothing else the doctor sends is billed.")
+
+
+def run(settings: Settings, notify: Any = None) -> dict[str, Any]:
+    """Run the checks and return the report document; `notify` hears the cost notice before anything is sent."""
+    if not settings.model:
+        settings = replace(settings, model=recommended_model().id)
+    notice = cost_notice(settings)
+    if notice and notify is not None:
+        notify(notice)
+    checks = select(discover_checks(), settings)
+    gcp_ready, gcp_reason = True, None
+    if settings.project and any("gcp" in c.needs for c in checks):
+        from gemini_doctor.probes.gcp import credentials_ready
+
+        gcp_ready, gcp_reason = credentials_ready(settings)
+    results, sent = asyncio.run(_run(checks, settings, gcp_ready))
+    if gcp_reason:
+        results = [(c, _explain_skip(r, gcp_reason)) for c, r in results]
+    return document(settings, results, sent)
+
+
+async def _run(checks: list[Check], settings: Settings, gcp_ready: bool) -> tuple[list[tuple[Check, CheckResult]], int]:
+    from gemini_doctor.probes.gemini import GeminiProbe
+
+    probe = GeminiProbe(settings)
+    try:
+        results = await run_checks(checks, settings, {"gemini": probe}, gcp_ready)
+    finally:
+        await probe.close()
+    return results, probe.sent
+
+
+def _explain_skip(result: CheckResult, reason: str) -> CheckResult:
+    if result.status == "skip" and "credentials" in result.summary:
+        result.summary += f" ({reason})"
+    return result
+
+
+def document(settings: Settings, results: list[tuple[Check, CheckResult]], sent: int) -> dict[str, Any]:
+    diagnoses = rank([d for _, r in results for d in r.diagnoses if r.status != "skip"])
+    failed = any(r.status == "fail" for _, r in results) or any(d.severity == "error" for d in diagnoses)
+    warned = any(r.status == "warn" for _, r in results) or bool(diagnoses)
+    code = 1 if failed or (settings.strict and warned) else 0
+    target = {"model": settings.model, "base_url": settings.base_url, "api_version": settings.api_version,
+              "project": settings.project, "gcp_endpoint": settings.gcp_endpoint,
+              "api_key": f"set ({settings.api_key_source})" if settings.api_key else "not set"}
+    return {
+        "schema": SCHEMA,
+        "command": "check",
+        "tool": tool_info(),
+        "target": target,
+        "checks": [{"id": c.id, "title": c.title, "status": r.status, "summary": r.summary,
+                    "duration_ms": r.duration_ms, "evidence": r.evidence} for c, r in results],
+        "diagnosis": [d.to_dict() for d in diagnoses],
+        "requests_sent": sent,
+        "notes": list(settings.notes),
+        "exit_code": code,
+    }
+
+
+def github_outputs(doc: dict[str, Any], markdown: str) -> list[str]:
+    """Under GitHub Actions: the Markdown into the step summary, and one annotation line per diagnosis."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(markdown + "\n")
+        except OSError:
+            pass
+    lines = []
+    for item in doc.get("diagnosis", []):
+        level = "error" if item["severity"] == "error" else "warning"
+        message = item["evidence"][0] if item["evidence"] else item["title"]
+        escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        lines.append(f"::{level} title={item['code']} {item['slug']}::{item['title']}: {escaped}")
+    return lines

@@ -1,0 +1,87 @@
+"""parameters: what the app sends (static), and with --generate one live image whose bytes are checked.
+
+Static: responseModalities, where imageConfig sits and how it is spelled, Vertex-only and Imagen fields,
+candidateCount, size casing, sizes and ratios the model supports. Live (--generate, the only thing that costs
+money): exactly one generateContent; the image's real format and pixel size against what was asked.
+"""
+
+from __future__ import annotations
+
+from gemini_doctor.diagnosis import Context, Diagnosis
+from gemini_doctor.diagnosis.evidence import InputError, read_evidence
+from gemini_doctor.diagnosis.request import RequestSettings, read_request, request_findings
+from gemini_doctor.diagnosis.rules import diagnose
+from gemini_doctor.engine import CheckContext, CheckResult
+from gemini_doctor.knowledge import find_model
+from gemini_doctor.probes.gemini import Answer
+
+PROMPT = "A single ripe banana on a plain white background."
+
+
+def settings_under_test(ctx: CheckContext) -> RequestSettings:
+    settings = ctx.settings
+    return read_request(settings.request_body).with_overrides(
+        image_size=settings.image_size, aspect_ratio=settings.aspect_ratio, modalities=settings.modalities)
+
+
+def request_body(asked: RequestSettings, app_body: dict | None) -> dict:
+    """The app's own body when given (its prompt replaced), else a minimal one with the settings under test."""
+    body = dict(app_body or {})
+    body["contents"] = [{"role": "user", "parts": [{"text": PROMPT}]}]
+    config = dict(body.get("generationConfig") or body.pop("generation_config", None) or {})
+    config.update(asked.generation_config())
+    if config:
+        body["generationConfig"] = config
+    return body
+
+
+class ParametersCheck:
+    id = "parameters"
+    title = "Parameters (modalities, imageConfig, sizes, ratios)"
+    order = 50
+    needs = ()
+    depends_on = ("model",)
+
+    async def run(self, ctx: CheckContext) -> CheckResult:
+        settings = ctx.settings
+        model = find_model(settings.model or "")
+        asked = settings_under_test(ctx)
+        found: list[Diagnosis] = list(request_findings(asked, model))
+        evidence = [f"settings under test: {asked.generation_config() or 'none (model defaults)'}"]
+        body = request_body(asked, settings.request_body)
+        if settings.generate and settings.api_key:
+            answer = await ctx.probes["gemini"].post(f"models/{settings.model}:generateContent", body)
+            billing, paid = await ctx.fact("billing", "billing_enabled"), await ctx.fact("quota", "paid_quota")
+            context = Context(model=settings.model, billing_enabled=billing, paid_quota=paid, request=body,
+                              api_version=settings.api_version, base_url=settings.base_url)
+            observed = answer.evidence()
+            found += diagnose(observed, context)
+            evidence.append(self._describe(answer, observed))
+        if settings.error_text:
+            billing, paid = await ctx.fact("billing", "billing_enabled"), await ctx.fact("quota", "paid_quota")
+            try:
+                pasted = read_evidence(settings.error_text)
+                found += diagnose(pasted, Context(model=settings.model, billing_enabled=billing, paid_quota=paid,
+                                                  request=settings.request_body))
+                evidence.append(f"--error {settings.error_file}: {pasted.kind}")
+            except InputError as exc:
+                evidence.append(f"--error {settings.error_file}: {exc}")
+        passed = "the settings are valid for this model"
+        if settings.generate:
+            passed = "one image generated as asked"
+        return CheckResult.from_diagnoses(found, passed, evidence)
+
+    @staticmethod
+    def _describe(answer, observed) -> str:
+        if not isinstance(answer, Answer):
+            return f"generateContent: no answer ({observed.network_error})"
+        images = observed.final_images
+        if answer.status == 200 and images:
+            image = images[-1]
+            declared = image.declared_mime or "no mimeType"
+            size = f"{image.info.width}x{image.info.height}" if image.info.size else "unreadable size"
+            lie = "" if declared.endswith(image.info.format) else f" (declared {declared}: the bytes disagree)"
+            return f"generateContent: 200, {image.info.format.upper()} {size}{lie}"
+        finish = ", ".join(observed.finish_reasons) or "none"
+        return f"generateContent: HTTP {answer.status}" + (f", finishReason {finish}, no image"
+                                                           if answer.status == 200 else "")

@@ -1,0 +1,75 @@
+"""quota: is the Generative Language API enabled (Service Usage), and what quotas apply to the model (Cloud Quotas)?
+
+Google publishes no tier-to-quota table; the values read here are the project's own, and any tier is an inference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from gemini_doctor.diagnosis import Diagnosis
+from gemini_doctor.engine import CheckContext, CheckResult
+from gemini_doctor.knowledge import find_model
+
+
+def applies_to(quota: dict[str, Any], model_ids: set[str]) -> bool:
+    model = quota["dimensions"].get("model")
+    return model is None or model in model_ids
+
+
+def is_free_tier(quota: dict[str, Any]) -> bool:
+    text = f"{quota['quota_id']} {quota['metric']}".lower()
+    return "freetier" in text or "free_tier" in text
+
+
+class QuotaCheck:
+    id = "quota"
+    title = "Quota (API enabled, per-minute and per-day limits)"
+    order = 20
+    needs = ("project", "gcp")
+    depends_on = ()
+
+    async def run(self, ctx: CheckContext) -> CheckResult:
+        from gemini_doctor.probes import gcp
+
+        settings = ctx.settings
+        limit = settings.timeout + 1
+        state_call = asyncio.wait_for(asyncio.to_thread(gcp.service_state, settings), limit)
+        quota_call = asyncio.wait_for(asyncio.to_thread(gcp.quota_infos, settings), limit)
+        state, quotas = await asyncio.gather(state_call, quota_call, return_exceptions=True)
+        if isinstance(state, BaseException):
+            return CheckResult("skip", f"could not read Service Usage: {gcp.describe_gcp_error(state)}")
+        evidence = [f"Service Usage: {gcp.SERVICE} is {state}"]
+        if state != "ENABLED":
+            return CheckResult("fail", f"the Generative Language API is {state.lower()} in {settings.project}",
+                               evidence, [Diagnosis.of("service-disabled", "certain", evidence)],
+                               facts={"api_enabled": False})
+        if isinstance(quotas, BaseException):
+            return CheckResult("warn", f"API enabled; could not read Cloud Quotas: {gcp.describe_gcp_error(quotas)}",
+                               evidence, facts={"api_enabled": True})
+        model = find_model(settings.model or "")
+        model_ids = {settings.model or ""} | ({model.id, *model.aliases} if model else set())
+        relevant = [q for q in quotas if applies_to(q, model_ids)]
+        billing = await ctx.fact("billing", "billing_enabled")
+        paid = [q for q in relevant if not is_free_tier(q)]
+        free = [q for q in relevant if is_free_tier(q)]
+        for quota in relevant:
+            scope = quota["dimensions"].get("model", "all models")
+            evidence.append(f"Cloud Quotas: {quota['quota_id']} = {quota['value']} per {quota['refresh']} ({scope})")
+        per_minute = [q["value"] for q in paid if q["refresh"] == "minute"]
+        facts = {"api_enabled": True, "paid_quota": max(per_minute) if per_minute else None,
+                 "free_quota": min((q["value"] for q in free), default=None)}
+        applicable = free if billing is False else (paid or free)
+        if applicable and all(q["value"] == 0 for q in applicable):
+            slug = "ghost-429" if billing else "billing-limit-zero"
+            confidence = "possible" if billing else ("certain" if billing is False else "likely")
+            return CheckResult.from_diagnoses([Diagnosis.of(slug, confidence, evidence)], "", evidence, facts)
+        if not relevant:
+            return CheckResult("pass", f"API enabled; no quota in Cloud Quotas names {settings.model}", evidence,
+                               facts=facts)
+        tier = ("a paid tier (an inference from non-zero paid quotas; AI Studio shows the tier)" if paid and
+                any(q["value"] for q in paid) else "the free tier (an inference)")
+        minute = f"{facts['paid_quota']} per minute" if facts["paid_quota"] is not None else "no per-minute quota"
+        return CheckResult("pass", f"API enabled; {minute} for {settings.model}; suggests {tier}", evidence,
+                           facts=facts)

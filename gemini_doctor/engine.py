@@ -1,0 +1,144 @@
+"""The engine: discovers checks through the `gemini_doctor.checks` entry-point group and runs them.
+
+It names no check. Checks start together so their network probes overlap; a check may wait for the result of an
+earlier one (`await ctx.result("billing")`) to sharpen its diagnosis. A check whose prerequisite failed or was
+skipped is reported as skipped with the reason. Results are reported in the checks' declared order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from gemini_doctor.diagnosis import Diagnosis, rank
+from gemini_doctor.settings import Settings
+
+ENTRY_POINT_GROUP = "gemini_doctor.checks"
+STATUSES = ("pass", "warn", "fail", "skip")
+
+
+@dataclass
+class CheckResult:
+    status: str  # pass | warn | fail | skip
+    summary: str
+    evidence: list[str] = field(default_factory=list)
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)  # what later checks may read (billing_enabled, …)
+    duration_ms: int = 0
+
+    @classmethod
+    def from_diagnoses(cls, diagnoses: list[Diagnosis], passed: str, evidence: list[str] | None = None,
+                       facts: dict[str, Any] | None = None) -> CheckResult:
+        """fail on an error diagnosis, warn on a warning, else pass with `passed` as the summary."""
+        diagnoses = rank(diagnoses)
+        status = ("fail" if any(d.severity == "error" for d in diagnoses)
+                  else "warn" if diagnoses else "pass")
+        summary = passed if status == "pass" else f"{diagnoses[0].error.code} {diagnoses[0].error.slug}: " \
+            f"{diagnoses[0].error.title}"
+        return cls(status, summary, evidence or [], diagnoses, facts or {})
+
+
+@runtime_checkable
+class Check(Protocol):
+    """What a check plugin declares. `needs` may hold "api_key", "project", "gcp", "generate"."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    order: ClassVar[int]
+    needs: ClassVar[tuple[str, ...]]
+    depends_on: ClassVar[tuple[str, ...]]
+
+    async def run(self, ctx: CheckContext) -> CheckResult: ...
+
+
+class CheckContext:
+    """What a running check can use: the settings, shared probes, and earlier checks' results."""
+
+    def __init__(self, settings: Settings, probes: dict[str, Any]):
+        self.settings = settings
+        self.probes = probes
+        self._results: dict[str, asyncio.Future[CheckResult]] = {}
+        self._cache: dict[str, asyncio.Task[Any]] = {}
+
+    async def result(self, check_id: str) -> CheckResult | None:
+        """The result of another check (waiting for it), or None when that check is not running."""
+        future = self._results.get(check_id)
+        return await asyncio.shield(future) if future is not None else None
+
+    async def fact(self, check_id: str, name: str) -> Any:
+        result = await self.result(check_id)
+        return result.facts.get(name) if result is not None else None
+
+    def once(self, key: str, make: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
+        """Run a probe once per check run, however many checks ask for it (e.g. the model list)."""
+        if key not in self._cache:
+            self._cache[key] = asyncio.ensure_future(make())
+        return asyncio.shield(self._cache[key])
+
+
+def discover_checks() -> list[Check]:
+    """Every check registered in the entry-point group, built-in or third-party, in their declared order."""
+    checks: list[Check] = []
+    seen: set[str] = set()
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        loaded = entry.load()
+        check = loaded() if isinstance(loaded, type) else loaded
+        if check.id in seen:
+            continue
+        seen.add(check.id)
+        checks.append(check)
+    return sorted(checks, key=lambda c: (c.order, c.id))
+
+
+def missing_needs(check: Check, settings: Settings, gcp_ready: bool) -> str | None:
+    """Why a check cannot run with these settings, or None."""
+    reasons = {
+        "api_key": (bool(settings.api_key), "needs an API key (--api-key, GEMINI_API_KEY or GOOGLE_API_KEY)"),
+        "project": (bool(settings.project), "needs a project (--project or GOOGLE_CLOUD_PROJECT)"),
+        "gcp": (gcp_ready, "needs Google Cloud credentials: run `gcloud auth application-default login` "
+                           "(roles: Viewer, or Service Usage Viewer + Cloud Quotas Viewer + Billing viewer)"),
+        "generate": (settings.generate, "runs only with --generate"),
+    }
+    for need in check.needs:
+        ok, why = reasons.get(need, (True, ""))
+        if not ok:
+            return why
+    return None
+
+
+async def run_checks(checks: list[Check], settings: Settings, probes: dict[str, Any],
+                     gcp_ready: bool) -> list[tuple[Check, CheckResult]]:
+    """Run the checks concurrently; results in order, prerequisites applied."""
+    ctx = CheckContext(settings, probes)
+    loop = asyncio.get_running_loop()
+    for check in checks:
+        ctx._results[check.id] = loop.create_future()
+
+    async def one(check: Check) -> CheckResult:
+        start = time.perf_counter()
+        reason = missing_needs(check, settings, gcp_ready)
+        if reason:
+            result = CheckResult("skip", f"skipped: {reason}")
+        else:
+            try:
+                result = await check.run(ctx)
+            except Exception as exc:  # a plugin's bug must not take the report down
+                result = CheckResult("fail", f"the check itself failed: {type(exc).__name__}: {exc}")
+            for dependency in check.depends_on:
+                before = await ctx.result(dependency)
+                if before is not None and before.status in ("fail", "skip"):
+                    result = CheckResult("skip", f"skipped: {dependency} {'failed' if before.status == 'fail' else 'was skipped'}",
+                                         facts=result.facts)
+                    break
+        result.duration_ms = int((time.perf_counter() - start) * 1000)
+        ctx._results[check.id].set_result(result)
+        return result
+
+    results = await asyncio.gather(*(one(check) for check in checks))
+    for task in ctx._cache.values():
+        task.cancel()
+    return list(zip(checks, results, strict=True))

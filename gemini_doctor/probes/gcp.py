@@ -1,0 +1,80 @@
+"""Google Cloud through its client libraries (REST transport), imported only when a GCP check runs.
+
+An http:// loopback endpoint (the emulator) gets anonymous credentials; anything else Application Default
+Credentials. The calls block, so the checks run them in worker threads, each with the run's timeout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gemini_doctor.settings import Settings
+
+SERVICE = "generativelanguage.googleapis.com"
+
+
+def credentials_ready(settings: Settings) -> tuple[bool, str | None]:
+    """Whether GCP calls can be made; (False, why) otherwise. Never prompts, never reads the key."""
+    if settings.gcp_is_local:
+        return True, None
+    try:
+        import google.auth
+        from google.auth.exceptions import DefaultCredentialsError
+    except ImportError:
+        return False, "the google-auth package is not installed"
+    try:
+        google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    except DefaultCredentialsError:
+        return False, "no Application Default Credentials"
+    return True, None
+
+
+def _client_kwargs(settings: Settings) -> dict[str, Any]:
+    from google.api_core.client_options import ClientOptions
+
+    kwargs: dict[str, Any] = {"transport": "rest"}
+    if settings.gcp_endpoint:
+        kwargs["client_options"] = ClientOptions(api_endpoint=settings.gcp_endpoint)
+    if settings.gcp_is_local:
+        from google.auth.credentials import AnonymousCredentials
+
+        kwargs["credentials"] = AnonymousCredentials()
+    return kwargs
+
+
+def billing_info(settings: Settings) -> dict[str, Any]:
+    from google.cloud import billing_v1
+
+    client = billing_v1.CloudBillingClient(**_client_kwargs(settings))
+    info = client.get_project_billing_info(name=f"projects/{settings.project}", timeout=settings.timeout)
+    return {"billing_enabled": bool(info.billing_enabled), "billing_account": info.billing_account_name or None}
+
+
+def service_state(settings: Settings) -> str:
+    from google.cloud import service_usage_v1
+
+    client = service_usage_v1.ServiceUsageClient(**_client_kwargs(settings))
+    service = client.get_service(request={"name": f"projects/{settings.project}/services/{SERVICE}"},
+                                 timeout=settings.timeout)
+    return service_usage_v1.State(service.state).name
+
+
+def quota_infos(settings: Settings) -> list[dict[str, Any]]:
+    from google.cloud import cloudquotas_v1
+
+    client = cloudquotas_v1.CloudQuotasClient(**_client_kwargs(settings))
+    parent = f"projects/{settings.project}/locations/global/services/{SERVICE}"
+    found = []
+    for info in client.list_quota_infos(parent=parent, timeout=settings.timeout):
+        for dimensions in info.dimensions_infos:
+            found.append({"quota_id": info.quota_id, "metric": info.metric, "refresh": info.refresh_interval,
+                          "dimensions": dict(dimensions.dimensions), "value": int(dimensions.details.value)})
+    return found
+
+
+def describe_gcp_error(error: BaseException) -> str:
+    """One line for a failed GCP call, with the role that usually fixes a 403."""
+    text = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+    if "403" in text or "PermissionDenied" in text or "Forbidden" in text:
+        text += " (the caller needs roles/viewer, or the specific viewer role of that API)"
+    return text

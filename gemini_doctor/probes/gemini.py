@@ -1,0 +1,92 @@
+"""The Gemini REST API over httpx: the key in the `x-goog-api-key` header, never in a URL; every call bounded.
+
+A probe never raises for what the server or network did: it returns an Answer or a NetworkFailure, both of which
+the classifier can read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from gemini_doctor import __version__
+from gemini_doctor.diagnosis.evidence import Evidence, network_evidence, read_http_answer
+from gemini_doctor.settings import Settings
+
+MAX_BODY_BYTES = 32 * 1024 * 1024  # a 4K image answer is a few MiB; anything past this is not a real answer
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+    url: str
+    truncated: bool = False
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except (json.JSONDecodeError, ValueError):
+            return None
+
+    def evidence(self) -> Evidence:
+        return read_http_answer(self.status, self.body, self.url)
+
+
+@dataclass
+class NetworkFailure:
+    error: BaseException
+    url: str
+
+    def evidence(self) -> Evidence:
+        return network_evidence(self.error, self.url)
+
+
+class GeminiProbe:
+    """One AsyncClient per check run; requests are counted so the report can say how many were sent."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        headers = {"user-agent": f"gemini-doctor/{__version__}", "x-goog-api-client": f"gemini-doctor/{__version__}"}
+        if settings.api_key:
+            headers["x-goog-api-key"] = settings.api_key.reveal()
+        self.client = httpx.AsyncClient(timeout=httpx.Timeout(settings.timeout), headers=headers,
+                                        follow_redirects=False, trust_env=True)
+        self.sent = 0
+
+    def url(self, path: str) -> str:
+        return f"{self.settings.base_url}/{self.settings.api_version}/{path.lstrip('/')}"
+
+    async def get(self, path: str, params: dict[str, Any] | None = None) -> Answer | NetworkFailure:
+        return await self.request("GET", self.url(path), params=params)
+
+    async def post(self, path: str, body: dict[str, Any]) -> Answer | NetworkFailure:
+        return await self.request("POST", self.url(path), json=body)
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> Answer | NetworkFailure:
+        self.sent += 1
+        try:
+            return await asyncio.wait_for(self._send(method, url, **kwargs), self.settings.timeout)
+        except (httpx.HTTPError, OSError, asyncio.TimeoutError, ValueError) as exc:
+            if isinstance(exc, asyncio.TimeoutError):
+                exc = TimeoutError(f"no complete answer within {self.settings.timeout:g} s (timed out)")
+            return NetworkFailure(exc, url)
+
+    async def _send(self, method: str, url: str, **kwargs: Any) -> Answer:
+        async with self.client.stream(method, url, **kwargs) as response:
+            chunks, size, truncated = [], 0, False
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    truncated = True
+                    break
+                chunks.append(chunk)
+            body = b"".join(chunks).decode(response.encoding or "utf-8", errors="replace")
+            return Answer(response.status_code, body, str(response.url), truncated)
+
+    async def close(self) -> None:
+        await self.client.aclose()
