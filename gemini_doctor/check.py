@@ -14,8 +14,13 @@ from gemini_doctor.knowledge import find_model, recommended_model
 from gemini_doctor.report import SCHEMA, tool_info
 from gemini_doctor.settings import Settings
 
-SCENARIO_FLAGS = {"--model": "model", "--image-size": "image_size", "--aspect-ratio": "aspect_ratio",
-                  "--modalities": "modalities", "--api-version": "api_version"}
+SCENARIO_FLAGS = {
+    "--model": "model",
+    "--image-size": "image_size",
+    "--aspect-ratio": "aspect_ratio",
+    "--modalities": "modalities",
+    "--api-version": "api_version",
+}
 
 
 def apply_scenario_args(settings: Settings, args: tuple[str, ...], given: set[str]) -> Settings:
@@ -49,13 +54,20 @@ def cost_notice(settings: Settings) -> str | None:
     """What --generate will cost, said before it is spent."""
     if not settings.generate:
         return None
+    if settings.gcp_is_local or "://127." in settings.base_url or "://localhost" in settings.base_url:
+        return (
+            f"--generate sends exactly one generateContent to {settings.model} at {settings.base_url}: a local "
+            "server, so nothing is billed."
+        )
     model = find_model(settings.model or "")
     size = (settings.image_size or (model.default_size if model else "1K")).upper()
     price = model.price_usd.get(size) if model else None
     cost = f"about ${price:.3f}" if price is not None else "an unknown amount (no price in the model table)"
     source = f" (estimate from {model.price_source.split(';')[0][:90]})" if price is not None and model else ""
-    return (f"--generate sends exactly one generateContent to {settings.model}: one {size} image, {cost}{source}; "
-            "input tokens extra. Nothing else the doctor sends is billed.")
+    return (
+        f"--generate sends exactly one generateContent to {settings.model}: one {size} image, {cost}{source}; "
+        "input tokens extra. Nothing else the doctor sends is billed."
+    )
 
 
 def run(settings: Settings, notify: Any = None) -> dict[str, Any]:
@@ -99,16 +111,30 @@ def document(settings: Settings, results: list[tuple[Check, CheckResult]], sent:
     failed = any(r.status == "fail" for _, r in results) or any(d.severity == "error" for d in diagnoses)
     warned = any(r.status == "warn" for _, r in results) or bool(diagnoses)
     code = 1 if failed or (settings.strict and warned) else 0
-    target = {"model": settings.model, "base_url": settings.base_url, "api_version": settings.api_version,
-              "project": settings.project, "gcp_endpoint": settings.gcp_endpoint,
-              "api_key": f"set ({settings.api_key_source})" if settings.api_key else "not set"}
+    target = {
+        "model": settings.model,
+        "base_url": settings.base_url,
+        "api_version": settings.api_version,
+        "project": settings.project,
+        "gcp_endpoint": settings.gcp_endpoint,
+        "api_key": f"set ({settings.api_key_source})" if settings.api_key else "not set",
+    }
     return {
         "schema": SCHEMA,
         "command": "check",
         "tool": tool_info(),
         "target": target,
-        "checks": [{"id": c.id, "title": c.title, "status": r.status, "summary": r.summary,
-                    "duration_ms": r.duration_ms, "evidence": r.evidence} for c, r in results],
+        "checks": [
+            {
+                "id": c.id,
+                "title": c.title,
+                "status": r.status,
+                "summary": r.summary,
+                "duration_ms": r.duration_ms,
+                "evidence": r.evidence,
+            }
+            for c, r in results
+        ],
         "diagnosis": [d.to_dict() for d in diagnoses],
         "requests_sent": sent,
         "notes": list(settings.notes),

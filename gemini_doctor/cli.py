@@ -19,8 +19,7 @@ EXIT_CODES_HELP = "Exit codes: 0 no failure found (warnings allowed), 1 a failur
 
 app = typer.Typer(
     name="gemini-doctor",
-    help="Tells apart the failures of Gemini image-generation calls and says how to fix each.\n\n"
-    + EXIT_CODES_HELP,
+    help="Tells apart the failures of Gemini image-generation calls and says how to fix each.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -47,8 +46,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """Tells apart the failures of Gemini image-generation calls and says how to fix each."""
 
@@ -80,12 +80,18 @@ def emit(document: dict, fmt: OutputFormat, output: str | None = None, secrets: 
 
 @app.command()
 def explain(
-    target: Annotated[str | None, typer.Argument(
-        help="A file with the error, '-' for stdin, or a code/slug (GD001, ghost-429) to show its page. "
-        "Pasted text in quotes works too.", show_default=False)] = None,
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            help="A file with the error, '-' for stdin, or a code/slug (GD001, ghost-429) to show its page. "
+            "Pasted text in quotes works too.",
+            show_default=False,
+        ),
+    ] = None,
     model: Annotated[str | None, typer.Option(help="The model the app called (sharpens the diagnosis).")] = None,
-    request: Annotated[str | None, typer.Option(
-        help="The JSON body the app sent: its generationConfig is checked against the answer.")] = None,
+    request: Annotated[
+        str | None, typer.Option(help="The JSON body the app sent: its generationConfig is checked against the answer.")
+    ] = None,
     billing: Annotated[Billing | None, typer.Option(help="Whether billing is enabled on the key's project.")] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.rich,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
@@ -110,8 +116,9 @@ def explain(
         else:
             text, label = read_text(source)
         body = read_json_object(request, "request") if request else None
-        context = Context(model=model, request=body,
-                          billing_enabled=None if billing is None else billing is Billing.enabled)
+        context = Context(
+            model=model, request=body, billing_enabled=None if billing is None else billing is Billing.enabled
+        )
         document = explain_document(text, label, context)
         emit(document, fmt, output)
     except InputError as exc:
@@ -131,33 +138,49 @@ def errors(
 
 @app.command()
 def check(
-    api_key: Annotated[str | None, typer.Option(help="API key (else GOOGLE_API_KEY, then GEMINI_API_KEY). Never "
-                                                "printed; sent only in the x-goog-api-key header.", show_default=False)] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            help="API key (else GOOGLE_API_KEY, then GEMINI_API_KEY). Never "
+            "printed; sent only in the x-goog-api-key header.",
+            show_default=False,
+        ),
+    ] = None,
     project: Annotated[str | None, typer.Option(help="Google Cloud project of the key (GOOGLE_CLOUD_PROJECT).")] = None,
     model: Annotated[str | None, typer.Option(help="Model to check (default: the recommended image model).")] = None,
     base_url: Annotated[str | None, typer.Option(help="Gemini API base URL (GOOGLE_GEMINI_BASE_URL).")] = None,
     api_version: Annotated[str | None, typer.Option(help="API version path: v1beta (default) or v1.")] = None,
-    gcp_endpoint: Annotated[str | None, typer.Option(
-        help="Endpoint for Service Usage, Cloud Quotas, Cloud Billing; http:// loopback gets anonymous "
-        "credentials (GEMINI_DOCTOR_GCP_ENDPOINT).")] = None,
+    gcp_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="Endpoint for Service Usage, Cloud Quotas, Cloud Billing; http:// loopback gets anonymous "
+            "credentials (GEMINI_DOCTOR_GCP_ENDPOINT)."
+        ),
+    ] = None,
     request: Annotated[str | None, typer.Option(help="The JSON body the app sends: its settings are checked.")] = None,
     image_size: Annotated[str | None, typer.Option(help="imageSize to test, e.g. 1K.")] = None,
     aspect_ratio: Annotated[str | None, typer.Option(help="aspectRatio to test, e.g. 16:9.")] = None,
     modalities: Annotated[str | None, typer.Option(help="responseModalities to test, e.g. TEXT,IMAGE.")] = None,
-    error: Annotated[str | None, typer.Option("--error", help="An error the app got, diagnosed with the live "
-                                              "context.")] = None,
-    generate: Annotated[bool | None, typer.Option("--generate", help="Make ONE real image (costs money; the "
-                                                  "estimate is printed first).")] = None,
+    error: Annotated[
+        str | None, typer.Option("--error", help="An error the app got, diagnosed with the live context.")
+    ] = None,
+    generate: Annotated[
+        bool | None,
+        typer.Option("--generate", help="Make ONE real image (costs money; the estimate is printed first)."),
+    ] = None,
     only: Annotated[list[str] | None, typer.Option(help="Run only this check (repeatable).")] = None,
     skip: Annotated[list[str] | None, typer.Option(help="Skip this check (repeatable).")] = None,
-    timeout: Annotated[float | None, typer.Option(help="Seconds per network call (default 10).", min=0.1,
-                                                  max=600)] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds per network call (default 10).", min=0.1, max=600)
+    ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.rich,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
     strict: Annotated[bool | None, typer.Option("--strict", help="Warnings fail too (exit 1).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every check's evidence.")] = False,
-    emulator: Annotated[str | None, typer.Option(
-        help="Start the embedded emulator with this scenario and check against it (no key, no network).")] = None,
+    emulator: Annotated[
+        str | None,
+        typer.Option(help="Start the embedded emulator with this scenario and check against it (no key, no network)."),
+    ] = None,
 ) -> None:
     """Run the ordered checklist: billing, quota, endpoint, model, parameters.
 
@@ -166,11 +189,25 @@ def check(
     from gemini_doctor.diagnosis.evidence import InputError
     from gemini_doctor.settings import resolve
 
-    flags = {"api_key": api_key, "project": project, "model": model, "base_url": base_url,
-             "api_version": api_version, "gcp_endpoint": gcp_endpoint, "request": request, "image_size": image_size,
-             "aspect_ratio": aspect_ratio, "modalities": modalities, "error_file": error, "generate": generate,
-             "only": tuple(only or ()), "skip": tuple(skip or ()), "timeout": timeout, "strict": strict,
-             "verbose": verbose or None}
+    flags = {
+        "api_key": api_key,
+        "project": project,
+        "model": model,
+        "base_url": base_url,
+        "api_version": api_version,
+        "gcp_endpoint": gcp_endpoint,
+        "request": request,
+        "image_size": image_size,
+        "aspect_ratio": aspect_ratio,
+        "modalities": modalities,
+        "error_file": error,
+        "generate": generate,
+        "only": tuple(only or ()),
+        "skip": tuple(skip or ()),
+        "timeout": timeout,
+        "strict": strict,
+        "verbose": verbose or None,
+    }
     server = None
     try:
         if emulator:
@@ -211,8 +248,13 @@ def _start_emulator(slug: str, flags: dict):
     if scenario is None:
         raise InputError(f"unknown scenario {slug!r}; `gemini-doctor emulate --list` lists them")
     server = EmulatorServer(scenario).start()
-    flags = {**flags, "base_url": server.url, "gcp_endpoint": server.url, "project": EMULATED_PROJECT,
-             "api_key": EMULATED_KEY}
+    flags = {
+        **flags,
+        "base_url": server.url,
+        "gcp_endpoint": server.url,
+        "project": EMULATED_PROJECT,
+        "api_key": EMULATED_KEY,
+    }
     return server, flags
 
 
@@ -240,17 +282,32 @@ EMULATED_PROJECT = "emulated-project"
 
 def reproduce_command(url: str, check_args: tuple[str, ...]) -> str:
     """The `gemini-doctor check` line that reproduces a scenario against a running emulator."""
-    return " ".join(["gemini-doctor check", "--base-url", url, "--gcp-endpoint", url, "--project", EMULATED_PROJECT,
-                     "--api-key", EMULATED_KEY, *check_args])
+    return " ".join(
+        [
+            "gemini-doctor check",
+            "--base-url",
+            url,
+            "--gcp-endpoint",
+            url,
+            "--project",
+            EMULATED_PROJECT,
+            "--api-key",
+            EMULATED_KEY,
+            *check_args,
+        ]
+    )
 
 
 @app.command()
 def emulate(
-    scenario: Annotated[str, typer.Option("--scenario", "-s", help="The failure to reproduce (see --list).")] = "healthy",
+    scenario: Annotated[
+        str, typer.Option("--scenario", "-s", help="The failure to reproduce (see --list).")
+    ] = "healthy",
     port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 8765,
     host: Annotated[str, typer.Option(help="Address to listen on. Loopback unless you say otherwise.")] = "127.0.0.1",
-    latency_ms: Annotated[int, typer.Option(help="Delay every answer by this much (for benchmarks).", min=0,
-                                            max=600_000)] = 0,
+    latency_ms: Annotated[
+        int, typer.Option(help="Delay every answer by this much (for benchmarks).", min=0, max=600_000)
+    ] = 0,
     list_scenarios: Annotated[bool, typer.Option("--list", help="List the scenarios, a line each, and exit.")] = False,
 ) -> None:
     """Serve a local emulator of the Gemini API and the GCP APIs that reproduces a failure. Ctrl-C stops it."""
@@ -274,7 +331,7 @@ def emulate(
     url = server.url
     lines = [
         f"gemini-doctor emulator · scenario {chosen.slug}: {chosen.title}",
-        f"  listening on {url} (Gemini API under /v1beta and /v1; Service Usage, Cloud Quotas, Cloud Billing under /v1)",
+        f"  listening on {url} (Gemini API: /v1beta, /v1; Service Usage, Cloud Quotas, Cloud Billing: /v1)",
         f"  reproduce:   {reproduce_command(url, chosen.check_args)}",
         f"  your app:    GOOGLE_GEMINI_BASE_URL={url} GEMINI_API_KEY={EMULATED_KEY} (any key works)",
     ]
@@ -303,6 +360,8 @@ def main() -> None:
             raise
         from gemini_doctor.redact import redact
 
-        sys.stderr.write(f"gemini-doctor: internal error: {type(exc).__name__}: {redact(str(exc))[:300]} "
-                         "(set GEMINI_DOCTOR_DEBUG=1 for the traceback; please report it)\n")
+        sys.stderr.write(
+            f"gemini-doctor: internal error: {type(exc).__name__}: {redact(str(exc))[:300]} "
+            "(set GEMINI_DOCTOR_DEBUG=1 for the traceback; please report it)\n"
+        )
         sys.exit(3)

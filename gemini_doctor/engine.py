@@ -31,14 +31,21 @@ class CheckResult:
     duration_ms: int = 0
 
     @classmethod
-    def from_diagnoses(cls, diagnoses: list[Diagnosis], passed: str, evidence: list[str] | None = None,
-                       facts: dict[str, Any] | None = None) -> CheckResult:
+    def from_diagnoses(
+        cls,
+        diagnoses: list[Diagnosis],
+        passed: str,
+        evidence: list[str] | None = None,
+        facts: dict[str, Any] | None = None,
+    ) -> CheckResult:
         """fail on an error diagnosis, warn on a warning, else pass with `passed` as the summary."""
         diagnoses = rank(diagnoses)
-        status = ("fail" if any(d.severity == "error" for d in diagnoses)
-                  else "warn" if diagnoses else "pass")
-        summary = passed if status == "pass" else f"{diagnoses[0].error.code} {diagnoses[0].error.slug}: " \
-            f"{diagnoses[0].error.title}"
+        status = "fail" if any(d.severity == "error" for d in diagnoses) else "warn" if diagnoses else "pass"
+        summary = (
+            passed
+            if status == "pass"
+            else f"{diagnoses[0].error.code} {diagnoses[0].error.slug}: {diagnoses[0].error.title}"
+        )
         return cls(status, summary, evidence or [], diagnoses, facts or {})
 
 
@@ -99,8 +106,11 @@ def missing_needs(check: Check, settings: Settings, gcp_ready: bool) -> str | No
     reasons = {
         "api_key": (bool(settings.api_key), "needs an API key (--api-key, GEMINI_API_KEY or GOOGLE_API_KEY)"),
         "project": (bool(settings.project), "needs a project (--project or GOOGLE_CLOUD_PROJECT)"),
-        "gcp": (gcp_ready, "needs Google Cloud credentials: run `gcloud auth application-default login` "
-                           "(roles: Viewer, or Service Usage Viewer + Cloud Quotas Viewer + Billing viewer)"),
+        "gcp": (
+            gcp_ready,
+            "needs Google Cloud credentials: run `gcloud auth application-default login` "
+            "(roles: Viewer, or Service Usage Viewer + Cloud Quotas Viewer + Billing viewer)",
+        ),
         "generate": (settings.generate, "runs only with --generate"),
     }
     for need in check.needs:
@@ -110,8 +120,9 @@ def missing_needs(check: Check, settings: Settings, gcp_ready: bool) -> str | No
     return None
 
 
-async def run_checks(checks: list[Check], settings: Settings, probes: dict[str, Any],
-                     gcp_ready: bool) -> list[tuple[Check, CheckResult]]:
+async def run_checks(
+    checks: list[Check], settings: Settings, probes: dict[str, Any], gcp_ready: bool
+) -> list[tuple[Check, CheckResult]]:
     """Run the checks concurrently; results in order, prerequisites applied."""
     ctx = CheckContext(settings, probes)
     loop = asyncio.get_running_loop()
@@ -131,8 +142,11 @@ async def run_checks(checks: list[Check], settings: Settings, probes: dict[str, 
             for dependency in check.depends_on:
                 before = await ctx.result(dependency)
                 if before is not None and before.status in ("fail", "skip"):
-                    result = CheckResult("skip", f"skipped: {dependency} {'failed' if before.status == 'fail' else 'was skipped'}",
-                                         facts=result.facts)
+                    result = CheckResult(
+                        "skip",
+                        f"skipped: {dependency} {'failed' if before.status == 'fail' else 'was skipped'}",
+                        facts=result.facts,
+                    )
                     break
         result.duration_ms = int((time.perf_counter() - start) * 1000)
         ctx._results[check.id].set_result(result)

@@ -31,8 +31,13 @@ def rule_document(code_or_slug: str) -> dict[str, Any]:
 
 
 def catalog_document() -> dict[str, Any]:
-    return {"schema": SCHEMA, "command": "errors", "tool": tool_info(),
-            "errors": [entry_dict(entry) for entry in error_types()], "exit_code": 0}
+    return {
+        "schema": SCHEMA,
+        "command": "errors",
+        "tool": tool_info(),
+        "errors": [entry_dict(entry) for entry in error_types()],
+        "exit_code": 0,
+    }
 
 
 def explain_document(text: str, source: str, context: Context) -> dict[str, Any]:
@@ -45,8 +50,9 @@ def explain_document(text: str, source: str, context: Context) -> dict[str, Any]
         "command": "explain",
         "tool": tool_info(),
         "input": _input_summary(evidence, source),
-        "context": {k: v for k, v in (("model", context.model), ("billing_enabled", context.billing_enabled))
-                    if v is not None},
+        "context": {
+            k: v for k, v in (("model", context.model), ("billing_enabled", context.billing_enabled)) if v is not None
+        },
         "diagnosis": [d.to_dict() for d in diagnoses],
         "exit_code": code,
     }
@@ -54,5 +60,4 @@ def explain_document(text: str, source: str, context: Context) -> dict[str, Any]
 
 def _input_summary(evidence: Evidence, source: str) -> dict[str, Any]:
     status = " ".join(str(x) for x in (evidence.http_status, evidence.status) if x)
-    return {"source": source, "kind": evidence.kind, "status": status or None,
-            "model": evidence.model}
+    return {"source": source, "kind": evidence.kind, "status": status or None, "model": evidence.model}

@@ -81,8 +81,9 @@ def read_json_object(path: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{what} file {path!r} is not valid JSON ({exc.msg} at line {exc.lineno}, column "
-                         f"{exc.colno})") from None
+        raise InputError(
+            f"{what} file {path!r} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
     if not isinstance(value, dict):
         raise InputError(f"{what} file {path!r} must hold a JSON object, not {type(value).__name__}")
     return value

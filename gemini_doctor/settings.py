@@ -15,8 +15,22 @@ from typing import Any
 from gemini_doctor.diagnosis.evidence import InputError
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
-CONFIG_KEYS = {"project", "model", "base_url", "api_version", "gcp_endpoint", "timeout", "image_size",
-               "aspect_ratio", "modalities", "request", "only", "skip", "format", "strict"}
+CONFIG_KEYS = {
+    "project",
+    "model",
+    "base_url",
+    "api_version",
+    "gcp_endpoint",
+    "timeout",
+    "image_size",
+    "aspect_ratio",
+    "modalities",
+    "request",
+    "only",
+    "skip",
+    "format",
+    "strict",
+}
 
 
 class Secret:
@@ -72,7 +86,8 @@ class Settings:
         """An http:// loopback GCP endpoint (the emulator) gets anonymous credentials."""
         endpoint = self.gcp_endpoint or ""
         return endpoint.startswith("http://") and any(
-            host in endpoint for host in ("://127.", "://localhost", "://[::1]"))
+            host in endpoint for host in ("://127.", "://localhost", "://[::1]")
+        )
 
 
 def read_config(folder: Path) -> tuple[dict[str, Any], str | None]:
@@ -91,12 +106,15 @@ def read_config(folder: Path) -> tuple[dict[str, Any], str | None]:
             continue
         config = {key.replace("-", "_"): value for key, value in data.items()}
         if "api_key" in config:
-            raise InputError(f"{name} holds an api_key: keys do not belong in files that get committed; use "
-                             "GEMINI_API_KEY or --api-key")
+            raise InputError(
+                f"{name} holds an api_key: keys do not belong in files that get committed; use "
+                "GEMINI_API_KEY or --api-key"
+            )
         unknown = set(config) - CONFIG_KEYS
         if unknown:
-            raise InputError(f"{name}: unknown setting(s) {', '.join(sorted(unknown))}; known: "
-                             f"{', '.join(sorted(CONFIG_KEYS))}")
+            raise InputError(
+                f"{name}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(CONFIG_KEYS))}"
+            )
         return config, name
     return {}, None
 
@@ -118,9 +136,15 @@ def resolve(flags: dict[str, Any], environ: dict[str, str] | None = None, folder
         key, key_source = (google, "GOOGLE_API_KEY") if google else (gemini, "GEMINI_API_KEY")
     if key:
         values["api_key"], values["api_key_source"] = Secret(key), key_source
-    environment = {"project": environ.get("GOOGLE_CLOUD_PROJECT"),
-                   "base_url": environ.get("GOOGLE_GEMINI_BASE_URL"),
-                   "gcp_endpoint": environ.get("GEMINI_DOCTOR_GCP_ENDPOINT")}
+    environment = {
+        "project": environ.get("GOOGLE_CLOUD_PROJECT"),
+        "base_url": environ.get("GOOGLE_GEMINI_BASE_URL"),
+        "gcp_endpoint": environ.get("GEMINI_DOCTOR_GCP_ENDPOINT"),
+    }
+    flags = dict(flags)
+    for source in (flags, config):
+        if "request" in source:
+            source["request_file"] = source.pop("request")
     names = {f.name for f in fields(Settings)}
     for name in names - {"api_key", "api_key_source", "notes"}:
         for source in (flags, environment, config):
@@ -136,8 +160,6 @@ def resolve(flags: dict[str, Any], environ: dict[str, str] | None = None, folder
             values[name] = tuple(values[name])
     if "modalities" in values:
         values["modalities"] = tuple(values["modalities"])
-    if "request" in values:
-        values["request_file"] = values.pop("request")
     values.pop("format", None)
     values = {k: v for k, v in values.items() if k in names}
     settings = Settings(**values)

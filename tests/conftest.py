@@ -37,7 +37,10 @@ def doctor_command() -> list[str]:
 
 def run_installed(*args: str, input: bytes | None = None, env: dict | None = None, timeout: float = 60):
     result = subprocess.run(
-        [*doctor_command(), *args], input=input, capture_output=True, timeout=timeout,
+        [*doctor_command(), *args],
+        input=input,
+        capture_output=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
     return result.returncode, result.stdout.decode(), result.stderr.decode()

@@ -22,8 +22,10 @@ def assert_clean_failure(code: int, out: str, err: str, *words: str) -> None:
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ("binary",)),
         (b"", ("empty",)),
         (b"   \n\t  ", ("empty",)),
-        (b"<!DOCTYPE html><html><head><title>Access Denied</title></head><body>blocked</body></html>",
-         ("HTML", "Access Denied")),
+        (
+            b"<!DOCTYPE html><html><head><title>Access Denied</title></head><body>blocked</body></html>",
+            ("HTML", "Access Denied"),
+        ),
         (b'{"error": {"code": 429, "message": "You exceeded your current quo', ("JSON", "cut off")),
         (b"\xc3\x28 not utf-8 \xa0\xa1", ("UTF-8",)),
     ],

@@ -53,8 +53,9 @@ def test_explain_reads_stdin_and_quoted_text(run_cli):
     body = '{"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}'
     code, out, _ = run_cli("explain", "-", "--format", "json", input=body)
     assert code == 1 and json.loads(out)["diagnosis"][0]["slug"] == "model-overloaded"
-    code, out, _ = run_cli("explain", "500 INTERNAL. {'error': {'code': 500, 'message': 'x', 'status': 'INTERNAL'}}",
-                           "--format", "json")
+    code, out, _ = run_cli(
+        "explain", "500 INTERNAL. {'error': {'code': 500, 'message': 'x', 'status': 'INTERNAL'}}", "--format", "json"
+    )
     assert code == 1 and json.loads(out)["diagnosis"][0]["slug"] == "server-error"
 
 

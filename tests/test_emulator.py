@@ -85,16 +85,26 @@ def model(model_id: str) -> Model:
 
 # ---------------------------------------------------------------------------------------------- clients
 def sdk(server, api_version: str | None = "v1beta") -> Client:
-    options = types.HttpOptions(base_url=server.url, api_version=api_version) if api_version else \
-        types.HttpOptions(base_url=server.url)
+    options = (
+        types.HttpOptions(base_url=server.url, api_version=api_version)
+        if api_version
+        else types.HttpOptions(base_url=server.url)
+    )
     return Client(api_key=KEY, http_options=options)
 
 
-def generate(client: Client, model_id: str, modalities: list[str] | None = ("IMAGE",), ratio: str | None = None,
-             size: str | None = None, **extra: Any) -> types.GenerateContentResponse:
+def generate(
+    client: Client,
+    model_id: str,
+    modalities: list[str] | None = ("IMAGE",),
+    ratio: str | None = None,
+    size: str | None = None,
+    **extra: Any,
+) -> types.GenerateContentResponse:
     image_config = types.ImageConfig(aspect_ratio=ratio, image_size=size) if (ratio or size) else None
     config = types.GenerateContentConfig(
-        response_modalities=list(modalities) if modalities is not None else None, image_config=image_config, **extra)
+        response_modalities=list(modalities) if modalities is not None else None, image_config=image_config, **extra
+    )
     return client.models.generate_content(model=model_id, contents="a banana", config=config)
 
 
@@ -203,8 +213,10 @@ def test_the_documented_example_sizes():
     assert model("gemini-2.5-flash-image").output_format == "png"
 
 
-@pytest.mark.parametrize(("model_id", "size"), [("gemini-2.5-flash-image", "1K"), ("gemini-3-pro-image", "2K"),
-                                                ("gemini-3.1-flash-image", "512")])
+@pytest.mark.parametrize(
+    ("model_id", "size"),
+    [("gemini-2.5-flash-image", "1K"), ("gemini-3-pro-image", "2K"), ("gemini-3.1-flash-image", "512")],
+)
 def test_usage_metadata_reports_the_tables_image_tokens(emulator, model_id, size):
     server = emulator("healthy")
     used = model(model_id)
@@ -437,8 +449,11 @@ def gcp_options(server) -> dict[str, Any]:
     from google.api_core.client_options import ClientOptions
     from google.auth.credentials import AnonymousCredentials
 
-    return {"transport": "rest", "credentials": AnonymousCredentials(),
-            "client_options": ClientOptions(api_endpoint=server.url)}
+    return {
+        "transport": "rest",
+        "credentials": AnonymousCredentials(),
+        "client_options": ClientOptions(api_endpoint=server.url),
+    }
 
 
 @pytest.mark.parametrize("slug", ["healthy", "service-disabled"])
@@ -462,7 +477,7 @@ def test_cloud_quotas(emulator, slug):
     infos = list(client.list_quota_infos(parent=QUOTA_PARENT))
     quotas = BY_SLUG[slug]["quotas"]
     assert [i.quota_id for i in infos] == [q["quota_id"] for q in quotas]
-    for info, quota in zip(infos, quotas):
+    for info, quota in zip(infos, quotas, strict=False):
         assert info.metric == quota["metric"]
         assert info.refresh_interval == quota["refresh"]
         assert info.dimensions_infos, "no dimensions info"
@@ -511,8 +526,11 @@ def test_unknown_path_is_404_json(emulator):
 def test_malformed_json_is_400(emulator):
     server = emulator("healthy")
     with http(server) as client:
-        answer = client.post(f"/v1beta/models/{recommended_model().id}:generateContent", content=b"{not json",
-                             headers={"content-type": "application/json"})
+        answer = client.post(
+            f"/v1beta/models/{recommended_model().id}:generateContent",
+            content=b"{not json",
+            headers={"content-type": "application/json"},
+        )
     assert answer.status_code == 400
     assert answer.json()["error"]["status"] == "INVALID_ARGUMENT"
     assert answer.json()["error"]["code"] == 400
@@ -536,12 +554,18 @@ def test_key_in_query_works_like_the_header(emulator):
         by_query = client.post(path, params={"key": KEY}, json=image_body(ratio="16:9"))
         by_header = client.post(path, headers={"x-goog-api-key": KEY}, json=image_body(ratio="16:9"))
     assert by_query.status_code == by_header.status_code == 200
-    data = [part["inlineData"]["data"] for part in by_query.json()["candidates"][0]["content"]["parts"]
-            if "inlineData" in part]
+    data = [
+        part["inlineData"]["data"]
+        for part in by_query.json()["candidates"][0]["content"]["parts"]
+        if "inlineData" in part
+    ]
     assert len(data) == 1
     assert_image(base64.b64decode(data[0]), used, used.default_size, "16:9")
-    header_data = [part["inlineData"]["data"] for part in by_header.json()["candidates"][0]["content"]["parts"]
-                   if "inlineData" in part]
+    header_data = [
+        part["inlineData"]["data"]
+        for part in by_header.json()["candidates"][0]["content"]["parts"]
+        if "inlineData" in part
+    ]
     assert header_data == data
     first, second = server.recorder.requests[-2:]
     assert (first.key_in_query, first.key_in_header) == (True, False)
@@ -552,8 +576,7 @@ def test_invalid_aspect_ratio_has_bad_request_details(emulator):
     server = emulator("healthy")
     assert all("7:3" not in m.aspect_ratios for m in models())
     with http(server) as client:
-        answer = client.post(f"/v1beta/models/{recommended_model().id}:generateContent",
-                             json=image_body(ratio="7:3"))
+        answer = client.post(f"/v1beta/models/{recommended_model().id}:generateContent", json=image_body(ratio="7:3"))
     assert answer.status_code == 400
     error = answer.json()["error"]
     assert error["status"] == "INVALID_ARGUMENT"
@@ -573,8 +596,9 @@ def test_latency_delays_each_answer_without_blocking_others(emulator):
         return answer.status_code, time.monotonic() - started
 
     async def run() -> tuple[list[tuple[int, float]], float]:
-        async with httpx.AsyncClient(base_url=server.url, headers={"x-goog-api-key": KEY}, timeout=30,
-                                     trust_env=False) as client:
+        async with httpx.AsyncClient(
+            base_url=server.url, headers={"x-goog-api-key": KEY}, timeout=30, trust_env=False
+        ) as client:
             started = time.monotonic()
             results = await asyncio.gather(*(one(client) for _ in range(6)))
             return list(results), time.monotonic() - started
@@ -592,7 +616,7 @@ def test_emulate_list_prints_one_line_per_scenario():
     lines = out.strip().splitlines()
     assert len(lines) == len(SCENARIOS)
     assert [line.split()[0] for line in lines] == [raw["slug"] for raw in SCENARIOS]
-    for line, raw in zip(lines, SCENARIOS):
+    for line, raw in zip(lines, SCENARIOS, strict=False):
         assert raw["title"] in line
 
 
@@ -623,9 +647,13 @@ def _listening_addresses(port: int) -> list[str]:
 
 def test_emulate_serves_prints_reproduce_line_and_stops_on_sigint():
     raw = BY_SLUG["healthy"]
-    process = subprocess.Popen([*doctor_command(), "emulate", "--port", "0", "--scenario", "healthy"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen(
+        [*doctor_command(), "emulate", "--port", "0", "--scenario", "healthy"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     lines: queue.Queue[str | None] = queue.Queue()
 
     def pump() -> None:

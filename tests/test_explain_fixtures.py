@@ -102,12 +102,12 @@ def test_installed_console_script(input_name: str) -> None:
     if executable is None:
         pytest.skip("the gemini-doctor console script is not installed on PATH")
     case = next(case for case in CASES if case["input"] == input_name)
-    completed = subprocess.run(
-        [executable, *command(case)], capture_output=True, text=True, timeout=120, check=False
-    )
+    completed = subprocess.run([executable, *command(case)], capture_output=True, text=True, timeout=120, check=False)
     try:
         document = json.loads(completed.stdout)
     except json.JSONDecodeError:
-        pytest.fail(f"stdout is not JSON (exit {completed.returncode}): {completed.stdout[:300]!r} "
-                    f"stderr {completed.stderr[:300]!r}")
+        pytest.fail(
+            f"stdout is not JSON (exit {completed.returncode}): {completed.stdout[:300]!r} "
+            f"stderr {completed.stderr[:300]!r}"
+        )
     check_document(case, document, completed.returncode)

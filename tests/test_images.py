@@ -37,8 +37,17 @@ def test_garbage_is_unknown_or_sizeless_never_an_exception(data):
     assert info.size is None
 
 
-@pytest.mark.parametrize("size,expected", [((1024, 1024), "1K"), ((1408, 768), "1K"), ((704, 384), "512"),
-                                           ((2816, 1536), "2K"), ((5632, 3072), "4K"), ((2928, 352), "1K")])
+@pytest.mark.parametrize(
+    "size,expected",
+    [
+        ((1024, 1024), "1K"),
+        ((1408, 768), "1K"),
+        ((704, 384), "512"),
+        ((2816, 1536), "2K"),
+        ((5632, 3072), "4K"),
+        ((2928, 352), "1K"),
+    ],
+)
 def test_size_bucket_tolerates_the_drift_seen_on_gemini_3(size, expected):
     assert size_bucket(*size) == expected
 

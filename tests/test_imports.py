@@ -40,7 +40,6 @@ sys.stderr.write("HEAVY=" + json.dumps(heavy) + "\\n")
     ids=lambda a: " ".join(a)[:40],
 )
 def test_no_heavy_module_is_imported(args):
-    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, timeout=60)
     line = next(x for x in result.stderr.splitlines() if x.startswith("HEAVY="))
-    assert json.loads(line[len("HEAVY="):]) == [], result.stderr
+    assert json.loads(line[len("HEAVY=") :]) == [], result.stderr

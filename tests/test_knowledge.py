@@ -17,15 +17,35 @@ from gemini_doctor.knowledge import (
 )
 
 FIXED_CODES = {
-    "GD001": "billing-limit-zero", "GD002": "ipm-exceeded", "GD003": "ghost-429", "GD004": "dynamic-shared-quota",
-    "GD005": "wrong-response-modalities", "GD006": "wrong-endpoint", "GD007": "wrong-model-name",
-    "GD008": "billing-not-enabled", "GD009": "image-size-case", "GD010": "image-config-stripped",
+    "GD001": "billing-limit-zero",
+    "GD002": "ipm-exceeded",
+    "GD003": "ghost-429",
+    "GD004": "dynamic-shared-quota",
+    "GD005": "wrong-response-modalities",
+    "GD006": "wrong-endpoint",
+    "GD007": "wrong-model-name",
+    "GD008": "billing-not-enabled",
+    "GD009": "image-size-case",
+    "GD010": "image-config-stripped",
     "GD011": "missing-text-modality",
 }
 REQUIRED_ADDED_SLUGS = {
-    "api-key-invalid", "api-key-missing", "service-disabled", "permission-denied", "location-unsupported",
-    "prepay-depleted", "daily-quota-exhausted", "model-overloaded", "server-error", "deadline-exceeded",
-    "safety-blocked", "no-image-returned", "invalid-argument", "model-deprecated", "network-unreachable", "unknown",
+    "api-key-invalid",
+    "api-key-missing",
+    "service-disabled",
+    "permission-denied",
+    "location-unsupported",
+    "prepay-depleted",
+    "daily-quota-exhausted",
+    "model-overloaded",
+    "server-error",
+    "deadline-exceeded",
+    "safety-blocked",
+    "no-image-returned",
+    "invalid-argument",
+    "model-deprecated",
+    "network-unreachable",
+    "unknown",
 }
 
 

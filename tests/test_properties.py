@@ -23,11 +23,25 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
     max_leaves=20,
 )
-detail_types = st.sampled_from(["google.rpc.ErrorInfo", "google.rpc.QuotaFailure", "google.rpc.RetryInfo",
-                                "google.rpc.Help", "google.rpc.BadRequest", "google.rpc.Nonsense"])
-details = st.builds(lambda kind, body: {"@type": f"type.googleapis.com/{kind}", **body}, detail_types,
-                    st.dictionaries(st.sampled_from(["reason", "violations", "retryDelay", "links", "metadata",
-                                                     "fieldViolations"]), json_values, max_size=3))
+detail_types = st.sampled_from(
+    [
+        "google.rpc.ErrorInfo",
+        "google.rpc.QuotaFailure",
+        "google.rpc.RetryInfo",
+        "google.rpc.Help",
+        "google.rpc.BadRequest",
+        "google.rpc.Nonsense",
+    ]
+)
+details = st.builds(
+    lambda kind, body: {"@type": f"type.googleapis.com/{kind}", **body},
+    detail_types,
+    st.dictionaries(
+        st.sampled_from(["reason", "violations", "retryDelay", "links", "metadata", "fieldViolations"]),
+        json_values,
+        max_size=3,
+    ),
+)
 error_bodies = st.builds(
     lambda code, status, message, ds: {"error": {"code": code, "status": status, "message": message, "details": ds}},
     st.one_of(st.integers(100, 599), st.text(max_size=10), st.none()),
@@ -36,22 +50,35 @@ error_bodies = st.builds(
     st.one_of(st.lists(details, max_size=4), json_values),
 )
 responses = st.builds(
-    lambda parts, finish, feedback: {"candidates": [{"content": {"parts": parts}, "finishReason": finish}],
-                                     "promptFeedback": feedback},
-    st.lists(st.one_of(st.builds(lambda t: {"text": t}, st.text(max_size=30)),
-                       st.builds(lambda d, m: {"inlineData": {"data": d, "mimeType": m}},
-                                 st.one_of(st.text(max_size=40), json_values), json_values)), max_size=3),
-    json_values, json_values,
+    lambda parts, finish, feedback: {
+        "candidates": [{"content": {"parts": parts}, "finishReason": finish}],
+        "promptFeedback": feedback,
+    },
+    st.lists(
+        st.one_of(
+            st.builds(lambda t: {"text": t}, st.text(max_size=30)),
+            st.builds(
+                lambda d, m: {"inlineData": {"data": d, "mimeType": m}},
+                st.one_of(st.text(max_size=40), json_values),
+                json_values,
+            ),
+        ),
+        max_size=3,
+    ),
+    json_values,
+    json_values,
 )
 documents = st.one_of(error_bodies, responses, json_values)
-wrappers = st.sampled_from([
-    "{}",
-    "429 RESOURCE_EXHAUSTED. {}",
-    "HTTP/2 429\r\ncontent-type: application/json\r\n\r\n{}",
-    "google.api_core.exceptions.ResourceExhausted: 429 {}",
-    "[GoogleGenerativeAI Error]: Error fetching from https://x/v1beta/models/m:generateContent: "
-    "[429 Too Many Requests] {}",
-])
+wrappers = st.sampled_from(
+    [
+        "{}",
+        "429 RESOURCE_EXHAUSTED. {}",
+        "HTTP/2 429\r\ncontent-type: application/json\r\n\r\n{}",
+        "google.api_core.exceptions.ResourceExhausted: 429 {}",
+        "[GoogleGenerativeAI Error]: Error fetching from https://x/v1beta/models/m:generateContent: "
+        "[429 Too Many Requests] {}",
+    ]
+)
 
 
 def explain_everywhere(text: str) -> list[str]:
@@ -80,8 +107,13 @@ def test_arbitrary_json_never_crashes(document, wrapper):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(documents, wrappers, keys, st.integers(0, 10_000), st.sampled_from(["", "key=", "x-goog-api-key: ",
-                                                                        "Bearer ", "api_key:", "'"]))
+@given(
+    documents,
+    wrappers,
+    keys,
+    st.integers(0, 10_000),
+    st.sampled_from(["", "key=", "x-goog-api-key: ", "Bearer ", "api_key:", "'"]),
+)
 def test_a_key_in_the_input_never_reaches_the_output(document, wrapper, key, position, prefix):
     body = json.dumps(document)
     text = wrapper.replace("{}", body) if wrapper != "{}" else body

@@ -25,10 +25,14 @@ class BillingCheck:
             return CheckResult("skip", f"could not read billing of {project}: {gcp.describe_gcp_error(exc)}")
         evidence = [f"Cloud Billing: projects/{project} billingEnabled={str(info['billing_enabled']).lower()}"]
         if info["billing_enabled"]:
-            return CheckResult("pass", f"billing is enabled on {project} ({info['billing_account']})", evidence,
-                               facts=info)
+            return CheckResult(
+                "pass", f"billing is enabled on {project} ({info['billing_account']})", evidence, facts=info
+            )
         diagnosis = Diagnosis.of(
-            "billing-limit-zero", "likely", evidence,
+            "billing-limit-zero",
+            "likely",
+            evidence,
             note="Without billing, image models have a free-tier quota of 0 in most countries (a 429); in countries "
-                 "without a free tier the API answers 400 FAILED_PRECONDITION instead (billing-not-enabled).")
+            "without a free tier the API answers 400 FAILED_PRECONDITION instead (billing-not-enabled).",
+        )
         return CheckResult("fail", f"billing is not enabled on {project}", evidence, [diagnosis], facts=info)

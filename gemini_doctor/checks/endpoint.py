@@ -8,6 +8,7 @@ it does. Nothing is generated, nothing is billed.
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 from gemini_doctor.diagnosis import Context, Diagnosis
@@ -31,8 +32,9 @@ def proxy_in_use(base_url: str) -> str | None:
     host = base_url.split("://", 1)[-1].split("/", 1)[0].split(":")[0]
     if urllib.request.proxy_bypass(host) if os.environ.get("NO_PROXY") or os.environ.get("no_proxy") else False:
         return None
-    return redact(proxy.replace(proxy.split("://", 1)[-1].split("@", 1)[0] + "@", "[credentials]@")
-                  if "@" in proxy else proxy)
+    return redact(
+        proxy.replace(proxy.split("://", 1)[-1].split("@", 1)[0] + "@", "[credentials]@") if "@" in proxy else proxy
+    )
 
 
 async def list_models(ctx: CheckContext):
@@ -56,10 +58,22 @@ class EndpointCheck:
         if proxy:
             evidence.append(f"proxy in use (from the environment): {proxy}")
         if "/openai" in settings.base_url or settings.api_version.startswith("openai"):
-            return CheckResult("fail", "the OpenAI-compatible path is not the image endpoint", evidence, [
-                Diagnosis.of("wrong-endpoint", "certain", evidence,
-                             hints=[f"Use {settings.base_url.split('/v1')[0]}/v1beta/models/{{model}}:generateContent."])])
-        listing = await list_models(ctx)
+            return CheckResult(
+                "fail",
+                "the OpenAI-compatible path is not the image endpoint",
+                evidence,
+                [
+                    Diagnosis.of(
+                        "wrong-endpoint",
+                        "certain",
+                        evidence,
+                        hints=[f"Use {settings.base_url.split('/v1')[0]}/v1beta/models/{{model}}:generateContent."],
+                    )
+                ],
+            )
+        listing, shape = await asyncio.gather(
+            list_models(ctx), probe.post(f"models/{settings.model}:generateContent", SHAPE_PROBE)
+        )
         if not isinstance(listing, Answer):
             found = diagnose(listing.evidence(), context)
             return CheckResult.from_diagnoses(found, "", evidence + found[0].evidence[:1] if found else evidence)
@@ -69,15 +83,18 @@ class EndpointCheck:
             return CheckResult.from_diagnoses(found or [Diagnosis.of("unknown", "possible", evidence)], "", evidence)
         count = len(listing.json().get("models") or [])
         evidence.append(f"GET {settings.api_version}/models answered 200 with {count} models")
-        shape = await probe.post(f"models/{settings.model}:generateContent", SHAPE_PROBE)
         if isinstance(shape, Answer):
             text = shape.body.lower()
             if shape.status == 400 and "unknown name" in text and "responsemodalities" in text:
-                evidence.append("a generateContent with image fields answered 400 Unknown name \"responseModalities\"")
+                evidence.append('a generateContent with image fields answered 400 Unknown name "responseModalities"')
                 found = diagnose(shape.evidence(), context)
                 return CheckResult.from_diagnoses(found, "", evidence)
-            evidence.append(f"shape probe (empty contents, image fields) answered HTTP {shape.status}: the version "
-                            "parses image fields" if shape.status == 400 else
-                            f"shape probe answered HTTP {shape.status}")
-        return CheckResult("pass", f"{settings.base_url}/{settings.api_version} answers and takes image fields",
-                           evidence)
+            evidence.append(
+                f"shape probe (empty contents, image fields) answered HTTP {shape.status}: the version "
+                "parses image fields"
+                if shape.status == 400
+                else f"shape probe answered HTTP {shape.status}"
+            )
+        return CheckResult(
+            "pass", f"{settings.base_url}/{settings.api_version} answers and takes image fields", evidence
+        )

@@ -18,8 +18,11 @@ def live_image_models(listing) -> list[str]:
     """Names in the live list that make images: known to the table, or named like an image model."""
     if not isinstance(listing, Answer) or not isinstance(listing.json(), dict):
         return []
-    names = [str(m.get("name", "")).removeprefix("models/") for m in listing.json().get("models") or []
-             if isinstance(m, dict)]
+    names = [
+        str(m.get("name", "")).removeprefix("models/")
+        for m in listing.json().get("models") or []
+        if isinstance(m, dict)
+    ]
     table = {m.id for m in models()}
     return [n for n in names if n in table or "image" in n]
 
@@ -43,34 +46,75 @@ class ModelCheck:
             live = live_image_models(listing)
             close = closest_models(name, live) if live else closest_models(name)
             if close and found and found[0].error.slug == "wrong-model-name":
-                found[0] = Diagnosis.of("wrong-model-name", found[0].confidence, found[0].evidence,
-                                        hints=[f"Closest image models the API lists: {', '.join(close)}."])
-            return CheckResult.from_diagnoses(found, "", evidence + [f"models.get answered "
-                                              f"{answer.status if isinstance(answer, Answer) else 'no answer'}"])
+                found[0] = Diagnosis.of(
+                    "wrong-model-name",
+                    found[0].confidence,
+                    found[0].evidence,
+                    hints=[f"Closest image models the API lists: {', '.join(close)}."],
+                )
+            return CheckResult.from_diagnoses(
+                found,
+                "",
+                [*evidence, f"models.get answered {answer.status if isinstance(answer, Answer) else 'no answer'}"],
+            )
         resource = answer.json() if isinstance(answer.json(), dict) else {}
         methods = resource.get("supportedGenerationMethods") or []
         evidence.append(f"models.get: 200, methods {', '.join(map(str, methods)) or 'none listed'}")
         if methods and "generateContent" not in methods:
-            return CheckResult.from_diagnoses([Diagnosis.of(
-                "wrong-endpoint", "likely", evidence,
-                hints=[f"{name} does not take generateContent (methods: {', '.join(methods)}); an Imagen model "
-                       "uses :predict."])], "", evidence)
+            return CheckResult.from_diagnoses(
+                [
+                    Diagnosis.of(
+                        "wrong-endpoint",
+                        "likely",
+                        evidence,
+                        hints=[
+                            f"{name} does not take generateContent (methods: {', '.join(methods)}); an Imagen model "
+                            "uses :predict."
+                        ],
+                    )
+                ],
+                "",
+                evidence,
+            )
         if known is None:
             evidence.append("not in the built-in model table: its sizes and ratios cannot be checked")
             if "image" not in name:
-                return CheckResult.from_diagnoses([Diagnosis.of(
-                    "wrong-model-name", "possible", evidence + ["its name does not say it makes images"],
-                    severity="warning", hints=[f"Image models: {', '.join(live_image_models(listing)) or 'see models.list'}."]
-                )], "", evidence)
+                return CheckResult.from_diagnoses(
+                    [
+                        Diagnosis.of(
+                            "wrong-model-name",
+                            "possible",
+                            [*evidence, "its name does not say it makes images"],
+                            severity="warning",
+                            hints=[f"Image models: {', '.join(live_image_models(listing)) or 'see models.list'}."],
+                        )
+                    ],
+                    "",
+                    evidence,
+                )
             return CheckResult("pass", f"{name} exists (not in the built-in table)", evidence)
         today = dt.date.today()
         if known.status in ("deprecated", "shut-down") or (known.shutdown and known.shutdown <= today):
             when = f"; shutdown {known.shutdown}" if known.shutdown else ""
-            evidence.append(f"model table: {known.status}{when} (source: {known.source[:120]}); the live API still "
-                            "serves it")
-            return CheckResult.from_diagnoses([Diagnosis.of(
-                "model-deprecated", "likely", evidence, severity="warning",
-                hints=[f"Plan the move to {known.replacement}."] if known.replacement else [])], "", evidence)
+            evidence.append(
+                f"model table: {known.status}{when} (source: {known.source[:120]}); the live API still serves it"
+            )
+            return CheckResult.from_diagnoses(
+                [
+                    Diagnosis.of(
+                        "model-deprecated",
+                        "likely",
+                        evidence,
+                        severity="warning",
+                        hints=[f"Plan the move to {known.replacement}."] if known.replacement else [],
+                    )
+                ],
+                "",
+                evidence,
+            )
         status = "preview" if known.status == "preview" else "GA"
-        return CheckResult("pass", f"{name} exists, takes generateContent and makes images ({status}, "
-                           f"{known.output_format.upper()})", evidence)
+        return CheckResult(
+            "pass",
+            f"{name} exists, takes generateContent and makes images ({status}, {known.output_format.upper()})",
+            evidence,
+        )

@@ -21,7 +21,8 @@ PROMPT = "A single ripe banana on a plain white background."
 def settings_under_test(ctx: CheckContext) -> RequestSettings:
     settings = ctx.settings
     return read_request(settings.request_body).with_overrides(
-        image_size=settings.image_size, aspect_ratio=settings.aspect_ratio, modalities=settings.modalities)
+        image_size=settings.image_size, aspect_ratio=settings.aspect_ratio, modalities=settings.modalities
+    )
 
 
 def request_body(asked: RequestSettings, app_body: dict | None) -> dict:
@@ -52,8 +53,14 @@ class ParametersCheck:
         if settings.generate and settings.api_key:
             answer = await ctx.probes["gemini"].post(f"models/{settings.model}:generateContent", body)
             billing, paid = await ctx.fact("billing", "billing_enabled"), await ctx.fact("quota", "paid_quota")
-            context = Context(model=settings.model, billing_enabled=billing, paid_quota=paid, request=body,
-                              api_version=settings.api_version, base_url=settings.base_url)
+            context = Context(
+                model=settings.model,
+                billing_enabled=billing,
+                paid_quota=paid,
+                request=body,
+                api_version=settings.api_version,
+                base_url=settings.base_url,
+            )
             observed = answer.evidence()
             found += diagnose(observed, context)
             evidence.append(self._describe(answer, observed))
@@ -61,8 +68,12 @@ class ParametersCheck:
             billing, paid = await ctx.fact("billing", "billing_enabled"), await ctx.fact("quota", "paid_quota")
             try:
                 pasted = read_evidence(settings.error_text)
-                found += diagnose(pasted, Context(model=settings.model, billing_enabled=billing, paid_quota=paid,
-                                                  request=settings.request_body))
+                found += diagnose(
+                    pasted,
+                    Context(
+                        model=settings.model, billing_enabled=billing, paid_quota=paid, request=settings.request_body
+                    ),
+                )
                 evidence.append(f"--error {settings.error_file}: {pasted.kind}")
             except InputError as exc:
                 evidence.append(f"--error {settings.error_file}: {exc}")
@@ -83,5 +94,6 @@ class ParametersCheck:
             lie = "" if declared.endswith(image.info.format) else f" (declared {declared}: the bytes disagree)"
             return f"generateContent: 200, {image.info.format.upper()} {size}{lie}"
         finish = ", ".join(observed.finish_reasons) or "none"
-        return f"generateContent: HTTP {answer.status}" + (f", finishReason {finish}, no image"
-                                                           if answer.status == 200 else "")
+        return f"generateContent: HTTP {answer.status}" + (
+            f", finishReason {finish}, no image" if answer.status == 200 else ""
+        )

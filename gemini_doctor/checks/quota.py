@@ -42,12 +42,20 @@ class QuotaCheck:
             return CheckResult("skip", f"could not read Service Usage: {gcp.describe_gcp_error(state)}")
         evidence = [f"Service Usage: {gcp.SERVICE} is {state}"]
         if state != "ENABLED":
-            return CheckResult("fail", f"the Generative Language API is {state.lower()} in {settings.project}",
-                               evidence, [Diagnosis.of("service-disabled", "certain", evidence)],
-                               facts={"api_enabled": False})
+            return CheckResult(
+                "fail",
+                f"the Generative Language API is {state.lower()} in {settings.project}",
+                evidence,
+                [Diagnosis.of("service-disabled", "certain", evidence)],
+                facts={"api_enabled": False},
+            )
         if isinstance(quotas, BaseException):
-            return CheckResult("warn", f"API enabled; could not read Cloud Quotas: {gcp.describe_gcp_error(quotas)}",
-                               evidence, facts={"api_enabled": True})
+            return CheckResult(
+                "warn",
+                f"API enabled; could not read Cloud Quotas: {gcp.describe_gcp_error(quotas)}",
+                evidence,
+                facts={"api_enabled": True},
+            )
         model = find_model(settings.model or "")
         model_ids = {settings.model or ""} | ({model.id, *model.aliases} if model else set())
         relevant = [q for q in quotas if applies_to(q, model_ids)]
@@ -58,18 +66,26 @@ class QuotaCheck:
             scope = quota["dimensions"].get("model", "all models")
             evidence.append(f"Cloud Quotas: {quota['quota_id']} = {quota['value']} per {quota['refresh']} ({scope})")
         per_minute = [q["value"] for q in paid if q["refresh"] == "minute"]
-        facts = {"api_enabled": True, "paid_quota": max(per_minute) if per_minute else None,
-                 "free_quota": min((q["value"] for q in free), default=None)}
+        facts = {
+            "api_enabled": True,
+            "paid_quota": max(per_minute) if per_minute else None,
+            "free_quota": min((q["value"] for q in free), default=None),
+        }
         applicable = free if billing is False else (paid or free)
         if applicable and all(q["value"] == 0 for q in applicable):
             slug = "ghost-429" if billing else "billing-limit-zero"
             confidence = "possible" if billing else ("certain" if billing is False else "likely")
             return CheckResult.from_diagnoses([Diagnosis.of(slug, confidence, evidence)], "", evidence, facts)
         if not relevant:
-            return CheckResult("pass", f"API enabled; no quota in Cloud Quotas names {settings.model}", evidence,
-                               facts=facts)
-        tier = ("a paid tier (an inference from non-zero paid quotas; AI Studio shows the tier)" if paid and
-                any(q["value"] for q in paid) else "the free tier (an inference)")
+            return CheckResult(
+                "pass", f"API enabled; no quota in Cloud Quotas names {settings.model}", evidence, facts=facts
+            )
+        tier = (
+            "a paid tier (an inference from non-zero paid quotas; AI Studio shows the tier)"
+            if paid and any(q["value"] for q in paid)
+            else "the free tier (an inference)"
+        )
         minute = f"{facts['paid_quota']} per minute" if facts["paid_quota"] is not None else "no per-minute quota"
-        return CheckResult("pass", f"API enabled; {minute} for {settings.model}; suggests {tier}", evidence,
-                           facts=facts)
+        return CheckResult(
+            "pass", f"API enabled; {minute} for {settings.model}; suggests {tier}", evidence, facts=facts
+        )

@@ -85,23 +85,89 @@ INTERACTIONS_CODES = {
 
 # Network failures, by the words the usual clients (Python, curl, Node, Go) print for them.
 NETWORK_MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("proxy", ("407 proxy authentication", "proxy authentication required", "proxyerror", "tunnel connection failed",
-               "unable to connect to proxy", "cannot connect to proxy", "curl: (5)", "curl: (56) connect tunnel")),
-    ("tls", ("certificate_verify_failed", "certificate verify failed", "self-signed certificate",
-             "self signed certificate", "unable to get local issuer certificate", "self_signed_cert_in_chain",
-             "unable_to_verify_leaf_signature", "sslerror", "ssl: ", "tlsv1 alert", "wrong version number",
-             "curl: (60)", "curl: (35)", "x509: certificate")),
-    ("dns", ("name or service not known", "nodename nor servname", "getaddrinfo failed", "getaddrinfo enotfound",
-             "temporary failure in name resolution", "nameresolutionerror", "could not resolve host",
-             "no address associated with hostname", "[errno -2]", "[errno -3]", "[errno 8]", "[errno 11001]",
-             "enotfound", "eai_again", "no such host", "curl: (6)")),
-    ("refused", ("connection refused", "econnrefused", "[errno 111]", "[errno 61]", "actively refused",
-                 "curl: (7)")),
-    ("timeout", ("readtimeout", "connecttimeout", "timed out", "etimedout", "timeouterror", "curl: (28)",
-                 "deadline exceeded while", "i/o timeout")),
-    ("reset", ("connection reset", "econnreset", "remoteprotocolerror", "server disconnected",
-               "peer closed connection", "incompleteread", "curl: (52)", "curl: (56)", "socket hang up",
-               "connection aborted", "broken pipe")),
+    (
+        "proxy",
+        (
+            "407 proxy authentication",
+            "proxy authentication required",
+            "proxyerror",
+            "tunnel connection failed",
+            "unable to connect to proxy",
+            "cannot connect to proxy",
+            "curl: (5)",
+            "curl: (56) connect tunnel",
+        ),
+    ),
+    (
+        "tls",
+        (
+            "certificate_verify_failed",
+            "certificate verify failed",
+            "self-signed certificate",
+            "self signed certificate",
+            "unable to get local issuer certificate",
+            "self_signed_cert_in_chain",
+            "unable_to_verify_leaf_signature",
+            "sslerror",
+            "ssl: ",
+            "tlsv1 alert",
+            "wrong version number",
+            "curl: (60)",
+            "curl: (35)",
+            "x509: certificate",
+        ),
+    ),
+    (
+        "dns",
+        (
+            "name or service not known",
+            "nodename nor servname",
+            "getaddrinfo failed",
+            "getaddrinfo enotfound",
+            "temporary failure in name resolution",
+            "nameresolutionerror",
+            "could not resolve host",
+            "no address associated with hostname",
+            "[errno -2]",
+            "[errno -3]",
+            "[errno 8]",
+            "[errno 11001]",
+            "enotfound",
+            "eai_again",
+            "no such host",
+            "curl: (6)",
+        ),
+    ),
+    ("refused", ("connection refused", "econnrefused", "[errno 111]", "[errno 61]", "actively refused", "curl: (7)")),
+    (
+        "timeout",
+        (
+            "readtimeout",
+            "connecttimeout",
+            "timed out",
+            "etimedout",
+            "timeouterror",
+            "curl: (28)",
+            "deadline exceeded while",
+            "i/o timeout",
+        ),
+    ),
+    (
+        "reset",
+        (
+            "connection reset",
+            "econnreset",
+            "remoteprotocolerror",
+            "server disconnected",
+            "peer closed connection",
+            "incompleteread",
+            "curl: (52)",
+            "curl: (56)",
+            "socket hang up",
+            "connection aborted",
+            "broken pipe",
+        ),
+    ),
 )
 
 MAX_IMAGE_BYTES_DECODED = 64 * 1024  # the header is all a size needs
@@ -134,10 +200,12 @@ class QuotaViolation:
         return self.dimensions.get("model")
 
     def describe(self) -> str:
-        bits = [f"quotaId {self.quota_id}" if self.quota_id else None,
-                f"metric {self.metric}" if self.metric else None,
-                f"value {self.value}" if self.value is not None else None,
-                f"model {self.model}" if self.model else None]
+        bits = [
+            f"quotaId {self.quota_id}" if self.quota_id else None,
+            f"metric {self.metric}" if self.metric else None,
+            f"value {self.value}" if self.value is not None else None,
+            f"model {self.model}" if self.model else None,
+        ]
         return ", ".join(b for b in bits if b)
 
 
@@ -206,9 +274,7 @@ class Evidence:
     @property
     def api_version(self) -> str | None:
         for text in (self.url or "", self.message):
-            found = re.search(r"/(v1(?:beta|alpha)?\d*)/", text) or re.search(
-                r"for API version (v\w+)", text
-            )
+            found = re.search(r"/(v1(?:beta|alpha)?\d*)/", text) or re.search(r"for API version (v\w+)", text)
             if found:
                 return found.group(1)
         return None
@@ -267,12 +333,12 @@ def _read_curl(text: str) -> Evidence:
     else:
         # The last status block wins: `HTTP/1.1 200 Connection established` from a proxy comes first.
         starts = [i for i, line in enumerate(lines) if re.match(r"HTTP/[\d.]+\s+\d{3}", line)]
-        block = lines[starts[-1]:] if starts else lines
+        block = lines[starts[-1] :] if starts else lines
         try:
             blank = next(i for i, line in enumerate(block) if not line.strip())
         except StopIteration:
             blank = len(block)
-        head, body = block[:blank], "\n".join(block[blank + 1:])
+        head, body = block[:blank], "\n".join(block[blank + 1 :])
     evidence = Evidence(kind="curl")
     for line in head:
         status = re.match(r"HTTP/[\d.]+\s+(\d{3})", line)
@@ -570,8 +636,11 @@ def _scan_text(evidence: Evidence, text: str) -> None:
     if evidence.http_status is None:
         found = (
             re.search(r"(?:Error code|status(?: code)?|HTTP(?:/[\d.]+)?)[:=\s]+([1-5]\d\d)\b", haystack, re.I)
-            or re.search(r"\b([45]\d\d) (?:Too Many Requests|Bad Request|Forbidden|Not Found|Unauthorized|"
-                         r"Payment Required|Internal Server Error|Service Unavailable|Gateway Timeout)", haystack)
+            or re.search(
+                r"\b([45]\d\d) (?:Too Many Requests|Bad Request|Forbidden|Not Found|Unauthorized|"
+                r"Payment Required|Internal Server Error|Service Unavailable|Gateway Timeout)",
+                haystack,
+            )
             or re.search(r"""["']code["']\s*:\s*([1-5]\d\d)\b""", haystack)
         )
         if found:
@@ -584,8 +653,9 @@ def _scan_text(evidence: Evidence, text: str) -> None:
         found = re.search(r"""["']message["']\s*:\s*["'](.+?)["']\s*[,}]""", haystack)
         evidence.message = found.group(1) if found else " ".join(text.split())[:2000]
     if evidence.url is None:
-        found = re.search(r"https?://[^\s'\"<>]*googleapis\.com[^\s'\"<>]*|https?://[^\s'\"<>]*/v1(?:beta)?/[^\s'\"<>]*",
-                          haystack)
+        found = re.search(
+            r"https?://[^\s'\"<>]*googleapis\.com[^\s'\"<>]*|https?://[^\s'\"<>]*/v1(?:beta)?/[^\s'\"<>]*", haystack
+        )
         evidence.url = found.group(0).rstrip(".:,)") if found else None
     if evidence.network_error is None and not evidence.is_response and (evidence.http_status in (None, 407)):
         lowered = haystack.lower()
@@ -603,15 +673,21 @@ def _proto_text_violations(text: str) -> list[QuotaViolation]:
     for start in re.finditer(r"violations\s*\{", text):
         brace = start.end() - 1
         end = _balanced_end(text, brace)
-        block = text[brace:end] if end else text[brace:brace + 4000]
+        block = text[brace:end] if end else text[brace : brace + 4000]
 
         def field(name: str, block: str = block) -> str | None:
             match = re.search(name + r':\s*"?([^"\n]+?)"?\s*\n', block)
             return match.group(1) if match else None
 
         dimensions = dict(re.findall(r'key:\s*"([^"]*)"\s*value:\s*"([^"]*)"', block))
-        found.append(QuotaViolation(metric=field("quota_metric"), quota_id=field("quota_id"),
-                                    value=_int(field("quota_value")), dimensions=dimensions))
+        found.append(
+            QuotaViolation(
+                metric=field("quota_metric"),
+                quota_id=field("quota_id"),
+                value=_int(field("quota_value")),
+                dimensions=dimensions,
+            )
+        )
     return found
 
 
@@ -733,6 +809,15 @@ def network_evidence(error: BaseException, url: str | None = None) -> Evidence:
             break
     else:
         kind = type(error).__name__.lower()
-        evidence.network_error = ("timeout" if "timeout" in kind else "proxy" if "proxy" in kind
-                                  else "tls" if "ssl" in kind else "refused" if "connect" in kind else "reset")
+        evidence.network_error = (
+            "timeout"
+            if "timeout" in kind
+            else "proxy"
+            if "proxy" in kind
+            else "tls"
+            if "ssl" in kind
+            else "refused"
+            if "connect" in kind
+            else "reset"
+        )
     return evidence

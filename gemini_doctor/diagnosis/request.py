@@ -15,12 +15,25 @@ from gemini_doctor.knowledge import Model
 
 IMAGE_CONFIG_FIELDS = {"aspectRatio": "aspect_ratio", "imageSize": "image_size"}
 VERTEX_ONLY_FIELDS = {
-    "personGeneration", "person_generation", "outputMimeType", "output_mime_type", "imageOutputOptions",
-    "image_output_options", "prominentPeople", "prominent_people", "outputCompressionQuality",
+    "personGeneration",
+    "person_generation",
+    "outputMimeType",
+    "output_mime_type",
+    "imageOutputOptions",
+    "image_output_options",
+    "prominentPeople",
+    "prominent_people",
+    "outputCompressionQuality",
     "output_compression_quality",
 }
-IMAGEN_FIELDS = {"numberOfImages", "number_of_images", "sampleCount", "sample_count", "negativePrompt",
-                 "negative_prompt"}
+IMAGEN_FIELDS = {
+    "numberOfImages",
+    "number_of_images",
+    "sampleCount",
+    "sample_count",
+    "negativePrompt",
+    "negative_prompt",
+}
 VALID_SIZES = ("512", "1K", "2K", "4K")
 
 
@@ -128,85 +141,122 @@ def request_findings(settings: RequestSettings, model: Model | None) -> list[Dia
     if settings.modalities is not None:
         upper = [m.upper() for m in settings.modalities]
         if "IMAGE" not in upper:
-            found.append(Diagnosis.of(
-                "wrong-response-modalities", "likely",
-                [f"responseModalities is {list(settings.modalities)}: it does not ask for IMAGE"],
-                severity="warning",
-                hints=['Add "IMAGE" to generationConfig.responseModalities, e.g. ["IMAGE"] or ["TEXT", "IMAGE"].'],
-            ))
+            found.append(
+                Diagnosis.of(
+                    "wrong-response-modalities",
+                    "likely",
+                    [f"responseModalities is {list(settings.modalities)}: it does not ask for IMAGE"],
+                    severity="warning",
+                    hints=['Add "IMAGE" to generationConfig.responseModalities, e.g. ["IMAGE"] or ["TEXT", "IMAGE"].'],
+                )
+            )
         elif upper == ["IMAGE"] and model is not None and model.requires_text_modality:
-            found.append(Diagnosis.of(
-                "missing-text-modality", "likely",
-                [f'responseModalities is ["IMAGE"] and {model.id} is a model that required ["TEXT", "IMAGE"]'],
-                hints=[f'Send ["TEXT", "IMAGE"], or move to {model.replacement or "a current image model"}.'],
-            ))
+            found.append(
+                Diagnosis.of(
+                    "missing-text-modality",
+                    "likely",
+                    [f'responseModalities is ["IMAGE"] and {model.id} is a model that required ["TEXT", "IMAGE"]'],
+                    hints=[f'Send ["TEXT", "IMAGE"], or move to {model.replacement or "a current image model"}.'],
+                )
+            )
     for note in settings.misplaced:
-        found.append(Diagnosis.of(
-            "invalid-argument", "likely", [note],
-            hints=["Put aspectRatio and imageSize inside generationConfig.imageConfig."],
-        ))
+        found.append(
+            Diagnosis.of(
+                "invalid-argument",
+                "likely",
+                [note],
+                hints=["Put aspectRatio and imageSize inside generationConfig.imageConfig."],
+            )
+        )
     for key in settings.unknown_image_fields:
         close = difflib.get_close_matches(key, [*IMAGE_CONFIG_FIELDS, *IMAGE_CONFIG_FIELDS.values()], n=1)
-        found.append(Diagnosis.of(
-            "invalid-argument", "likely",
-            [f"imageConfig has the field {key!r}, which the Gemini API does not know (400 Unknown name)"],
-            hints=[f"Did you mean {close[0]!r}?" if close else "imageConfig takes only aspectRatio and imageSize."],
-        ))
+        found.append(
+            Diagnosis.of(
+                "invalid-argument",
+                "likely",
+                [f"imageConfig has the field {key!r}, which the Gemini API does not know (400 Unknown name)"],
+                hints=[f"Did you mean {close[0]!r}?" if close else "imageConfig takes only aspectRatio and imageSize."],
+            )
+        )
     for key in settings.vertex_only:
-        found.append(Diagnosis.of(
-            "invalid-argument", "likely",
-            [f"imageConfig.{key} is a Vertex AI field; the Gemini Developer API answers 400 Unknown name"],
-            hints=[f"Remove {key} from imageConfig when calling generativelanguage.googleapis.com."],
-        ))
+        found.append(
+            Diagnosis.of(
+                "invalid-argument",
+                "likely",
+                [f"imageConfig.{key} is a Vertex AI field; the Gemini Developer API answers 400 Unknown name"],
+                hints=[f"Remove {key} from imageConfig when calling generativelanguage.googleapis.com."],
+            )
+        )
     for key in settings.imagen_fields:
-        found.append(Diagnosis.of(
-            "invalid-argument", "likely",
-            [f"{key} is an Imagen (:predict) parameter, not a Gemini generateContent one"],
-            hints=["One generateContent call makes one image: send N requests for N images."],
-        ))
+        found.append(
+            Diagnosis.of(
+                "invalid-argument",
+                "likely",
+                [f"{key} is an Imagen (:predict) parameter, not a Gemini generateContent one"],
+                hints=["One generateContent call makes one image: send N requests for N images."],
+            )
+        )
     if settings.candidate_count is not None and settings.candidate_count > 1:
-        found.append(Diagnosis.of(
-            "invalid-argument", "certain",
-            [f"candidateCount is {settings.candidate_count}; image models answer 400 "
-             "'Multiple candidates is not enabled'"],
-            hints=["Drop candidateCount (or set 1) and send N requests for N images."],
-        ))
+        found.append(
+            Diagnosis.of(
+                "invalid-argument",
+                "certain",
+                [
+                    f"candidateCount is {settings.candidate_count}; image models answer 400 "
+                    "'Multiple candidates is not enabled'"
+                ],
+                hints=["Drop candidateCount (or set 1) and send N requests for N images."],
+            )
+        )
     if settings.image_size is not None:
         found.extend(_size_findings(settings.image_size, model, where))
     if settings.aspect_ratio is not None and model is not None and settings.aspect_ratio not in model.aspect_ratios:
-        found.append(Diagnosis.of(
-            "invalid-argument", "likely",
-            [f"aspectRatio {settings.aspect_ratio!r} is not one the model table lists {where}"],
-            hints=[f"Use one of: {', '.join(model.aspect_ratios)}."],
-        ))
+        found.append(
+            Diagnosis.of(
+                "invalid-argument",
+                "likely",
+                [f"aspectRatio {settings.aspect_ratio!r} is not one the model table lists {where}"],
+                hints=[f"Use one of: {', '.join(model.aspect_ratios)}."],
+            )
+        )
     return found
 
 
 def _size_findings(size: str, model: Model | None, where: str) -> list[Diagnosis]:
     canonical = canonical_size(size)
     if canonical and canonical != size:
-        return [Diagnosis.of(
-            "image-size-case", "certain",
-            [f"imageSize is {size!r}; the API spells it {canonical!r} (uppercase K)"],
-            severity="warning",
-            hints=[f'Send "imageSize": "{canonical}".'],
-            note="Lowercase is documented as rejected; some models answer 200 at the default 1K instead.",
-        )]
+        return [
+            Diagnosis.of(
+                "image-size-case",
+                "certain",
+                [f"imageSize is {size!r}; the API spells it {canonical!r} (uppercase K)"],
+                severity="warning",
+                hints=[f'Send "imageSize": "{canonical}".'],
+                note="Lowercase is documented as rejected; some models answer 200 at the default 1K instead.",
+            )
+        ]
     if canonical is None:
-        return [Diagnosis.of(
-            "invalid-argument", "likely",
-            [f"imageSize {size!r} is not one of the API's values {', '.join(VALID_SIZES)}"],
-            severity="error" if model is None or model.unsupported_size == "reject" else "warning",
-            hints=[f"Use one of: {', '.join(model.image_sizes if model else VALID_SIZES)}."],
-        )]
+        return [
+            Diagnosis.of(
+                "invalid-argument",
+                "likely",
+                [f"imageSize {size!r} is not one of the API's values {', '.join(VALID_SIZES)}"],
+                severity="error" if model is None or model.unsupported_size == "reject" else "warning",
+                hints=[f"Use one of: {', '.join(model.image_sizes if model else VALID_SIZES)}."],
+            )
+        ]
     if model is not None and canonical not in model.image_sizes:
         ignored = model.unsupported_size == "ignore"
-        return [Diagnosis.of(
-            "invalid-argument", "likely",
-            [f"imageSize {canonical!r} is not supported {where} (it supports {', '.join(model.image_sizes)}); "
-             + ("the model ignores it and answers at " + model.default_size if ignored else "expect a 400")],
-            severity="warning" if ignored else "error",
-            hints=[f"Use one of: {', '.join(model.image_sizes)}, or a model that supports {canonical}."],
-        )]
+        return [
+            Diagnosis.of(
+                "invalid-argument",
+                "likely",
+                [
+                    f"imageSize {canonical!r} is not supported {where} (it supports {', '.join(model.image_sizes)}); "
+                    + ("the model ignores it and answers at " + model.default_size if ignored else "expect a 400")
+                ],
+                severity="warning" if ignored else "error",
+                hints=[f"Use one of: {', '.join(model.image_sizes)}, or a model that supports {canonical}."],
+            )
+        ]
     return []
-

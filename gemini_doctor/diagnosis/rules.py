@@ -24,23 +24,43 @@ from gemini_doctor.diagnosis.request import (
 from gemini_doctor.images import aspect_matches, size_bucket
 from gemini_doctor.knowledge import Model, closest_models, find_model
 
-SAFETY_FINISH = {"SAFETY", "IMAGE_SAFETY", "PROHIBITED_CONTENT", "IMAGE_PROHIBITED_CONTENT", "BLOCKLIST", "SPII",
-                 "RECITATION", "IMAGE_RECITATION"}
+SAFETY_FINISH = {
+    "SAFETY",
+    "IMAGE_SAFETY",
+    "PROHIBITED_CONTENT",
+    "IMAGE_PROHIBITED_CONTENT",
+    "BLOCKLIST",
+    "SPII",
+    "RECITATION",
+    "IMAGE_RECITATION",
+}
 TELL_APART = "Run `gemini-doctor check --project PROJECT` to read billing and quotas and tell these apart."
 NETWORK_HINTS = {
-    "dns": ("the host name did not resolve (DNS)",
-            "Check the base URL's spelling and your DNS; `nslookup generativelanguage.googleapis.com`."),
-    "refused": ("the connection was refused",
-                "Nothing listens at that host and port: check the base URL, or a local proxy that is not running."),
-    "tls": ("the TLS handshake failed (certificate)",
-            "A corporate proxy that intercepts TLS needs its CA trusted: set SSL_CERT_FILE / REQUESTS_CA_BUNDLE "
-            "to a bundle that holds it, or use the system store via the truststore package."),
-    "proxy": ("the proxy refused or failed the request",
-              "Check HTTPS_PROXY / NO_PROXY and the proxy's credentials (407 means it wants authentication)."),
-    "timeout": ("the request timed out",
-                "Check the network path; raise the client timeout only if a slow answer is expected."),
-    "reset": ("the connection was closed before a full answer",
-              "A proxy or firewall may cut long requests; retry once and test the path with `gemini-doctor check`."),
+    "dns": (
+        "the host name did not resolve (DNS)",
+        "Check the base URL's spelling and your DNS; `nslookup generativelanguage.googleapis.com`.",
+    ),
+    "refused": (
+        "the connection was refused",
+        "Nothing listens at that host and port: check the base URL, or a local proxy that is not running.",
+    ),
+    "tls": (
+        "the TLS handshake failed (certificate)",
+        "A corporate proxy that intercepts TLS needs its CA trusted: set SSL_CERT_FILE / REQUESTS_CA_BUNDLE "
+        "to a bundle that holds it, or use the system store via the truststore package.",
+    ),
+    "proxy": (
+        "the proxy refused or failed the request",
+        "Check HTTPS_PROXY / NO_PROXY and the proxy's credentials (407 means it wants authentication).",
+    ),
+    "timeout": (
+        "the request timed out",
+        "Check the network path; raise the client timeout only if a slow answer is expected.",
+    ),
+    "reset": (
+        "the connection was closed before a full answer",
+        "A proxy or firewall may cut long requests; retry once and test the path with `gemini-doctor check`.",
+    ),
 }
 
 
@@ -60,16 +80,23 @@ def diagnose(evidence: Evidence, context: Context | None = None) -> list[Diagnos
     if context.request is not None:
         found += request_findings(settings, model)
     if evidence.is_error and not any(d.severity == "error" for d in found):
-        found.append(Diagnosis.of(
-            "unknown", "possible", _basics(evidence),
-            note="The error is real but matches no known type; the fix steps say what to collect next.",
-        ))
+        found.append(
+            Diagnosis.of(
+                "unknown",
+                "possible",
+                _basics(evidence),
+                note="The error is real but matches no known type; the fix steps say what to collect next.",
+            )
+        )
     elif not evidence.is_error and not evidence.is_response and not found:
-        found.append(Diagnosis.of(
-            "unknown", "possible",
-            [f"input read as {evidence.kind}: no HTTP status, error status or generateContent body found"],
-            note="Paste the whole error: the JSON body with its details, the SDK exception, or `curl -i` output.",
-        ))
+        found.append(
+            Diagnosis.of(
+                "unknown",
+                "possible",
+                [f"input read as {evidence.kind}: no HTTP status, error status or generateContent body found"],
+                note="Paste the whole error: the JSON body with its details, the SDK exception, or `curl -i` output.",
+            )
+        )
     return rank(found)
 
 
@@ -92,18 +119,25 @@ def _text(evidence: Evidence) -> str:
 def _network(evidence: Evidence) -> list[Diagnosis]:
     if evidence.html_title is not None:
         status = f"HTTP {evidence.http_status} " if evidence.http_status else ""
-        return [Diagnosis.of(
-            "network-unreachable", "likely",
-            [f"{status}answer is an HTML page (title {evidence.html_title!r}), not a Gemini JSON body"],
-            hints=["A proxy, gateway or captive portal answered instead of Google: check HTTPS_PROXY and the "
-                   "base URL."],
-        )]
+        return [
+            Diagnosis.of(
+                "network-unreachable",
+                "likely",
+                [f"{status}answer is an HTML page (title {evidence.html_title!r}), not a Gemini JSON body"],
+                hints=[
+                    "A proxy, gateway or captive portal answered instead of Google: check HTTPS_PROXY and the base URL."
+                ],
+            )
+        ]
     what, hint = NETWORK_HINTS[evidence.network_error or "reset"]
-    return [Diagnosis.of(
-        "network-unreachable", "certain",
-        [f"no answer from the API: {what}", f"text: {evidence.excerpt(200)!r}"],
-        hints=[hint],
-    )]
+    return [
+        Diagnosis.of(
+            "network-unreachable",
+            "certain",
+            [f"no answer from the API: {what}", f"text: {evidence.excerpt(200)!r}"],
+            hints=[hint],
+        )
+    ]
 
 
 def _http_error(
@@ -122,13 +156,20 @@ def _http_error(
     ):
         hints = ["The key was reported as leaked: delete it and create a new one."] if "leaked" in text else []
         return [Diagnosis.of("api-key-invalid", "certain", basics, hints=hints)]
-    if any(w in text for w in ("unregistered callers", "no api key was provided", "missing key inputs",
-                               "api key must be set", "api_key_missing")):
+    if any(
+        w in text
+        for w in (
+            "unregistered callers",
+            "no api key was provided",
+            "missing key inputs",
+            "api key must be set",
+            "api_key_missing",
+        )
+    ):
         return [Diagnosis.of("api-key-missing", "certain", basics)]
     if "SERVICE_DISABLED" in reasons or "has not been used in project" in text:
         url = evidence.error_metadata.get("activationUrl")
-        return [Diagnosis.of("service-disabled", "certain", basics,
-                             hints=[f"Enable it at {url}"] if url else [])]
+        return [Diagnosis.of("service-disabled", "certain", basics, hints=[f"Enable it at {url}"] if url else [])]
     if status == "RESOURCE_EXHAUSTED" or http == 429:
         return _quota(evidence, context, basics)
     if status == "FAILED_PRECONDITION" or "location is not supported" in text or "free tier is not available" in text:
@@ -136,10 +177,14 @@ def _http_error(
             return [Diagnosis.of("billing-not-enabled", "certain", basics)]
         if "location is not supported" in text:
             return [Diagnosis.of("location-unsupported", "certain", basics)]
-        return [Diagnosis.of(
-            "billing-not-enabled", "possible", basics,
-            note="FAILED_PRECONDITION without billing wording has other causes too (forum thread 190739).",
-        )]
+        return [
+            Diagnosis.of(
+                "billing-not-enabled",
+                "possible",
+                basics,
+                note="FAILED_PRECONDITION without billing wording has other causes too (forum thread 190739).",
+            )
+        ]
     if status == "PERMISSION_DENIED" or http == 403:
         hints = [f"ErrorInfo.reason {r}: " + hint for r, hint in _PERMISSION_HINTS.items() if r in reasons]
         return [Diagnosis.of("permission-denied", "certain", basics, hints=hints)]
@@ -156,14 +201,20 @@ def _http_error(
     if http == 500 or status in ("INTERNAL", "UNKNOWN"):
         return [Diagnosis.of("server-error", "certain", basics)]
     if http in (502, 407):
-        return [Diagnosis.of("network-unreachable", "possible", basics,
-                             hints=["Google's API does not answer 502/407 itself: a proxy or gateway did."])]
+        return [
+            Diagnosis.of(
+                "network-unreachable",
+                "possible",
+                basics,
+                hints=["Google's API does not answer 502/407 itself: a proxy or gateway did."],
+            )
+        ]
     return []
 
 
 _PERMISSION_HINTS = {
     "API_KEY_SERVICE_BLOCKED": "the key's API restrictions do not include the Generative Language API; "
-                               "add it in Credentials → API restrictions.",
+    "add it in Credentials → API restrictions.",
     "API_KEY_HTTP_REFERRER_BLOCKED": "the key is restricted to HTTP referrers; server calls send none.",
     "API_KEY_IP_ADDRESS_BLOCKED": "the key is restricted to other IP addresses.",
     "CONSUMER_SUSPENDED": "the project or key is suspended; contact Google Cloud support.",
@@ -186,16 +237,24 @@ def _quota(evidence: Evidence, context: Context, basics: list[str]) -> list[Diag
             lines.append(f"context: billing is enabled{paid}")
             return [
                 Diagnosis.of("ghost-429", "likely" if free else "possible", lines),
-                Diagnosis.of("billing-limit-zero", "possible", lines,
-                             note="Billing is on, so a zero free-tier limit should not apply to this project."),
+                Diagnosis.of(
+                    "billing-limit-zero",
+                    "possible",
+                    lines,
+                    note="Billing is on, so a zero free-tier limit should not apply to this project.",
+                ),
             ]
         if context.billing_enabled is False:
             lines.append("context: billing is not enabled")
             return [Diagnosis.of("billing-limit-zero", "certain", lines)]
         return [
             Diagnosis.of("billing-limit-zero", "likely", lines, note=TELL_APART),
-            Diagnosis.of("ghost-429", "possible", lines,
-                         note="Only if billing is already enabled on the key's project. " + TELL_APART),
+            Diagnosis.of(
+                "ghost-429",
+                "possible",
+                lines,
+                note="Only if billing is already enabled on the key's project. " + TELL_APART,
+            ),
         ]
     if per_day:
         return [Diagnosis.of("daily-quota-exhausted", "certain", lines)]
@@ -205,8 +264,12 @@ def _quota(evidence: Evidence, context: Context, basics: list[str]) -> list[Diag
         return [Diagnosis.of("billing-limit-zero", "likely", [*lines, "context: billing is not enabled"])]
     lines.append("the 429 carries no QuotaFailure detail")
     return [
-        Diagnosis.of("dynamic-shared-quota", "possible", lines,
-                     note="Shared capacity or a quota whose details a client dropped. " + TELL_APART),
+        Diagnosis.of(
+            "dynamic-shared-quota",
+            "possible",
+            lines,
+            note="Shared capacity or a quota whose details a client dropped. " + TELL_APART,
+        ),
         Diagnosis.of("ipm-exceeded", "possible", lines, note=TELL_APART),
     ]
 
@@ -216,34 +279,61 @@ def _not_found(
 ) -> list[Diagnosis]:
     if "no longer available" in text or "has been shut down" in text or (model and model.is_shut_down):
         hint = [f"Move to {model.replacement}."] if model and model.replacement else []
-        lines = basics + ([f"model table: {model.id} is shut down since {model.shutdown}"] if model and
-                          model.shutdown else [])
+        lines = basics + (
+            [f"model table: {model.id} is shut down since {model.shutdown}"] if model and model.shutdown else []
+        )
         return [Diagnosis.of("model-deprecated", "certain", lines, hints=hint)]
     url = (evidence.url or "").lower()
     if "not supported for predict" in text or "/openai/" in url:
-        return [Diagnosis.of(
-            "wrong-endpoint", "likely", basics,
-            hints=[f"Call POST /v1beta/models/{model_name or 'MODEL'}:generateContent instead of the "
-                   "OpenAI-compatible images route."],
-        )]
+        return [
+            Diagnosis.of(
+                "wrong-endpoint",
+                "likely",
+                basics,
+                hints=[
+                    f"Call POST /v1beta/models/{model_name or 'MODEL'}:generateContent instead of the "
+                    "OpenAI-compatible images route."
+                ],
+            )
+        ]
     if model is not None and model_name and model.id != model_name.removeprefix("models/"):
-        return [Diagnosis.of(
-            "wrong-model-name", "certain", [*basics, f"{model_name} is a name Google uses internally for {model.id}"],
-            hints=[f"Call {model.id}."],
-        )]
+        return [
+            Diagnosis.of(
+                "wrong-model-name",
+                "certain",
+                [*basics, f"{model_name} is a name Google uses internally for {model.id}"],
+                hints=[f"Call {model.id}."],
+            )
+        ]
     if model is not None:
         return [
-            Diagnosis.of("wrong-endpoint", "possible", basics,
-                         note=f"{model.id} is a known model: the API version or base URL may not serve it."),
+            Diagnosis.of(
+                "wrong-endpoint",
+                "possible",
+                basics,
+                note=f"{model.id} is a known model: the API version or base URL may not serve it.",
+            ),
             Diagnosis.of("wrong-model-name", "possible", basics),
         ]
     if model_name:
         close = closest_models(model_name)
         hints = [f"Closest valid names: {', '.join(close)}."] if close else []
-        return [Diagnosis.of("wrong-model-name", "certain" if "models/" in text else "likely",
-                             [*basics, f"{model_name!r} is not a known image model"], hints=hints)]
-    return [Diagnosis.of("wrong-endpoint", "possible", basics,
-                         note="A 404 without a model name usually means a wrong path or base URL.")]
+        return [
+            Diagnosis.of(
+                "wrong-model-name",
+                "certain" if "models/" in text else "likely",
+                [*basics, f"{model_name!r} is not a known image model"],
+                hints=hints,
+            )
+        ]
+    return [
+        Diagnosis.of(
+            "wrong-endpoint",
+            "possible",
+            basics,
+            note="A 404 without a model name usually means a wrong path or base URL.",
+        )
+    ]
 
 
 def _invalid_argument(
@@ -256,12 +346,17 @@ def _invalid_argument(
     if names & image_fields:
         version = context.api_version or evidence.api_version
         on_v1 = version == "v1"
-        return [Diagnosis.of(
-            "wrong-endpoint", "likely" if on_v1 or version is None else "possible",
-            basics + ([f"the request went to API version {version}"] if version else []),
-            hints=["Send image requests to /v1beta/models/{model}:generateContent (google-genai: "
-                   "HttpOptions(api_version='v1beta') or GOOGLE_GENAI_API_VERSION=beta)."],
-        )]
+        return [
+            Diagnosis.of(
+                "wrong-endpoint",
+                "likely" if on_v1 or version is None else "possible",
+                basics + ([f"the request went to API version {version}"] if version else []),
+                hints=[
+                    "Send image requests to /v1beta/models/{model}:generateContent (google-genai: "
+                    "HttpOptions(api_version='v1beta') or GOOGLE_GENAI_API_VERSION=beta)."
+                ],
+            )
+        ]
     hints: list[str] = []
     known_bad = {f.lower() for f in (*VERTEX_ONLY_FIELDS, *IMAGEN_FIELDS)}
     for name in sorted(names & known_bad):
@@ -273,8 +368,14 @@ def _invalid_argument(
     if "image_size" in text or "image size" in text:
         size = settings.image_size or _quoted_after(text, ("image_size", "image size"))
         if size and canonical_size(size) and canonical_size(size) != size:
-            return [Diagnosis.of("image-size-case", "certain", [*basics, f"imageSize sent as {size!r}"],
-                                 hints=[f'Send "imageSize": "{canonical_size(size)}".'])]
+            return [
+                Diagnosis.of(
+                    "image-size-case",
+                    "certain",
+                    [*basics, f"imageSize sent as {size!r}"],
+                    hints=[f'Send "imageSize": "{canonical_size(size)}".'],
+                )
+            ]
         hints.append("Use an imageSize the model supports (see `gemini-doctor explain invalid-argument`).")
     if "aspect_ratio" in text or "aspect ratio" in text:
         hints.append("Use an aspectRatio the model lists; the error message names the valid ones.")
@@ -291,22 +392,22 @@ def _invalid_argument(
 def _quoted_after(text: str, words: tuple[str, ...]) -> str | None:
     for word in words:
         found = re.search(re.escape(word) + r"\s*'([^']+)'", text, re.I) or re.search(
-            re.escape(word) + r'\s*\\?"([^"\\]+)', text, re.I)
+            re.escape(word) + r'\s*\\?"([^"\\]+)', text, re.I
+        )
         if found:
             return found.group(1)
     return None
 
 
-def _response(
-    evidence: Evidence, context: Context, settings: RequestSettings, model: Model | None
-) -> list[Diagnosis]:
+def _response(evidence: Evidence, context: Context, settings: RequestSettings, model: Model | None) -> list[Diagnosis]:
     finish = ", ".join(evidence.finish_reasons) or "none"
     lines = ["HTTP 200 generateContent answer", f"finishReason {finish}"]
     if evidence.finish_message:
         lines.append(f"finishMessage {evidence.finish_message[:200]!r}")
     if evidence.block_reason:
-        return [Diagnosis.of("safety-blocked", "certain",
-                             [*lines, f"promptFeedback.blockReason {evidence.block_reason}"])]
+        return [
+            Diagnosis.of("safety-blocked", "certain", [*lines, f"promptFeedback.blockReason {evidence.block_reason}"])
+        ]
     images = evidence.final_images
     if not images:
         lines.append("no image part in the answer" + (f"; text: {evidence.texts[0][:160]!r}" if evidence.texts else ""))
@@ -314,20 +415,35 @@ def _response(
             return [Diagnosis.of("safety-blocked", "certain", lines)]
         upper = [m.upper() for m in settings.modalities or ()]
         if settings.modalities is not None and "IMAGE" not in upper:
-            return [Diagnosis.of("wrong-response-modalities", "certain",
-                                 [*lines, f"the request's responseModalities is {list(settings.modalities)}"],
-                                 hints=['Add "IMAGE" to generationConfig.responseModalities.'])]
+            return [
+                Diagnosis.of(
+                    "wrong-response-modalities",
+                    "certain",
+                    [*lines, f"the request's responseModalities is {list(settings.modalities)}"],
+                    hints=['Add "IMAGE" to generationConfig.responseModalities.'],
+                )
+            ]
         if upper == ["IMAGE"] and model is not None and model.requires_text_modality:
-            return [Diagnosis.of("missing-text-modality", "likely",
-                                 [*lines, f'responseModalities ["IMAGE"] on {model.id}, which required TEXT too'],
-                                 hints=['Send ["TEXT", "IMAGE"], or move to a current image model.'])]
+            return [
+                Diagnosis.of(
+                    "missing-text-modality",
+                    "likely",
+                    [*lines, f'responseModalities ["IMAGE"] on {model.id}, which required TEXT too'],
+                    hints=['Send ["TEXT", "IMAGE"], or move to a current image model.'],
+                )
+            ]
         return [Diagnosis.of("no-image-returned", "likely", lines)]
     found: list[Diagnosis] = []
     image = images[-1]  # the last image is the final render
     info = image.info
     if info.format == "unknown":
-        return [Diagnosis.of("no-image-returned", "likely",
-                             [*lines, f"the image part (declared {image.declared_mime}) is not a valid image"])]
+        return [
+            Diagnosis.of(
+                "no-image-returned",
+                "likely",
+                [*lines, f"the image part (declared {image.declared_mime}) is not a valid image"],
+            )
+        ]
     if info.size is None:
         return found
     width, height = info.size
@@ -337,11 +453,14 @@ def _response(
         canonical = canonical_size(settings.image_size)
         bucket = size_bucket(width, height)
         if canonical and canonical != settings.image_size and bucket != canonical:
-            found.append(Diagnosis.of(
-                "image-size-case", "certain",
-                [f"asked imageSize {settings.image_size!r}, {got}: the lowercase value fell back to the default"],
-                hints=[f'Send "imageSize": "{canonical}".'],
-            ))
+            found.append(
+                Diagnosis.of(
+                    "image-size-case",
+                    "certain",
+                    [f"asked imageSize {settings.image_size!r}, {got}: the lowercase value fell back to the default"],
+                    hints=[f'Send "imageSize": "{canonical}".'],
+                )
+            )
         elif canonical and (model is None or canonical in model.image_sizes) and bucket != canonical:
             mismatches.append(f"asked imageSize {canonical}, {got}")
     ratio_known = settings.aspect_ratio and (model is None or settings.aspect_ratio in model.aspect_ratios)
@@ -349,8 +468,12 @@ def _response(
         mismatches.append(f"asked aspectRatio {settings.aspect_ratio}, {got}")
     if mismatches:
         via = f"; base URL {context.base_url}" if context.base_url and "googleapis.com" not in context.base_url else ""
-        found.append(Diagnosis.of(
-            "image-config-stripped", "likely", [*mismatches, f"imageConfig was in the request{via}"],
-            note="Compare with a direct call: `gemini-doctor check --generate` against Google itself.",
-        ))
+        found.append(
+            Diagnosis.of(
+                "image-config-stripped",
+                "likely",
+                [*mismatches, f"imageConfig was in the request{via}"],
+                note="Compare with a direct call: `gemini-doctor check --generate` against Google itself.",
+            )
+        )
     return found

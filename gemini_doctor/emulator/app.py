@@ -33,17 +33,41 @@ PROJECT_NUMBER = "123456789012"
 ALL_RATIOS = ("1:1", "1:4", "1:8", "2:3", "3:2", "3:4", "4:1", "4:3", "4:5", "5:4", "8:1", "9:16", "16:9", "21:9")
 # Fields of GenerationConfig per API version (proto v1beta / v1, api-facts.md §1.5), camelCase and snake_case.
 GENERATION_FIELDS_V1 = {
-    "candidateCount", "stopSequences", "maxOutputTokens", "temperature", "topP", "topK", "seed",
-    "responseJsonSchemaOrdered", "presencePenalty", "frequencyPenalty", "responseLogprobs", "logprobs",
+    "candidateCount",
+    "stopSequences",
+    "maxOutputTokens",
+    "temperature",
+    "topP",
+    "topK",
+    "seed",
+    "responseJsonSchemaOrdered",
+    "presencePenalty",
+    "frequencyPenalty",
+    "responseLogprobs",
+    "logprobs",
     "enableEnhancedCivicAnswers",
 }
 GENERATION_FIELDS_V1BETA = GENERATION_FIELDS_V1 | {
-    "responseMimeType", "responseSchema", "responseJsonSchema", "responseModalities", "speechConfig",
-    "thinkingConfig", "imageConfig", "mediaResolution",
+    "responseMimeType",
+    "responseSchema",
+    "responseJsonSchema",
+    "responseModalities",
+    "speechConfig",
+    "thinkingConfig",
+    "imageConfig",
+    "mediaResolution",
 }
 IMAGE_FIELDS = {"responseModalities", "imageConfig"}
-REQUEST_FIELDS = {"contents", "tools", "toolConfig", "safetySettings", "systemInstruction", "generationConfig",
-                  "cachedContent", "model"}
+REQUEST_FIELDS = {
+    "contents",
+    "tools",
+    "toolConfig",
+    "safetySettings",
+    "systemInstruction",
+    "generationConfig",
+    "cachedContent",
+    "model",
+}
 IMAGE_CONFIG_FIELDS = {"aspectRatio", "imageSize"}
 MODALITIES = {"TEXT", "IMAGE", "AUDIO"}
 
@@ -95,11 +119,18 @@ class ApiError(Exception):
 
 
 def _bad_field(name: str, where: str) -> ApiError:
-    message = f'Invalid JSON payload received. Unknown name "{name}" at \'{where}\': Cannot find field.'
-    return ApiError(400, "INVALID_ARGUMENT", message, [
-        {"@type": "type.googleapis.com/google.rpc.BadRequest",
-         "fieldViolations": [{"field": where, "description": message}]},
-    ])
+    message = f"Invalid JSON payload received. Unknown name \"{name}\" at '{where}': Cannot find field."
+    return ApiError(
+        400,
+        "INVALID_ARGUMENT",
+        message,
+        [
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"field": where, "description": message}],
+            },
+        ],
+    )
 
 
 class Emulator:
@@ -160,7 +191,7 @@ class Emulator:
         except ValueError:
             raise ApiError(400, "INVALID_ARGUMENT", "Invalid page token or page size.") from None
         served = self.served_models()
-        page = served[start:start + size]
+        page = served[start : start + size]
         result: dict[str, Any] = {"models": [self.model_resource(m) for m in page]}
         if start + size < len(served):
             result["nextPageToken"] = str(start + size)
@@ -171,11 +202,19 @@ class Emulator:
         if model is not None and model.id == name:
             if self.served(model):
                 return model
-            raise ApiError(404, "NOT_FOUND", f"This model models/{name} is no longer available to new users. "
-                           "Please update your code to use a newer model for the latest features and improvements.")
-        raise ApiError(404, "NOT_FOUND", f"models/{name} is not found for API version {version}, or is not "
-                       f"supported for {method}. Call ListModels to see the list of available models and their "
-                       "supported methods.")
+            raise ApiError(
+                404,
+                "NOT_FOUND",
+                f"This model models/{name} is no longer available to new users. "
+                "Please update your code to use a newer model for the latest features and improvements.",
+            )
+        raise ApiError(
+            404,
+            "NOT_FOUND",
+            f"models/{name} is not found for API version {version}, or is not "
+            f"supported for {method}. Call ListModels to see the list of available models and their "
+            "supported methods.",
+        )
 
     def generate(self, model: Model, version: str, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
@@ -207,9 +246,13 @@ class Emulator:
         modalities = config.get("responseModalities", config.get("response_modalities"))
         for index, value in enumerate(modalities or []):
             if str(value).upper() not in MODALITIES:
-                raise ApiError(400, "INVALID_ARGUMENT", f"Invalid value at 'generation_config.response_modalities"
-                               f"[{index}]' (type.googleapis.com/google.ai.generativelanguage.{version}."
-                               f"GenerationConfig.Modality), \"{value}\"")
+                raise ApiError(
+                    400,
+                    "INVALID_ARGUMENT",
+                    f"Invalid value at 'generation_config.response_modalities"
+                    f"[{index}]' (type.googleapis.com/google.ai.generativelanguage.{version}."
+                    f'GenerationConfig.Modality), "{value}"',
+                )
         count = config.get("candidateCount", config.get("candidate_count"))
         if isinstance(count, int) and count > 1:
             raise ApiError(400, "INVALID_ARGUMENT", f"Multiple candidates is not enabled for models/{model.id}")
@@ -227,8 +270,9 @@ class Emulator:
             parts = [{"text": "A ripe banana on a wooden table, photographed in soft morning light."}]
             return self._response(model, [self._candidate(parts)], image_tokens=0)
         if upper == ["IMAGE"] and model.requires_text_modality:
-            return self._response(model, [{"content": {"role": "model"}, "finishReason": "STOP", "index": 0}],
-                                  image_tokens=0)
+            return self._response(
+                model, [{"content": {"role": "model"}, "finishReason": "STOP", "index": 0}], image_tokens=0
+            )
         return {"__image__": (model, size, ratio, upper)}
 
     def _check_ratio(self, model: Model, ratio: Any) -> str | None:
@@ -241,10 +285,19 @@ class Emulator:
             raise ApiError(400, "INVALID_ARGUMENT", f"Aspect ratio {ratio} is not supported for this model.")
         allowed = ", ".join(f"'{r}'" for r in model.aspect_ratios[:-1]) + f", or '{model.aspect_ratios[-1]}'"
         message = f"aspect_ratio must be one of {allowed}."
-        raise ApiError(400, "INVALID_ARGUMENT", message, [
-            {"@type": "type.googleapis.com/google.rpc.BadRequest",
-             "fieldViolations": [{"field": "generation_config.image_config.aspect_ratio", "description": message}]},
-        ])
+        raise ApiError(
+            400,
+            "INVALID_ARGUMENT",
+            message,
+            [
+                {
+                    "@type": "type.googleapis.com/google.rpc.BadRequest",
+                    "fieldViolations": [
+                        {"field": "generation_config.image_config.aspect_ratio", "description": message}
+                    ],
+                },
+            ],
+        )
 
     def _check_size(self, model: Model, size: Any) -> str:
         if size is None:
@@ -254,16 +307,22 @@ class Emulator:
         if canonical and canonical != size:  # the API spells sizes with an uppercase K
             if self.scenario.lowercase_size == "fallback":
                 return model.default_size
-            raise ApiError(400, "INVALID_ARGUMENT", f"Unsupported image_size '{size}'. Supported values are: "
-                           f"{', '.join(model.image_sizes)}.")
+            raise ApiError(
+                400,
+                "INVALID_ARGUMENT",
+                f"Unsupported image_size '{size}'. Supported values are: {', '.join(model.image_sizes)}.",
+            )
         if size in model.image_sizes:
             return size
         if model.unsupported_size == "ignore":
             return model.default_size
         if size in VALID_SIZES:
             raise ApiError(400, "INVALID_ARGUMENT", f"Image size {size} is not supported for this model.")
-        raise ApiError(400, "INVALID_ARGUMENT", f"Unsupported image_size '{size}'. Supported values are: "
-                       f"{', '.join(model.image_sizes)}.")
+        raise ApiError(
+            400,
+            "INVALID_ARGUMENT",
+            f"Unsupported image_size '{size}'. Supported values are: {', '.join(model.image_sizes)}.",
+        )
 
     @staticmethod
     def _candidate(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -271,13 +330,20 @@ class Emulator:
 
     @staticmethod
     def _response(model: Model, candidates: list[dict[str, Any]], image_tokens: int) -> dict[str, Any]:
-        usage: dict[str, Any] = {"promptTokenCount": 12, "candidatesTokenCount": image_tokens + 14,
-                                 "totalTokenCount": image_tokens + 26,
-                                 "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 12}]}
+        usage: dict[str, Any] = {
+            "promptTokenCount": 12,
+            "candidatesTokenCount": image_tokens + 14,
+            "totalTokenCount": image_tokens + 26,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 12}],
+        }
         if image_tokens:
             usage["candidatesTokensDetails"] = [{"modality": "IMAGE", "tokenCount": image_tokens}]
-        return {"candidates": candidates, "usageMetadata": usage, "modelVersion": model.id,
-                "responseId": secrets.token_urlsafe(12)}
+        return {
+            "candidates": candidates,
+            "usageMetadata": usage,
+            "modelVersion": model.id,
+            "responseId": secrets.token_urlsafe(12),
+        }
 
     def image_response(self, model: Model, size: str, ratio: str | None, modalities: list[str] | None) -> dict:
         width, height = model.expected_size(size, ratio or "1:1")
@@ -285,8 +351,9 @@ class Emulator:
         parts: list[dict[str, Any]] = []
         if modalities is None or "TEXT" in modalities:
             parts.append({"text": "Here is the image you asked for."})
-        parts.append({"inlineData": {"mimeType": f"image/{model.output_format}",
-                                     "data": base64.b64encode(data).decode("ascii")}})
+        parts.append(
+            {"inlineData": {"mimeType": f"image/{model.output_format}", "data": base64.b64encode(data).decode("ascii")}}
+        )
         tokens = model.image_tokens.get(size, 1120)
         return self._response(model, [self._candidate(parts)], image_tokens=tokens)
 
@@ -295,8 +362,11 @@ class Emulator:
         return {
             "name": f"projects/{PROJECT_NUMBER}/services/{service}",
             "parent": f"projects/{PROJECT_NUMBER}",
-            "config": {"name": service, "title": "Generative Language API" if service == SERVICE else service,
-                       "documentation": {"summary": "The Gemini API (emulated)."}},
+            "config": {
+                "name": service,
+                "title": "Generative Language API" if service == SERVICE else service,
+                "documentation": {"summary": "The Gemini API (emulated)."},
+            },
             "state": "ENABLED" if self.scenario.api_enabled or service != SERVICE else "DISABLED",
         }
 
@@ -305,29 +375,40 @@ class Emulator:
         model_ids = [model.id] if model else [m.id for m in self.served_models()]
         infos = []
         for quota in self.scenario.quotas:
-            infos.append({
-                "name": f"projects/{project}/locations/global/services/{service}/quotaInfos/{quota.quota_id}",
-                "quotaId": quota.quota_id,
-                "metric": quota.metric,
-                "service": service,
-                "isPrecise": True,
-                "refreshInterval": quota.refresh,
-                "containerType": "PROJECT",
-                "dimensions": ["model"],
-                "metricDisplayName": quota.metric.rsplit("/", 1)[-1],
-                "quotaDisplayName": quota.quota_id,
-                "metricUnit": "1/min/{project}/{model}" if quota.refresh == "minute" else "1/d/{project}/{model}",
-                "quotaIncreaseEligibility": {"isEligible": "FreeTier" not in quota.quota_id},
-                "dimensionsInfos": [{"dimensions": {"model": model_id}, "details": {"value": str(quota.value)},
-                                     "applicableLocations": ["global"]} for model_id in model_ids],
-            })
+            infos.append(
+                {
+                    "name": f"projects/{project}/locations/global/services/{service}/quotaInfos/{quota.quota_id}",
+                    "quotaId": quota.quota_id,
+                    "metric": quota.metric,
+                    "service": service,
+                    "isPrecise": True,
+                    "refreshInterval": quota.refresh,
+                    "containerType": "PROJECT",
+                    "dimensions": ["model"],
+                    "metricDisplayName": quota.metric.rsplit("/", 1)[-1],
+                    "quotaDisplayName": quota.quota_id,
+                    "metricUnit": "1/min/{project}/{model}" if quota.refresh == "minute" else "1/d/{project}/{model}",
+                    "quotaIncreaseEligibility": {"isEligible": "FreeTier" not in quota.quota_id},
+                    "dimensionsInfos": [
+                        {
+                            "dimensions": {"model": model_id},
+                            "details": {"value": str(quota.value)},
+                            "applicableLocations": ["global"],
+                        }
+                        for model_id in model_ids
+                    ],
+                }
+            )
         return infos
 
     def billing_info(self, project: str) -> dict[str, Any]:
         enabled = self.scenario.billing_enabled
-        return {"name": f"projects/{project}/billingInfo", "projectId": project,
-                "billingAccountName": "billingAccounts/012345-567890-ABCDEF" if enabled else "",
-                "billingEnabled": enabled}
+        return {
+            "name": f"projects/{project}/billingInfo",
+            "projectId": project,
+            "billingAccountName": "billingAccounts/012345-567890-ABCDEF" if enabled else "",
+            "billingEnabled": enabled,
+        }
 
 
 GEMINI_PATH = re.compile(r"^/(v1|v1beta)/models(?:/([^:/]+)(?::(\w+))?)?/?$")
@@ -345,8 +426,9 @@ def create_app(scenario: Scenario, latency_ms: int = 0, recorder: Recorder | Non
         path = request.url.path
         query = dict(request.query_params)
         key = request.headers.get("x-goog-api-key") or query.get("key")
-        emulator.recorder.add(Recorded(request.method, path, request.url.query,
-                                       "x-goog-api-key" in request.headers, "key" in query))
+        emulator.recorder.add(
+            Recorded(request.method, path, request.url.query, "x-goog-api-key" in request.headers, "key" in query)
+        )
         if emulator.latency:
             await asyncio.sleep(emulator.latency)
         try:
@@ -358,9 +440,13 @@ def create_app(scenario: Scenario, latency_ms: int = 0, recorder: Recorder | Non
         if match := GEMINI_PATH.match(path):
             version, name, method = match.groups()
             if not key:
-                raise ApiError(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers (callers without "
-                               "established identity). Please use API Key or other form of API consumer identity "
-                               "to call this API.")
+                raise ApiError(
+                    403,
+                    "PERMISSION_DENIED",
+                    "Method doesn't allow unregistered callers (callers without "
+                    "established identity). Please use API Key or other form of API consumer identity "
+                    "to call this API.",
+                )
             if scenario.answer == "error" and scenario.error_on == "all":
                 raise emulator.scenario_error(find_model(name) if name else None)
             if name is None and method is None and request.method == "GET":
@@ -380,9 +466,13 @@ def create_app(scenario: Scenario, latency_ms: int = 0, recorder: Recorder | Non
             name = str(body.get("model", "")) if isinstance(body, dict) else ""
             model = find_model(name)
             if model is None or not model.openai_images or not emulator.served(model):
-                raise ApiError(404, "NOT_FOUND", f"models/{name} is not found for API version v1main, or is not "
-                               "supported for predict. Call ListModels to see the list of available models and "
-                               "their supported methods.")
+                raise ApiError(
+                    404,
+                    "NOT_FOUND",
+                    f"models/{name} is not found for API version v1main, or is not "
+                    "supported for predict. Call ListModels to see the list of available models and "
+                    "their supported methods.",
+                )
             width, height = model.expected_size(model.default_size, "1:1")
             data = base64.b64encode(make_image(model.output_format, width, height)).decode("ascii")
             return {"created": int(time.time()), "data": [{"b64_json": data}]}
@@ -407,8 +497,9 @@ def create_app(scenario: Scenario, latency_ms: int = 0, recorder: Recorder | Non
             return json.loads(raw or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError):
             snippet = raw[:40].decode("utf-8", "replace")
-            raise ApiError(400, "INVALID_ARGUMENT", f"Invalid JSON payload received. Unexpected token.\n{snippet}\n"
-                           "^") from None
+            raise ApiError(
+                400, "INVALID_ARGUMENT", f"Invalid JSON payload received. Unexpected token.\n{snippet}\n^"
+            ) from None
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     app = Starlette(routes=[Route("/{path:path}", handle, methods=methods)])

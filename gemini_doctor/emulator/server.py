@@ -34,8 +34,14 @@ class EmulatorServer:
             raise
         self.host, self.port = self.socket.getsockname()[:2]
         app = create_app(scenario, latency_ms=latency_ms, recorder=self.recorder)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=1, timeout_keep_alive=5)
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+            timeout_keep_alive=5,
+        )
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
@@ -49,8 +55,12 @@ class EmulatorServer:
         self.server.run(sockets=[self.socket])
 
     def start(self) -> EmulatorServer:
-        self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]},
-                                        name=f"emulator-{self.scenario.slug}", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.run,
+            kwargs={"sockets": [self.socket]},
+            name=f"emulator-{self.scenario.slug}",
+            daemon=True,
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
@@ -68,6 +78,7 @@ class EmulatorServer:
     def __enter__(self) -> EmulatorServer:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.stop()

@@ -54,8 +54,9 @@ def service_state(settings: Settings) -> str:
     from google.cloud import service_usage_v1
 
     client = service_usage_v1.ServiceUsageClient(**_client_kwargs(settings))
-    service = client.get_service(request={"name": f"projects/{settings.project}/services/{SERVICE}"},
-                                 timeout=settings.timeout)
+    service = client.get_service(
+        request={"name": f"projects/{settings.project}/services/{SERVICE}"}, timeout=settings.timeout
+    )
     return service_usage_v1.State(service.state).name
 
 
@@ -67,8 +68,15 @@ def quota_infos(settings: Settings) -> list[dict[str, Any]]:
     found = []
     for info in client.list_quota_infos(parent=parent, timeout=settings.timeout):
         for dimensions in info.dimensions_infos:
-            found.append({"quota_id": info.quota_id, "metric": info.metric, "refresh": info.refresh_interval,
-                          "dimensions": dict(dimensions.dimensions), "value": int(dimensions.details.value)})
+            found.append(
+                {
+                    "quota_id": info.quota_id,
+                    "metric": info.metric,
+                    "refresh": info.refresh_interval,
+                    "dimensions": dict(dimensions.dimensions),
+                    "value": int(dimensions.details.value),
+                }
+            )
     return found
 
 

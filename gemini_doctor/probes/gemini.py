@@ -54,8 +54,9 @@ class GeminiProbe:
         headers = {"user-agent": f"gemini-doctor/{__version__}", "x-goog-api-client": f"gemini-doctor/{__version__}"}
         if settings.api_key:
             headers["x-goog-api-key"] = settings.api_key.reveal()
-        self.client = httpx.AsyncClient(timeout=httpx.Timeout(settings.timeout), headers=headers,
-                                        follow_redirects=False, trust_env=True)
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.timeout), headers=headers, follow_redirects=False, trust_env=True
+        )
         self.sent = 0
 
     def url(self, path: str) -> str:
@@ -71,7 +72,7 @@ class GeminiProbe:
         self.sent += 1
         try:
             return await asyncio.wait_for(self._send(method, url, **kwargs), self.settings.timeout)
-        except (httpx.HTTPError, OSError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, httpx.HTTPError, OSError, ValueError) as exc:
             if isinstance(exc, asyncio.TimeoutError):
                 exc = TimeoutError(f"no complete answer within {self.settings.timeout:g} s (timed out)")
             return NetworkFailure(exc, url)

@@ -22,16 +22,37 @@ def tool_info() -> dict[str, str]:
 
 def entry_dict(entry: Any) -> dict[str, Any]:
     """A catalog entry as a plain dict (the page `explain CODE` shows)."""
-    fields = ("code", "slug", "title", "category", "http_status", "grpc_status", "symptom", "cause",
-              "applies_when", "fix", "retryable", "retry_advice", "docs", "established", "article", "source")
+    fields = (
+        "code",
+        "slug",
+        "title",
+        "category",
+        "http_status",
+        "grpc_status",
+        "symptom",
+        "cause",
+        "applies_when",
+        "fix",
+        "retryable",
+        "retry_advice",
+        "docs",
+        "established",
+        "article",
+        "source",
+    )
     result = {name: getattr(entry, name) for name in fields if getattr(entry, name) is not None}
     result["fix"] = list(entry.fix)
     result["checked"] = entry.checked.isoformat()
     return result
 
 
-def render(document: dict[str, Any], fmt: str, secrets: Iterable[str | None] = (), color: bool = False,
-           width: int | None = None) -> str:
+def render(
+    document: dict[str, Any],
+    fmt: str,
+    secrets: Iterable[str | None] = (),
+    color: bool = False,
+    width: int | None = None,
+) -> str:
     """The document as text in one of FORMATS, redacted."""
     secrets = tuple(secrets)
     document = redact_obj(document, secrets)  # type: ignore[assignment]

@@ -21,8 +21,12 @@ def render_markdown(document: dict[str, Any]) -> str:
         facts = " · ".join(str(v) for v in document["input"].values() if v not in (None, ""))
         lines += [f"**Input:** {facts}", ""]
     lines += _diagnoses(document.get("diagnosis", []))
-    lines += ["", f"<sub>{tool.get('name', 'gemini-doctor')} {tool.get('version', '')} · schema "
-                  f"{document.get('schema', '')} · exit code {document.get('exit_code', '')}</sub>", ""]
+    lines += [
+        "",
+        f"<sub>{tool.get('name', 'gemini-doctor')} {tool.get('version', '')} · schema "
+        f"{document.get('schema', '')} · exit code {document.get('exit_code', '')}</sub>",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -53,30 +57,49 @@ def _diagnoses(diagnoses: list[dict[str, Any]]) -> list[str]:
         if item.get("note"):
             lines += [f"> {item['note']}", ""]
         lines += ["Fix:"] + [f"{i}. {step}" for i, step in enumerate(item.get("fix", []), 1)] + [""]
-        lines += [f"Retry: {'yes' if item.get('retryable') else 'no'}: {item.get('retry_advice', '')}  ",
-                  f"Docs: {item.get('docs', '')}", ""]
+        lines += [
+            f"Retry: {'yes' if item.get('retryable') else 'no'}: {item.get('retry_advice', '')}  ",
+            f"Docs: {item.get('docs', '')}",
+            "",
+        ]
     return lines
 
 
 def _entry(entry: dict[str, Any], level: str) -> str:
     status = " ".join(str(entry[k]) for k in ("http_status", "grpc_status") if entry.get(k))
-    lines = [f"{level} {entry['code']} {entry['slug']}: {entry['title']}", "",
-             f"*{entry['category']}{' · ' + status if status else ''} · cause {entry['established']}*", ""]
-    for key, label in (("symptom", "Symptom"), ("cause", "Cause"), ("applies_when", "When it applies"),
-                       ("article", "What the article said")):
+    lines = [
+        f"{level} {entry['code']} {entry['slug']}: {entry['title']}",
+        "",
+        f"*{entry['category']}{' · ' + status if status else ''} · cause {entry['established']}*",
+        "",
+    ]
+    for key, label in (
+        ("symptom", "Symptom"),
+        ("cause", "Cause"),
+        ("applies_when", "When it applies"),
+        ("article", "What the article said"),
+    ):
         if entry.get(key):
             lines += [f"**{label}.** {entry[key]}", ""]
     lines += ["**Fix.**"] + [f"{i}. {step}" for i, step in enumerate(entry["fix"], 1)] + [""]
-    lines += [f"**Retry.** {'Helps' if entry['retryable'] else 'Does not help'}: {entry['retry_advice']}", "",
-              f"**Docs.** {entry['docs']}", "", f"*Source: {entry['source']} (checked {entry['checked']}).*", ""]
+    lines += [
+        f"**Retry.** {'Helps' if entry['retryable'] else 'Does not help'}: {entry['retry_advice']}",
+        "",
+        f"**Docs.** {entry['docs']}",
+        "",
+        f"*Source: {entry['source']} (checked {entry['checked']}).*",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def _catalog(document: dict[str, Any]) -> str:
     lines = ["## gemini-doctor error catalog", "", "| code | slug | category | HTTP | title |", "|---|---|---|---|---|"]
     for entry in document["errors"]:
-        lines.append(f"| {entry['code']} | {entry['slug']} | {entry['category']} | "
-                     f"{entry.get('http_status', '–')} | {_cell(entry['title'])} |")
+        lines.append(
+            f"| {entry['code']} | {entry['slug']} | {entry['category']} | "
+            f"{entry.get('http_status', '–')} | {_cell(entry['title'])} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -16,8 +16,9 @@ SEVERITY_MARK = {"error": "[red][✗][/]", "warning": "[yellow][!][/]"}
 
 def render_rich(document: dict[str, Any], color: bool = False, width: int | None = None) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, highlight=False, width=width or 100,
-                      soft_wrap=False)
+    console = Console(
+        file=buffer, force_terminal=color, no_color=not color, highlight=False, width=width or 100, soft_wrap=False
+    )
     kind = document.get("command")
     if kind == "errors":
         _catalog(console, document)
@@ -54,8 +55,10 @@ def _diagnoses(console: Console, diagnoses: list[dict[str, Any]]) -> None:
     for number, item in enumerate(diagnoses, 1):
         console.print()
         mark = SEVERITY_MARK.get(item["severity"], "[?]")
-        console.print(f"{mark} [bold]{number}. {item['code']} {item['slug']}[/]: {escape(item['title'])} "
-                      f"[dim]({item['confidence']}; cause {item['established']})[/]")
+        console.print(
+            f"{mark} [bold]{number}. {item['code']} {item['slug']}[/]: {escape(item['title'])} "
+            f"[dim]({item['confidence']}; cause {item['established']})[/]"
+        )
         for line in item.get("evidence", []):
             _indented(console, f"• {escape(line)}", 4)
         if item.get("note"):
@@ -72,15 +75,20 @@ def _entry(console: Console, entry: dict[str, Any]) -> None:
     status = " ".join(str(entry[k]) for k in ("http_status", "grpc_status") if entry.get(k))
     console.print(f"[bold]{entry['code']} {entry['slug']}[/]: {escape(entry['title'])}")
     console.print(f"[dim]{entry['category']}{' · ' + status if status else ''} · cause {entry['established']}[/]")
-    for key, label in (("symptom", "Symptom"), ("cause", "Cause"), ("applies_when", "When it applies"),
-                       ("article", "What the article said")):
+    for key, label in (
+        ("symptom", "Symptom"),
+        ("cause", "Cause"),
+        ("applies_when", "When it applies"),
+        ("article", "What the article said"),
+    ):
         if entry.get(key):
             console.print(f"\n[bold]{label}[/]\n  {escape(entry[key])}")
     console.print("\n[bold]Fix[/]")
     for number, step in enumerate(entry["fix"], 1):
         console.print(f"  {number}. {escape(step)}")
-    console.print(f"\n[bold]Retry[/]\n  {'Helps' if entry['retryable'] else 'Does not help'}: "
-                  f"{escape(entry['retry_advice'])}")
+    console.print(
+        f"\n[bold]Retry[/]\n  {'Helps' if entry['retryable'] else 'Does not help'}: {escape(entry['retry_advice'])}"
+    )
     console.print(f"\n[bold]Docs[/]  {escape(entry['docs'])}")
     console.print(f"[dim]Source: {escape(entry['source'])} (checked {entry['checked']})[/]")
 
@@ -90,6 +98,7 @@ def _catalog(console: Console, document: dict[str, Any]) -> None:
     for column in ("code", "slug", "category", "HTTP", "title"):
         table.add_column(column, overflow="fold")
     for entry in document["errors"]:
-        table.add_row(entry["code"], entry["slug"], entry["category"], str(entry.get("http_status", "–")),
-                      escape(entry["title"]))
+        table.add_row(
+            entry["code"], entry["slug"], entry["category"], str(entry.get("http_status", "–")), escape(entry["title"])
+        )
     console.print(table)

@@ -1,0 +1,214 @@
+"""`check` against the emulator: the real CLI over real HTTP on loopback, Google's own GCP clients."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from gemini_doctor.emulator.scenarios import find_scenario, scenarios
+from gemini_doctor.engine import discover_checks
+from gemini_doctor.knowledge import error_types
+from tests.conftest import run_installed
+
+FREE_TIER_METRIC = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
+ARTICLE_SLUGS = [e.slug for e in error_types() if e.code.startswith("GD0")]
+SERVER_SIDE = [s.slug for s in scenarios() if s.slug != "healthy"]
+
+
+def check_json(run_cli, *args: str) -> tuple[int, dict]:
+    code, out, _ = run_cli("check", *args, "--format", "json")
+    return code, json.loads(out)
+
+
+def emulator_args(server, scenario_slug: str) -> list[str]:
+    """The reproducing command the emulator prints, as arguments."""
+    return [
+        "--base-url",
+        server.url,
+        "--gcp-endpoint",
+        server.url,
+        "--project",
+        "emulated-project",
+        "--api-key",
+        "emulated-key",
+        *find_scenario(scenario_slug).check_args,
+    ]
+
+
+@pytest.mark.parametrize("slug", ARTICLE_SLUGS)
+def test_each_article_scenario_is_named_first_in_process(run_cli, emulator, slug):
+    server = emulator(slug)
+    code, document = check_json(run_cli, *emulator_args(server, slug))
+    assert document["diagnosis"][0]["slug"] == slug, [d["slug"] for d in document["diagnosis"]]
+    assert code == 1 and document["exit_code"] == 1
+
+
+@pytest.mark.parametrize("slug", [s for s in SERVER_SIDE if s not in ARTICLE_SLUGS])
+def test_each_added_scenario_is_named_first(run_cli, slug):
+    code, document = check_json(run_cli, "--emulator", slug)
+    assert document["diagnosis"][0]["slug"] == slug
+    assert code == 1
+
+
+@pytest.mark.parametrize("slug", ["billing-limit-zero", "wrong-endpoint", "image-size-case", "missing-text-modality"])
+def test_installed_cli_as_a_subprocess(slug):
+    code, out, err = run_installed("check", "--emulator", slug, "--format", "json")
+    document = json.loads(out)
+    assert code == 1 and document["diagnosis"][0]["slug"] == slug
+    assert "Traceback" not in err
+
+
+def test_healthy_with_generate_passes_five_checks(run_cli):
+    code, document = check_json(run_cli, "--emulator", "healthy", "--generate")
+    assert code == 0 and document["exit_code"] == 0
+    assert [c["status"] for c in document["checks"]] == ["pass"] * 5
+    assert [c["id"] for c in document["checks"]] == ["billing", "quota", "endpoint", "model", "parameters"]
+    assert document["diagnosis"] == []
+    assert document["schema"] == "gemini-doctor/v1" and document["tool"]["name"] == "gemini-doctor"
+    assert set(document["target"]) >= {"model", "base_url", "api_version", "project"}
+
+
+def test_the_first_readme_command_works_with_no_key(monkeypatch):
+    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT", "GOOGLE_GEMINI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    code, out, err = run_installed("check", "--emulator", "healthy")
+    assert code == 0, err
+    assert out.count("[✓]") == 5 and "No failure found" in out
+
+
+def test_generate_says_its_cost_first(run_cli):
+    code, _out, err = run_cli("check", "--emulator", "healthy", "--generate", "--format", "json")
+    assert code == 0 and "exactly one generateContent" in err and "nothing is billed" in err
+
+
+def test_cost_notice_against_google_names_the_price_from_the_model_table():
+    from gemini_doctor.check import cost_notice
+    from gemini_doctor.knowledge import find_model
+    from gemini_doctor.settings import Settings
+
+    model = find_model("gemini-3.1-flash-image")
+    notice = cost_notice(Settings(model=model.id, generate=True, image_size="2K"))
+    assert f"${model.price_usd['2K']:.3f}" in notice and "one 2K image" in notice
+    assert cost_notice(Settings(model=model.id, generate=False)) is None
+
+
+def test_report_formats(run_cli, tmp_path):
+    code, out, _ = run_cli("check", "--emulator", "billing-limit-zero", "--format", "markdown")
+    assert code == 1 and "| ❌ |" in out and "GD001" in out and "billing-limit-zero" in out
+    target = tmp_path / "report.json"
+    code, out, _ = run_cli("check", "--emulator", "ghost-429", "--format", "json", "--output", str(target))
+    assert code == 1 and out == "" and json.loads(target.read_text())["diagnosis"][0]["slug"] == "ghost-429"
+
+
+def test_strict_turns_warnings_into_failure(run_cli):
+    args = ("--emulator", "healthy", "--skip", "parameters", "--model", "gemini-2.5-flash-image")
+    code, document = check_json(run_cli, *args)
+    assert code == 0 and any(c["status"] == "warn" for c in document["checks"])  # deprecated in the table
+    code, document = check_json(run_cli, *args, "--strict")
+    assert code == 1
+
+
+def test_only_and_skip(run_cli):
+    code, document = check_json(run_cli, "--emulator", "healthy", "--only", "model", "--only", "endpoint")
+    assert [c["id"] for c in document["checks"]] == ["endpoint", "model"]
+    code, document = check_json(run_cli, "--emulator", "healthy", "--skip", "billing")
+    assert "billing" not in [c["id"] for c in document["checks"]]
+    code, _, err = run_cli("check", "--emulator", "healthy", "--only", "nope")
+    assert code == 2 and "no check named" in err
+
+
+def test_without_gcp_credentials_billing_and_quota_skip_and_the_rest_runs(run_cli, emulator, monkeypatch, tmp_path):
+    server = emulator("healthy")
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setenv("NO_GCE_CHECK", "True")  # google-auth must not probe the metadata server
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path))  # no gcloud credentials either
+    monkeypatch.setenv("HOME", str(tmp_path))
+    code, document = check_json(run_cli, "--base-url", server.url, "--api-key", "emulated-key", "--project", "p")
+    statuses = {c["id"]: c for c in document["checks"]}
+    assert statuses["billing"]["status"] == statuses["quota"]["status"] == "skip"
+    assert "gcloud auth application-default login" in statuses["billing"]["summary"]
+    assert [statuses[i]["status"] for i in ("endpoint", "model", "parameters")] == ["pass"] * 3
+    assert code == 0
+
+
+def test_error_file_is_diagnosed_with_live_context(run_cli, tmp_path):
+    error = tmp_path / "error.json"
+    error.write_text(
+        json.dumps(
+            {
+                "error": {
+                    "code": 429,
+                    "status": "RESOURCE_EXHAUSTED",
+                    "message": "x",
+                    "details": [
+                        {
+                            "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                            "violations": [
+                                {
+                                    "quotaMetric": FREE_TIER_METRIC,
+                                    "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                                    "quotaValue": "0",
+                                }
+                            ],
+                        }
+                    ],
+                }
+            }
+        )
+    )
+    _code, document = check_json(run_cli, "--emulator", "healthy", "--error", str(error))
+    # billing is on and the paid quota is 500 in the emulated project: the same 429 reads as the ghost
+    assert document["diagnosis"][0]["slug"] == "ghost-429"
+
+
+def test_request_file_settings_are_checked(run_cli, tmp_path):
+    body = tmp_path / "body.json"
+    body.write_text(
+        json.dumps(
+            {
+                "contents": [],
+                "generationConfig": {
+                    "candidateCount": 2,
+                    "imageConfig": {"aspectRatio": "16:9", "personGeneration": "ALLOW_ALL"},
+                },
+            }
+        )
+    )
+    code, document = check_json(run_cli, "--emulator", "healthy", "--request", str(body))
+    slugs = [d["slug"] for d in document["diagnosis"]]
+    assert code == 1 and slugs[0] == "invalid-argument"
+
+
+THIRD_PARTY = """
+from gemini_doctor.engine import CheckResult
+
+class OrgPolicyCheck:
+    id = "org-policy"
+    title = "Org policy (third party)"
+    order = 35
+    needs = ()
+    depends_on = ("endpoint",)
+
+    async def run(self, ctx):
+        return CheckResult("pass", "org policy allows the Gemini API")
+"""
+
+
+def test_a_third_party_check_runs_in_its_place(tmp_path):
+    (tmp_path / "org_policy_check.py").write_text(textwrap.dedent(THIRD_PARTY))
+    dist = tmp_path / "org_policy_check-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: org-policy-check\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[gemini_doctor.checks]\norg-policy = org_policy_check:OrgPolicyCheck\n")
+    code, out, err = run_installed(
+        "check", "--emulator", "healthy", "--format", "json", env={"PYTHONPATH": str(tmp_path)}
+    )
+    ids = [c["id"] for c in json.loads(out)["checks"]]
+    assert ids == ["billing", "quota", "endpoint", "org-policy", "model", "parameters"], err
+    assert code == 0
+
+
+def test_the_engine_discovers_the_built_in_checks():
+    assert [c.id for c in discover_checks()] == ["billing", "quota", "endpoint", "model", "parameters"]
