@@ -61,14 +61,20 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def emit(document: dict, fmt: OutputFormat, output: str | None = None, secrets: tuple[str | None, ...] = ()) -> None:
+def emit(
+    document: dict,
+    fmt: OutputFormat,
+    output: str | None = None,
+    secrets: tuple[str | None, ...] = (),
+    verbose: bool = False,
+) -> None:
     """Render once, through the redacting door, to stdout or atomically to --output."""
     from gemini_doctor.report import render
 
     to_terminal = output is None and sys.stdout.isatty()
     color = to_terminal and "NO_COLOR" not in os.environ
     width = os.get_terminal_size().columns if to_terminal else 100
-    text = render(document, fmt.value, secrets=secrets, color=color, width=width)
+    text = render(document, fmt.value, secrets=secrets, color=color, width=width, verbose=verbose)
     if output:
         from gemini_doctor.inputs import write_atomically
 
@@ -225,7 +231,7 @@ def check(
 
         if server is not None:
             document["target"]["emulator"] = server.scenario.slug
-        emit(document, fmt, output, secrets=settings.secrets)
+        emit(document, fmt, output, secrets=settings.secrets, verbose=settings.verbose)
         if os.environ.get("GITHUB_ACTIONS") == "true":
             markdown = render(document, "markdown", secrets=settings.secrets)
             for line in github_outputs(document, markdown):

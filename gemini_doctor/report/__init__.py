@@ -52,6 +52,7 @@ def render(
     secrets: Iterable[str | None] = (),
     color: bool = False,
     width: int | None = None,
+    verbose: bool = False,
 ) -> str:
     """The document as text in one of FORMATS, redacted."""
     secrets = tuple(secrets)
@@ -67,6 +68,6 @@ def render(
     else:
         from gemini_doctor.report.render_rich import render_rich
 
-        text = render_rich(document, color=color, width=width)
+        text = render_rich(document, color=color, width=width, verbose=verbose)
     # JSON is already redacted value by value; a pass over its text could break an escaped string.
     return text if fmt == "json" else redact(text, secrets)

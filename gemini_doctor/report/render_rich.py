@@ -14,7 +14,7 @@ MARKS = {"pass": "[green][✓][/]", "warn": "[yellow][!][/]", "fail": "[red][✗
 SEVERITY_MARK = {"error": "[red][✗][/]", "warning": "[yellow][!][/]"}
 
 
-def render_rich(document: dict[str, Any], color: bool = False, width: int | None = None) -> str:
+def render_rich(document: dict[str, Any], color: bool = False, width: int | None = None, verbose: bool = False) -> str:
     buffer = io.StringIO()
     console = Console(
         file=buffer, force_terminal=color, no_color=not color, highlight=False, width=width or 100, soft_wrap=False
@@ -26,26 +26,35 @@ def render_rich(document: dict[str, Any], color: bool = False, width: int | None
         _entry(console, document["entry"])
     else:
         if kind == "check":
-            _checks(console, document)
+            _checks(console, document, verbose)
+            _notes(console, document, verbose)
         elif document.get("input"):
             facts = " · ".join(str(v) for v in document["input"].values() if v not in (None, ""))
             console.print(f"[bold]Input[/]: {escape(facts)}")
         _diagnoses(console, document.get("diagnosis", []))
-    return buffer.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
-def _checks(console: Console, document: dict[str, Any]) -> None:
+def _checks(console: Console, document: dict[str, Any], verbose: bool) -> None:
     target = document.get("target", {})
     shown = ", ".join(f"{k} {v}" for k, v in target.items() if v not in (None, ""))
     console.print(f"[bold]gemini-doctor check[/] ({escape(shown)})")
     for check in document.get("checks", []):
         console.print(f"{MARKS.get(check['status'], '[?]')} {escape(check['title'])}: {escape(check['summary'])}")
-        for line in check.get("evidence", []) if check["status"] in ("fail", "warn") else []:
-            console.print(f"    • {escape(line)}")
+        for line in check.get("evidence", []) if verbose or check["status"] in ("fail", "warn") else []:
+            _indented(console, f"• {escape(line)}", 4)
 
 
 def _indented(console: Console, text: str, indent: int) -> None:
     console.print(Padding(text, (0, 0, 0, indent), expand=False))
+
+
+def _notes(console: Console, document: dict[str, Any], verbose: bool) -> None:
+    if verbose:
+        for note in document.get("notes", []):
+            _indented(console, f"[dim]note: {escape(note)}[/]", 0)
+        if "requests_sent" in document:
+            _indented(console, f"[dim]requests sent: {escape(str(document['requests_sent']))}[/]", 0)
 
 
 def _diagnoses(console: Console, diagnoses: list[dict[str, Any]]) -> None:
