@@ -89,15 +89,18 @@ def run(settings: Settings, notify: Any = None) -> dict[str, Any]:
     return document(settings, results, sent)
 
 
-async def _run(checks: list[Check], settings: Settings, gcp_ready: bool) -> tuple[list[tuple[Check, CheckResult]], int]:
+async def _run(
+    checks: list[Check], settings: Settings, gcp_ready: bool
+) -> tuple[list[tuple[Check, CheckResult]], dict[str, int]]:
+    from gemini_doctor.probes.gcp import GcpProbe
     from gemini_doctor.probes.gemini import GeminiProbe
 
-    probe = GeminiProbe(settings)
+    probe, gcp = GeminiProbe(settings), GcpProbe(settings)
     try:
-        results = await run_checks(checks, settings, {"gemini": probe}, gcp_ready)
+        results = await run_checks(checks, settings, {"gemini": probe, "gcp": gcp}, gcp_ready)
     finally:
         await probe.close()
-    return results, probe.sent
+    return results, {"gemini": probe.sent, "gcp": gcp.sent}
 
 
 def _explain_skip(result: CheckResult, reason: str) -> CheckResult:
@@ -106,7 +109,7 @@ def _explain_skip(result: CheckResult, reason: str) -> CheckResult:
     return result
 
 
-def document(settings: Settings, results: list[tuple[Check, CheckResult]], sent: int) -> dict[str, Any]:
+def document(settings: Settings, results: list[tuple[Check, CheckResult]], sent: dict[str, int]) -> dict[str, Any]:
     diagnoses = rank([d for _, r in results for d in r.diagnoses if r.status != "skip"])
     failed = any(r.status == "fail" for _, r in results) or any(d.severity == "error" for d in diagnoses)
     warned = any(r.status == "warn" for _, r in results) or bool(diagnoses)

@@ -138,7 +138,13 @@ async def run_checks(
             try:
                 result = await check.run(ctx)
             except Exception as exc:  # a plugin's bug must not take the report down
-                result = CheckResult("fail", f"the check itself failed: {type(exc).__name__}: {exc}")
+                line = f"the {check.id} check raised {type(exc).__name__}: {exc}"
+                result = CheckResult(
+                    "fail",
+                    f"the check itself failed: {type(exc).__name__}: {exc}",
+                    [line],
+                    [Diagnosis.of("unknown", "possible", [line], note="A bug in the check: please report it.")],
+                )
             for dependency in check.depends_on:
                 before = await ctx.result(dependency)
                 if before is not None and before.status in ("fail", "skip"):

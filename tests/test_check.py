@@ -212,3 +212,45 @@ def test_a_third_party_check_runs_in_its_place(tmp_path):
 
 def test_the_engine_discovers_the_built_in_checks():
     assert [c.id for c in discover_checks()] == ["billing", "quota", "endpoint", "model", "parameters"]
+
+
+def test_github_actions_summary_and_annotations(run_cli, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code, out, _ = run_cli("check", "--emulator", "ipm-exceeded")
+    assert code == 1
+    assert "::error title=GD002 ipm-exceeded::" in out
+    text = summary.read_text()
+    assert "## gemini-doctor check" in text and "GD002" in text and "emulated-key" not in text
+
+
+def test_json_to_stdout_stays_parseable_under_github_actions(run_cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "s.md"))
+    _code, document = check_json(run_cli, "--emulator", "ipm-exceeded")
+    assert document["diagnosis"][0]["slug"] == "ipm-exceeded"
+
+
+def test_refused_connection_is_named_by_the_endpoint_check(run_cli):
+    import socket
+
+    with socket.socket() as holder:  # a port that is certainly closed: bound, never listening
+        holder.bind(("127.0.0.1", 0))
+        port = holder.getsockname()[1]
+        code, document = check_json(
+            run_cli, "--base-url", f"http://127.0.0.1:{port}", "--api-key", "k", "--timeout", "2"
+        )
+    endpoint = next(c for c in document["checks"] if c["id"] == "endpoint")
+    assert endpoint["status"] == "fail"
+    first = document["diagnosis"][0]
+    assert first["slug"] == "network-unreachable" and "refused" in " ".join(first["evidence"])
+    assert code == 1
+
+
+def test_requests_sent_are_counted_and_bounded(run_cli, emulator):
+    server = emulator("healthy")
+    _code, document = check_json(run_cli, *emulator_args(server, "healthy"))
+    assert document["requests_sent"] == {"gemini": 4, "gcp": 3}
+    assert len(server.recorder.requests) == 7
+    assert server.recorder.count(":generateContent") == 2  # the free shape probe and the one image

@@ -20,7 +20,7 @@ class BillingCheck:
 
         project = ctx.settings.project
         try:
-            info = await asyncio.wait_for(asyncio.to_thread(gcp.billing_info, ctx.settings), ctx.settings.timeout + 1)
+            info = await asyncio.wait_for(asyncio.to_thread(ctx.probes["gcp"].billing_info), ctx.settings.timeout + 1)
         except Exception as exc:  # GoogleAPICallError, transport errors, timeouts: said, not raised
             return CheckResult("skip", f"could not read billing of {project}: {gcp.describe_gcp_error(exc)}")
         evidence = [f"Cloud Billing: projects/{project} billingEnabled={str(info['billing_enabled']).lower()}"]

@@ -76,7 +76,7 @@ class EndpointCheck:
         )
         if not isinstance(listing, Answer):
             found = diagnose(listing.evidence(), context)
-            return CheckResult.from_diagnoses(found, "", evidence + found[0].evidence[:1] if found else evidence)
+            return CheckResult.from_diagnoses(found, "", [*evidence, *(found[0].evidence[:1] if found else ())])
         if listing.status != 200 or not isinstance(listing.json(), dict):
             found = diagnose(listing.evidence(), context)
             evidence.append(f"GET models answered HTTP {listing.status}")

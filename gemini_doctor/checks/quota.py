@@ -35,8 +35,8 @@ class QuotaCheck:
 
         settings = ctx.settings
         limit = settings.timeout + 1
-        state_call = asyncio.wait_for(asyncio.to_thread(gcp.service_state, settings), limit)
-        quota_call = asyncio.wait_for(asyncio.to_thread(gcp.quota_infos, settings), limit)
+        state_call = asyncio.wait_for(asyncio.to_thread(ctx.probes["gcp"].service_state), limit)
+        quota_call = asyncio.wait_for(asyncio.to_thread(ctx.probes["gcp"].quota_infos), limit)
         state, quotas = await asyncio.gather(state_call, quota_call, return_exceptions=True)
         if isinstance(state, BaseException):
             return CheckResult("skip", f"could not read Service Usage: {gcp.describe_gcp_error(state)}")

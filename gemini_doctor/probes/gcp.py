@@ -42,42 +42,49 @@ def _client_kwargs(settings: Settings) -> dict[str, Any]:
     return kwargs
 
 
-def billing_info(settings: Settings) -> dict[str, Any]:
-    from google.cloud import billing_v1
+class GcpProbe:
+    """The three GCP reads the checks need; blocking (run them in threads), counted, each with the run's timeout."""
 
-    client = billing_v1.CloudBillingClient(**_client_kwargs(settings))
-    info = client.get_project_billing_info(name=f"projects/{settings.project}", timeout=settings.timeout)
-    return {"billing_enabled": bool(info.billing_enabled), "billing_account": info.billing_account_name or None}
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.sent = 0
 
+    def billing_info(self) -> dict[str, Any]:
+        from google.cloud import billing_v1
 
-def service_state(settings: Settings) -> str:
-    from google.cloud import service_usage_v1
+        self.sent += 1
+        client = billing_v1.CloudBillingClient(**_client_kwargs(self.settings))
+        info = client.get_project_billing_info(name=f"projects/{self.settings.project}", timeout=self.settings.timeout)
+        return {"billing_enabled": bool(info.billing_enabled), "billing_account": info.billing_account_name or None}
 
-    client = service_usage_v1.ServiceUsageClient(**_client_kwargs(settings))
-    service = client.get_service(
-        request={"name": f"projects/{settings.project}/services/{SERVICE}"}, timeout=settings.timeout
-    )
-    return service_usage_v1.State(service.state).name
+    def service_state(self) -> str:
+        from google.cloud import service_usage_v1
 
+        self.sent += 1
+        client = service_usage_v1.ServiceUsageClient(**_client_kwargs(self.settings))
+        name = f"projects/{self.settings.project}/services/{SERVICE}"
+        service = client.get_service(request={"name": name}, timeout=self.settings.timeout)
+        return service_usage_v1.State(service.state).name
 
-def quota_infos(settings: Settings) -> list[dict[str, Any]]:
-    from google.cloud import cloudquotas_v1
+    def quota_infos(self) -> list[dict[str, Any]]:
+        from google.cloud import cloudquotas_v1
 
-    client = cloudquotas_v1.CloudQuotasClient(**_client_kwargs(settings))
-    parent = f"projects/{settings.project}/locations/global/services/{SERVICE}"
-    found = []
-    for info in client.list_quota_infos(parent=parent, timeout=settings.timeout):
-        for dimensions in info.dimensions_infos:
-            found.append(
-                {
-                    "quota_id": info.quota_id,
-                    "metric": info.metric,
-                    "refresh": info.refresh_interval,
-                    "dimensions": dict(dimensions.dimensions),
-                    "value": int(dimensions.details.value),
-                }
-            )
-    return found
+        self.sent += 1
+        client = cloudquotas_v1.CloudQuotasClient(**_client_kwargs(self.settings))
+        parent = f"projects/{self.settings.project}/locations/global/services/{SERVICE}"
+        found = []
+        for info in client.list_quota_infos(parent=parent, timeout=self.settings.timeout):
+            for dimensions in info.dimensions_infos:
+                found.append(
+                    {
+                        "quota_id": info.quota_id,
+                        "metric": info.metric,
+                        "refresh": info.refresh_interval,
+                        "dimensions": dict(dimensions.dimensions),
+                        "value": int(dimensions.details.value),
+                    }
+                )
+        return found
 
 
 def describe_gcp_error(error: BaseException) -> str:

@@ -20,7 +20,7 @@ def render_markdown(document: dict[str, Any]) -> str:
     elif document.get("input"):
         facts = " · ".join(str(v) for v in document["input"].values() if v not in (None, ""))
         lines += [f"**Input:** {facts}", ""]
-    lines += _diagnoses(document.get("diagnosis", []))
+    lines += _diagnoses(document.get("diagnosis", []), failed=bool(document.get("exit_code")))
     lines += [
         "",
         f"<sub>{tool.get('name', 'gemini-doctor')} {tool.get('version', '')} · schema "
@@ -44,9 +44,9 @@ def _checks(document: dict[str, Any]) -> list[str]:
     return rows
 
 
-def _diagnoses(diagnoses: list[dict[str, Any]]) -> list[str]:
+def _diagnoses(diagnoses: list[dict[str, Any]], failed: bool = False) -> list[str]:
     if not diagnoses:
-        return ["**No failure found.**"]
+        return ["**A check failed: see above.**" if failed else "**No failure found.**"]
     lines = ["### Diagnosis", ""]
     for number, item in enumerate(diagnoses, 1):
         lines.append(f"#### {number}. `{item['code']}` {item['slug']}: {item['title']}")

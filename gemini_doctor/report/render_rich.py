@@ -31,7 +31,7 @@ def render_rich(document: dict[str, Any], color: bool = False, width: int | None
         elif document.get("input"):
             facts = " · ".join(str(v) for v in document["input"].values() if v not in (None, ""))
             console.print(f"[bold]Input[/]: {escape(facts)}")
-        _diagnoses(console, document.get("diagnosis", []))
+        _diagnoses(console, document.get("diagnosis", []), failed=bool(document.get("exit_code")))
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
@@ -57,9 +57,9 @@ def _notes(console: Console, document: dict[str, Any], verbose: bool) -> None:
             _indented(console, f"[dim]requests sent: {escape(str(document['requests_sent']))}[/]", 0)
 
 
-def _diagnoses(console: Console, diagnoses: list[dict[str, Any]]) -> None:
+def _diagnoses(console: Console, diagnoses: list[dict[str, Any]], failed: bool = False) -> None:
     if not diagnoses:
-        console.print("\n[green]No failure found.[/]")
+        console.print("\n[red]A check failed: see above.[/]" if failed else "\n[green]No failure found.[/]")
         return
     for number, item in enumerate(diagnoses, 1):
         console.print()
