@@ -315,6 +315,13 @@ def emulate(
         int, typer.Option(help="Delay every answer by this much (for benchmarks).", min=0, max=600_000)
     ] = 0,
     list_scenarios: Annotated[bool, typer.Option("--list", help="List the scenarios, a line each, and exit.")] = False,
+    chaos: Annotated[
+        str | None,
+        typer.Option(
+            help="Break generateContent on purpose: non-json, wrong-shape, bad-image, huge-body, "
+            "html-5xx, huge-retry-delay, echo-key, hang, drip, close-mid-body."
+        ),
+    ] = None,
 ) -> None:
     """Serve a local emulator of the Gemini API and the GCP APIs that reproduces a failure. Ctrl-C stops it."""
     from gemini_doctor.emulator.scenarios import find_scenario, scenarios
@@ -327,10 +334,14 @@ def emulate(
     chosen = find_scenario(scenario)
     if chosen is None:
         raise fail(f"unknown scenario {scenario!r}; `gemini-doctor emulate --list` lists them")
+    from gemini_doctor.emulator.app import CHAOS
     from gemini_doctor.emulator.server import EmulatorServer
 
+    if chaos is not None and chaos not in CHAOS:
+        raise fail(f"unknown chaos {chaos!r}; one of: {', '.join(CHAOS)}")
+
     try:
-        server = EmulatorServer(chosen, host=host, port=port, latency_ms=latency_ms)
+        server = EmulatorServer(chosen, host=host, port=port, latency_ms=latency_ms, chaos=chaos)
     except OSError as exc:
         hint = "; pass --port 0 for a free one" if exc.errno in (98, 48, 10048) else ""
         raise fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}){hint}") from None
@@ -341,6 +352,8 @@ def emulate(
         f"  reproduce:   {reproduce_command(url, chosen.check_args)}",
         f"  your app:    GOOGLE_GEMINI_BASE_URL={url} GEMINI_API_KEY={EMULATED_KEY} (any key works)",
     ]
+    if chaos:
+        lines.append(f"  chaos:       {CHAOS[chaos]}")
     if host not in ("127.0.0.1", "localhost", "::1"):
         lines.append(f"  warning: listening on {host}, reachable from other machines")
     lines.append("  Ctrl-C stops it.")

@@ -93,7 +93,10 @@ def diagnose(evidence: Evidence, context: Context | None = None) -> list[Diagnos
             Diagnosis.of(
                 "unknown",
                 "possible",
-                [f"input read as {evidence.kind}: no HTTP status, error status or generateContent body found"],
+                [
+                    f"input read as {evidence.kind}: no HTTP error status, error body or generateContent answer found",
+                    *([f"text: {evidence.excerpt(200)!r}"] if evidence.message else []),
+                ],
                 note="Paste the whole error: the JSON body with its details, the SDK exception, or `curl -i` output.",
             )
         )

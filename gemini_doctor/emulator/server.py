@@ -21,7 +21,9 @@ LOOPBACK = "127.0.0.1"
 class EmulatorServer:
     """One emulator on one socket. Use as a context manager to run it on a background thread."""
 
-    def __init__(self, scenario: Scenario, host: str = LOOPBACK, port: int = 0, latency_ms: int = 0):
+    def __init__(
+        self, scenario: Scenario, host: str = LOOPBACK, port: int = 0, latency_ms: int = 0, chaos: str | None = None
+    ):
         self.scenario = scenario
         self.recorder = Recorder()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -33,10 +35,10 @@ class EmulatorServer:
             self.socket.close()
             raise
         self.host, self.port = self.socket.getsockname()[:2]
-        app = create_app(scenario, latency_ms=latency_ms, recorder=self.recorder)
+        app = create_app(scenario, latency_ms=latency_ms, recorder=self.recorder, chaos=chaos)
         config = uvicorn.Config(
             app,
-            log_level="warning",
+            log_level="critical" if chaos else "warning",
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=1,

@@ -34,7 +34,13 @@ class Answer:
             return None
 
     def evidence(self) -> Evidence:
-        return read_http_answer(self.status, self.body, self.url)
+        found = read_http_answer(self.status, self.body, self.url)
+        if self.truncated:
+            found.message = (
+                f"the answer was larger than {MAX_BODY_BYTES // 1048576} MiB and was cut off there: "
+                f"no real Gemini answer is that large (a proxy or a broken server?) {found.message}"
+            )
+        return found
 
 
 @dataclass

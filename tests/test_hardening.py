@@ -1,0 +1,553 @@
+"""Hardening: network faults, hostile answers, proxies, certificates, secrets, files, and no harm under load.
+
+Every fault is a real socket server on loopback (or the emulator's --chaos); nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gemini_doctor.diagnosis import Context
+from gemini_doctor.diagnosis.evidence import read_http_answer
+from gemini_doctor.diagnosis.rules import diagnose
+from gemini_doctor.emulator.app import CHAOS
+from gemini_doctor.emulator.scenarios import find_scenario
+from gemini_doctor.emulator.server import EmulatorServer
+from gemini_doctor.report import FORMATS, render
+from tests.conftest import run_installed
+
+MODELS_BODY = json.dumps(
+    {"models": [{"name": "models/gemini-nano-banana-2.1", "supportedGenerationMethods": ["generateContent"]}]}
+).encode()
+
+
+@contextmanager
+def raw_server(handle: Callable[[socket.socket], None], tls: ssl.SSLContext | None = None):
+    """A loopback TCP server calling `handle(conn)` per connection on its own thread; yields its port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            if tls is not None:
+                try:
+                    conn = tls.wrap_socket(conn, server_side=True)
+                except (ssl.SSLError, OSError):
+                    conn.close()
+                    continue
+            threading.Thread(target=_guarded, args=(handle, conn, stop), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(2)
+        listener.close()
+
+
+def _guarded(handle: Callable[[socket.socket], None], conn: socket.socket, stop: threading.Event) -> None:
+    conn.settimeout(10)
+    try:
+        handle(conn)
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+def read_request(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def reply(
+    conn: socket.socket, status: str, body: bytes, content_type: str = "application/json", extra: str = ""
+) -> None:
+    head = (
+        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n{extra}"
+        "Connection: close\r\n\r\n"
+    )
+    conn.sendall(head.encode() + body)
+
+
+def gemini_like(conn: socket.socket) -> None:
+    """Answers the model list and model get like the API; anything else 400 (enough for the endpoint check)."""
+    request = read_request(conn)
+    if request.startswith(b"GET"):
+        reply(conn, "200 OK", MODELS_BODY)
+    else:
+        reply(
+            conn,
+            "400 Bad Request",
+            b'{"error": {"code": 400, "message": "contents is not specified", "status": "INVALID_ARGUMENT"}}',
+        )
+
+
+def check(*args: str, timeout: float = 60, env: dict | None = None) -> tuple[int, dict, str, float]:
+    start = time.monotonic()
+    code, out, err = run_installed("check", *args, "--format", "json", timeout=timeout, env=env)
+    assert "Traceback" not in err, err
+    return code, json.loads(out), err, time.monotonic() - start
+
+
+def first(document: dict) -> dict:
+    return document["diagnosis"][0]
+
+
+# ------------------------------------------------------------------------------------------------ network faults
+
+
+def hang(conn: socket.socket) -> None:
+    read_request(conn)
+    time.sleep(8)
+
+
+def close_mid_body(conn: socket.socket) -> None:
+    read_request(conn)
+    conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"models": [')
+
+
+def drip(conn: socket.socket) -> None:
+    read_request(conn)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n")
+    for _ in range(40):
+        conn.sendall(b" ")
+        time.sleep(0.25)
+
+
+@pytest.mark.parametrize(
+    "handler,kind", [(hang, "timed out"), (drip, "timed out"), (close_mid_body, "closed before a full answer")]
+)
+def test_broken_servers_are_named_and_time_is_bounded(handler, kind):
+    with raw_server(handler) as port:
+        code, document, _, wall = check(
+            "--base-url", f"http://127.0.0.1:{port}", "--api-key", "k", "--timeout", "1", "--generate"
+        )
+    assert code == 1
+    assert first(document)["slug"] == "network-unreachable"
+    assert kind in " ".join(first(document)["evidence"])
+    # every call is bounded by --timeout and they overlap: 1 s per call plus start-up, far below 3 sequential calls
+    assert wall < 1 * 3 + 3, wall
+
+
+def test_connection_refused_is_named():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        port = holder.getsockname()[1]
+        code, document, _, _ = check("--base-url", f"http://127.0.0.1:{port}", "--api-key", "k", "--timeout", "2")
+    assert code == 1 and "refused" in " ".join(first(document)["evidence"])
+
+
+def test_dns_failure_is_named(run_cli, monkeypatch):
+    real = socket.getaddrinfo
+
+    def fake(host, *args, **kwargs):
+        if host == "gemini.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    code, out, _ = run_cli(
+        "check", "--base-url", "http://gemini.invalid", "--api-key", "k", "--timeout", "2", "--format", "json"
+    )
+    document = json.loads(out)
+    assert code == 1 and first(document)["slug"] == "network-unreachable"
+    assert "DNS" in " ".join(first(document)["evidence"])
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    trustme = pytest.importorskip("trustme")  # in the test extra; never missing in CI
+    authority = trustme.CA()
+    leaf = authority.issue_cert("127.0.0.1")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    leaf.configure_cert(context)
+    ca_file = tmp_path_factory.mktemp("ca") / "proxy-ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    return context, ca_file
+
+
+def test_an_untrusted_certificate_names_the_proxy_ca_remedy(certificates):
+    context, _ = certificates
+    with raw_server(gemini_like, tls=context) as port:
+        code, document, _, _ = check("--base-url", f"https://127.0.0.1:{port}", "--api-key", "k", "--timeout", "3")
+    assert code == 1 and first(document)["slug"] == "network-unreachable"
+    fix = " ".join(first(document)["fix"])
+    assert "SSL_CERT_FILE" in fix and "REQUESTS_CA_BUNDLE" in fix and "truststore" in fix
+
+
+def test_trusting_the_ca_through_ssl_cert_file_fixes_it(certificates):
+    context, ca_file = certificates
+    with raw_server(gemini_like, tls=context) as port:
+        code, document, _, _ = check(
+            "--base-url",
+            f"https://127.0.0.1:{port}",
+            "--api-key",
+            "k",
+            "--timeout",
+            "3",
+            "--only",
+            "endpoint",
+            env={"SSL_CERT_FILE": str(ca_file)},
+        )
+    assert document["checks"][0]["status"] == "pass", document
+    assert code == 0
+
+
+def proxy_407(conn: socket.socket) -> None:
+    read_request(conn)
+    reply(
+        conn,
+        "407 Proxy Authentication Required",
+        b"<html><title>Proxy login</title></html>",
+        "text/html",
+        'Proxy-Authenticate: Basic realm="corp"\r\n',
+    )
+
+
+def proxy_html_error(conn: socket.socket) -> None:
+    read_request(conn)
+    reply(
+        conn,
+        "502 Bad Gateway",
+        b"<html><head><title>Upstream unreachable</title></head><body>x</body></html>",
+        "text/html",
+    )
+
+
+def test_a_proxy_from_the_environment_is_honoured_reported_and_407_named():
+    with raw_server(proxy_407) as port:
+        proxy = f"http://user:hunter2@127.0.0.1:{port}"
+        code, document, _, _ = check(
+            "--base-url",
+            "http://gemini.example",
+            "--api-key",
+            "k",
+            "--timeout",
+            "3",
+            env={"HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "NO_PROXY": ""},
+        )
+    endpoint = next(c for c in document["checks"] if c["id"] == "endpoint")
+    assert any("proxy in use" in line for line in endpoint["evidence"])
+    assert "hunter2" not in json.dumps(document)  # proxy credentials are not echoed
+    assert code == 1 and first(document)["slug"] == "network-unreachable"
+    assert "407" in " ".join(first(document)["evidence"] + first(document)["fix"])
+
+
+def test_a_proxy_answering_an_html_page_is_named():
+    with raw_server(proxy_html_error) as port:
+        proxy = f"http://127.0.0.1:{port}"
+        code, document, _, _ = check(
+            "--base-url",
+            "http://gemini.example",
+            "--api-key",
+            "k",
+            "--timeout",
+            "3",
+            env={"HTTP_PROXY": proxy, "NO_PROXY": ""},
+        )
+    assert code == 1 and first(document)["slug"] == "network-unreachable"
+    assert "Upstream unreachable" in " ".join(first(document)["evidence"])
+
+
+def test_no_proxy_bypasses_the_proxy(emulator):
+    server = emulator("healthy")
+    with raw_server(proxy_407) as port:
+        code, document, _, _ = check(
+            "--base-url",
+            server.url,
+            "--api-key",
+            "k",
+            "--only",
+            "endpoint",
+            env={"HTTP_PROXY": f"http://127.0.0.1:{port}", "NO_PROXY": "127.0.0.1"},
+        )
+    assert code == 0 and document["checks"][0]["status"] == "pass"
+
+
+# ------------------------------------------------------------------------------------------------ hostile answers
+
+
+@pytest.mark.parametrize("chaos", sorted(CHAOS))
+def test_every_chaos_answer_ends_in_a_report(chaos):
+    with EmulatorServer(find_scenario("healthy"), chaos=chaos) as server:
+        code, document, _, wall = check(
+            "--base-url",
+            server.url,
+            "--gcp-endpoint",
+            server.url,
+            "--project",
+            "p",
+            "--api-key",
+            "k",
+            "--generate",
+            "--timeout",
+            "2",
+        )
+    assert code == 1, document
+    assert document["diagnosis"], document
+    assert wall < 2 * 3 + 6, wall
+
+
+def test_huge_retry_delay_is_reported_not_waited_for():
+    with EmulatorServer(find_scenario("healthy"), chaos="huge-retry-delay") as server:
+        code, document, _, wall = check("--base-url", server.url, "--api-key", "k", "--generate")
+        generate_calls = server.recorder.count(":generateContent")
+    assert first(document)["slug"] == "ipm-exceeded"
+    assert any("86400s" in line for line in first(document)["evidence"])
+    assert generate_calls == 2  # the free shape probe and one generate: the 429 is not retried
+    assert wall < 30
+
+
+def test_a_non_image_image_part_is_named():
+    with EmulatorServer(find_scenario("healthy"), chaos="bad-image") as server:
+        code, document, _, _ = check(
+            "--base-url", server.url, "--api-key", "k", "--generate", "--skip", "billing", "--skip", "quota"
+        )
+    assert first(document)["slug"] == "no-image-returned"
+    assert "not a valid image" in " ".join(first(document)["evidence"])
+
+
+def test_a_huge_body_is_read_with_a_cap():
+    with EmulatorServer(find_scenario("healthy"), chaos="huge-body") as server:
+        code, document, _, _ = check(
+            "--base-url",
+            server.url,
+            "--api-key",
+            "k",
+            "--generate",
+            "--only",
+            "endpoint",
+            "--only",
+            "model",
+            "--only",
+            "parameters",
+        )
+    assert code == 1 and "larger than 32 MiB" in json.dumps(document)
+
+
+statuses = st.sampled_from([200, 400, 403, 404, 429, 500, 502, 503, 504]) | st.integers(100, 599)
+bodies = st.one_of(
+    st.text(max_size=300),
+    st.binary(max_size=300).map(lambda b: b.decode("latin-1")),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda c: (
+            st.lists(c, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(
+                    [
+                        "error",
+                        "candidates",
+                        "content",
+                        "parts",
+                        "inlineData",
+                        "data",
+                        "details",
+                        "code",
+                        "status",
+                        "message",
+                        "finishReason",
+                        "promptFeedback",
+                        "@type",
+                        "violations",
+                    ]
+                ),
+                c,
+                max_size=4,
+            )
+        ),
+        max_leaves=15,
+    ).map(json.dumps),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(statuses, bodies)
+def test_any_answer_to_a_probe_becomes_a_report(status, body):
+    evidence = read_http_answer(status, body, "http://127.0.0.1/v1beta/models/m:generateContent")
+    document = {
+        "command": "check",
+        "checks": [],
+        "diagnosis": [
+            d.to_dict()
+            for d in diagnose(
+                evidence,
+                Context(
+                    model="gemini-3-pro-image", request={"generationConfig": {"imageConfig": {"aspectRatio": "16:9"}}}
+                ),
+            )
+        ],
+        "exit_code": 1,
+    }
+    for fmt in FORMATS:
+        assert render(document, fmt)
+
+
+def test_corrupted_answers_through_the_whole_check():
+    """A few corrupted answers end to end: real server, real CLI (the in-process property test covers the rest)."""
+    samples = [
+        (200, b"\x00\xff garbage"),
+        (200, b"[1, 2, 3]"),
+        (429, b'{"error": "x"}'),
+        (500, b""),
+        (200, b'{"candidates": [{"content": {"parts": [{"inlineData": {"data": 5}}]}}]}'),
+    ]
+    for status, body in samples:
+
+        def handler(conn: socket.socket, status=status, body=body) -> None:
+            request = read_request(conn)
+            if request.startswith(b"GET"):
+                reply(conn, "200 OK", MODELS_BODY)
+            else:
+                reply(conn, f"{status} X", body)
+
+        with raw_server(handler) as port:
+            code, document, _, _ = check(
+                "--base-url",
+                f"http://127.0.0.1:{port}",
+                "--api-key",
+                "k",
+                "--generate",
+                "--model",
+                "gemini-nano-banana-2.1",
+                "--timeout",
+                "3",
+            )
+        assert code in (0, 1) and document["checks"], (status, body)
+
+
+# ------------------------------------------------------------------------------------------------ secrets
+
+
+def test_a_key_never_appears_in_any_output(tmp_path, monkeypatch):
+    key = "AIzaSyDOCTOR" + "x7Q9" * 6 + "zz1"  # distinctive, built at run time, never a real key
+    summary = tmp_path / "summary.md"
+    env = {"GEMINI_API_KEY": key, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    pasted = tmp_path / "pasted.txt"
+    pasted.write_text(
+        f"POST https://generativelanguage.googleapis.com/v1beta/models/m:generateContent?key={key}\n"
+        f"x-goog-api-key: {key}\n400 INVALID_ARGUMENT. {{'error': {{'code': 400, 'message': "
+        f"'API key not valid: {key}', 'status': 'INVALID_ARGUMENT'}}}}"
+    )
+    runs = []
+    with (
+        EmulatorServer(find_scenario("healthy")) as healthy,
+        EmulatorServer(find_scenario("healthy"), chaos="echo-key") as echo,
+    ):
+        for server in (healthy, echo):
+            base = ["check", "--base-url", server.url, "--gcp-endpoint", server.url, "--project", "p", "--generate"]
+            for fmt in FORMATS:
+                target = tmp_path / f"out-{fmt}-{server.port}"
+                runs.append(run_installed(*base, "--format", fmt, "--verbose", env=env))
+                runs.append(run_installed(*base, "--format", fmt, "--output", str(target), env=env))
+                runs.append(("file", target.read_text(), ""))
+                runs.append(run_installed(*base, "--api-key", key, "--format", fmt, env=env))
+        for fmt in FORMATS:
+            runs.append(run_installed("explain", str(pasted), "--format", fmt, env=env))
+        runs.append(run_installed("errors", env=env))
+        for entry in healthy.recorder.requests + echo.recorder.requests:
+            assert not entry.key_in_query, entry.path
+            assert key not in entry.query
+        gemini_calls = [r for r in healthy.recorder.requests if "/models" in r.path]
+        assert gemini_calls and all(r.key_in_header for r in gemini_calls)
+    for _, out, err in runs:
+        assert key not in out and key not in err
+        assert key[4:24] not in out and key[4:24] not in err
+    assert summary.exists() and key not in summary.read_text()
+    assert any("[REDACTED]" in out for _, out, _ in runs)  # the echoed key was there, and was masked
+
+
+# ------------------------------------------------------------------------------------------------ files
+
+
+def test_output_into_a_missing_folder_is_a_clear_error_and_leaves_nothing(tmp_path):
+    target = tmp_path / "no" / "such" / "report.json"
+    code, out, err = run_installed("check", "--emulator", "healthy", "--output", str(target))
+    assert code == 2 and "cannot write" in err and "Traceback" not in err
+    assert not (tmp_path / "no").exists()
+
+
+def test_output_replaces_a_file_atomically(tmp_path):
+    target = tmp_path / "report.md"
+    target.write_text("old report")
+    code, _, _ = run_installed("check", "--emulator", "healthy", "--format", "markdown", "--output", str(target))
+    assert code == 0 and "## gemini-doctor check" in target.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
+
+
+@pytest.mark.parametrize("flag", ["--request", "--error"])
+def test_binary_and_oversized_input_files_are_refused(tmp_path, flag):
+    binary = tmp_path / "body.bin"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    code, _, err = run_installed("check", "--emulator", "healthy", flag, str(binary))
+    assert code == 2 and "binary" in err and "Traceback" not in err
+    huge = tmp_path / "huge.json"
+    huge.write_bytes(b"{" + b" " * (11 * 1024 * 1024) + b"}")
+    code, _, err = run_installed("check", "--emulator", "healthy", flag, str(huge))
+    assert code == 2 and "larger than" in err
+
+
+def test_a_binary_config_file_is_a_clear_error(tmp_path):
+    (tmp_path / "gemini-doctor.toml").write_bytes(b"\x00\x01\x02binary")
+    import subprocess
+
+    from tests.conftest import doctor_command
+
+    result = subprocess.run(
+        [*doctor_command(), "check", "--emulator", "healthy"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "gemini-doctor.toml" in result.stderr and "Traceback" not in result.stderr
+
+
+# ------------------------------------------------------------------------------------------------ no harm
+
+
+@pytest.mark.parametrize(
+    "args,gemini,gcp",
+    [
+        ([], 3, 3),
+        (["--generate"], 4, 3),
+        (["--skip", "billing", "--skip", "quota"], 3, 0),
+        (["--only", "parameters"], 0, 0),
+    ],
+)
+def test_request_counts_are_pinned(emulator, args, gemini, gcp):
+    server = emulator("healthy")
+    code, document, _, _ = check(
+        "--base-url", server.url, "--gcp-endpoint", server.url, "--project", "p", "--api-key", "k", *args
+    )
+    assert document["requests_sent"] == {"gemini": gemini, "gcp": gcp}
+    assert len(server.recorder.requests) == gemini + gcp
+
+
+@pytest.mark.parametrize("slug", ["ipm-exceeded", "dynamic-shared-quota", "model-overloaded"])
+def test_retryable_errors_are_never_retried(emulator, slug):
+    server = emulator(slug)
+    code, document, _, _ = check("--base-url", server.url, "--api-key", "k", "--generate")
+    assert server.recorder.count(":generateContent") == 2  # the free shape probe and the one image request
+    assert code == 1
