@@ -310,6 +310,7 @@ def test_every_chaos_answer_ends_in_a_report(chaos):
         )
     assert code == 1, document
     assert document["diagnosis"], document
+    assert not any("the check itself failed" in c["summary"] for c in document["checks"]), document["checks"]
     assert wall < 2 * 3 + 6, wall
 
 
@@ -439,6 +440,7 @@ def test_corrupted_answers_through_the_whole_check():
                 "3",
             )
         assert code in (0, 1) and document["checks"], (status, body)
+        assert not any("the check itself failed" in c["summary"] for c in document["checks"]), (status, body)
 
 
 # ------------------------------------------------------------------------------------------------ secrets
@@ -551,3 +553,49 @@ def test_retryable_errors_are_never_retried(emulator, slug):
     code, document, _, _ = check("--base-url", server.url, "--api-key", "k", "--generate")
     assert server.recorder.count(":generateContent") == 2  # the free shape probe and the one image request
     assert code == 1
+
+
+class Mutable:
+    """The answer a loopback server gives to generateContent, changed per hypothesis example."""
+
+    status = 200
+    body = b"{}"
+
+
+@pytest.fixture(scope="module")
+def mutable_server():
+    def handler(conn: socket.socket) -> None:
+        request = read_request(conn)
+        if request.startswith(b"GET"):
+            reply(conn, "200 OK", MODELS_BODY)
+        else:
+            reply(conn, f"{Mutable.status} X", Mutable.body)
+
+    with raw_server(handler) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(status=statuses, body=bodies)
+def test_corrupted_answers_through_the_checks_in_process(run_cli, mutable_server, status, body):
+    Mutable.status, Mutable.body = status, body.encode("utf-8", "replace")
+    code, out, err = run_cli(
+        "check",
+        "--base-url",
+        mutable_server,
+        "--api-key",
+        "k",
+        "--generate",
+        "--timeout",
+        "3",
+        "--model",
+        "gemini-nano-banana-2.1",
+        "--format",
+        "json",
+    )
+    document = json.loads(out)
+    assert code in (0, 1) and len(document["checks"]) == 5
+    assert all(c["status"] in ("pass", "warn", "fail", "skip") for c in document["checks"])
+    assert not any("the check itself failed" in c["summary"] for c in document["checks"]), document["checks"]
