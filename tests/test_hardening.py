@@ -316,7 +316,7 @@ def test_every_chaos_answer_ends_in_a_report(chaos):
 
 def test_huge_retry_delay_is_reported_not_waited_for():
     with EmulatorServer(find_scenario("healthy"), chaos="huge-retry-delay") as server:
-        code, document, _, wall = check("--base-url", server.url, "--api-key", "k", "--generate")
+        _code, document, _, wall = check("--base-url", server.url, "--api-key", "k", "--generate")
         generate_calls = server.recorder.count(":generateContent")
     assert first(document)["slug"] == "ipm-exceeded"
     assert any("86400s" in line for line in first(document)["evidence"])
@@ -326,7 +326,7 @@ def test_huge_retry_delay_is_reported_not_waited_for():
 
 def test_a_non_image_image_part_is_named():
     with EmulatorServer(find_scenario("healthy"), chaos="bad-image") as server:
-        code, document, _, _ = check(
+        _code, document, _, _ = check(
             "--base-url", server.url, "--api-key", "k", "--generate", "--skip", "billing", "--skip", "quota"
         )
     assert first(document)["slug"] == "no-image-returned"
@@ -489,7 +489,7 @@ def test_a_key_never_appears_in_any_output(tmp_path, monkeypatch):
 
 def test_output_into_a_missing_folder_is_a_clear_error_and_leaves_nothing(tmp_path):
     target = tmp_path / "no" / "such" / "report.json"
-    code, out, err = run_installed("check", "--emulator", "healthy", "--output", str(target))
+    code, _out, err = run_installed("check", "--emulator", "healthy", "--output", str(target))
     assert code == 2 and "cannot write" in err and "Traceback" not in err
     assert not (tmp_path / "no").exists()
 
@@ -540,7 +540,7 @@ def test_a_binary_config_file_is_a_clear_error(tmp_path):
 )
 def test_request_counts_are_pinned(emulator, args, gemini, gcp):
     server = emulator("healthy")
-    code, document, _, _ = check(
+    _code, document, _, _ = check(
         "--base-url", server.url, "--gcp-endpoint", server.url, "--project", "p", "--api-key", "k", *args
     )
     assert document["requests_sent"] == {"gemini": gemini, "gcp": gcp}
@@ -550,7 +550,7 @@ def test_request_counts_are_pinned(emulator, args, gemini, gcp):
 @pytest.mark.parametrize("slug", ["ipm-exceeded", "dynamic-shared-quota", "model-overloaded"])
 def test_retryable_errors_are_never_retried(emulator, slug):
     server = emulator(slug)
-    code, document, _, _ = check("--base-url", server.url, "--api-key", "k", "--generate")
+    code, _document, _, _ = check("--base-url", server.url, "--api-key", "k", "--generate")
     assert server.recorder.count(":generateContent") == 2  # the free shape probe and the one image request
     assert code == 1
 
@@ -581,7 +581,7 @@ def mutable_server():
 @given(status=statuses, body=bodies)
 def test_corrupted_answers_through_the_checks_in_process(run_cli, mutable_server, status, body):
     Mutable.status, Mutable.body = status, body.encode("utf-8", "replace")
-    code, out, err = run_cli(
+    code, out, _err = run_cli(
         "check",
         "--base-url",
         mutable_server,
