@@ -8,8 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 from gemini_doctor.diagnosis import rank
-from gemini_doctor.diagnosis.evidence import InputError
 from gemini_doctor.engine import Check, CheckResult, discover_checks, run_checks
+from gemini_doctor.input_error import InputError
 from gemini_doctor.knowledge import find_model, recommended_model
 from gemini_doctor.report import SCHEMA, tool_info
 from gemini_doctor.settings import Settings

@@ -106,8 +106,8 @@ def explain(
     from pathlib import Path
 
     from gemini_doctor.diagnosis import Context
-    from gemini_doctor.diagnosis.evidence import InputError
     from gemini_doctor.explain import explain_document, looks_like_code, rule_document
+    from gemini_doctor.input_error import InputError
     from gemini_doctor.inputs import read_json_object, read_text
 
     try:
@@ -192,7 +192,7 @@ def check(
 
     Exit codes: 0 no failure found (warnings allowed; --strict makes them fail), 1 a failure found, 2 usage error.
     """
-    from gemini_doctor.diagnosis.evidence import InputError
+    from gemini_doctor.input_error import InputError
     from gemini_doctor.settings import resolve
 
     flags = {
@@ -246,9 +246,9 @@ def check(
 
 
 def _start_emulator(slug: str, flags: dict):
-    from gemini_doctor.diagnosis.evidence import InputError
     from gemini_doctor.emulator.scenarios import find_scenario
     from gemini_doctor.emulator.server import EmulatorServer
+    from gemini_doctor.input_error import InputError
 
     scenario = find_scenario(slug)
     if scenario is None:
@@ -365,6 +365,56 @@ def emulate(
         pass
     finally:
         server.socket.close()
+
+
+class LintFormat(StrEnum):
+    rich = "rich"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+    markdown = "markdown"
+
+
+@app.command()
+def lint(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Files or folders to scan (default: the current folder).", show_default=False),
+    ] = None,
+    fmt: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.rich,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option("--ignore", help="Leave out a code or slug, e.g. GD009 (repeatable or comma-separated)."),
+    ] = None,
+) -> None:
+    """Find the parameter traps written in Python, JavaScript/TypeScript and JSON source: no key, no request.
+
+    Silence one line with a comment: `# gemini-doctor: ignore[GD009]`. Exit codes: 0 no finding, 1 findings,
+    2 usage error.
+    """
+    from gemini_doctor.diagnosis.evidence import InputError
+    from gemini_doctor.lint.command import lint_document, write_step_summary
+    from gemini_doctor.lint.render import render_lint
+
+    try:
+        document = lint_document(paths or ["."], ignore or [])
+        to_terminal = output is None and sys.stdout.isatty()
+        color = to_terminal and "NO_COLOR" not in os.environ
+        width = os.get_terminal_size().columns if to_terminal else 100
+        text = render_lint(document, fmt.value, color=color, width=width)
+        if output:
+            from gemini_doctor.inputs import write_atomically
+
+            write_atomically(output, text)
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        if fmt is LintFormat.github and os.environ.get("GITHUB_ACTIONS") == "true":
+            write_step_summary(render_lint(document, "markdown"))
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    raise typer.Exit(document["exit_code"])
 
 
 def main() -> None:

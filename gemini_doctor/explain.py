@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gemini_doctor.diagnosis import Context, Diagnosis
-from gemini_doctor.diagnosis.evidence import Evidence, InputError, read_evidence
-from gemini_doctor.diagnosis.rules import diagnose
+from gemini_doctor.input_error import InputError
 from gemini_doctor.knowledge import error_types, find_error
 from gemini_doctor.report import SCHEMA, entry_dict, tool_info
+
+if TYPE_CHECKING:
+    from gemini_doctor.diagnosis import Context, Diagnosis
+    from gemini_doctor.diagnosis.evidence import Evidence
 
 CODE_PATTERN = re.compile(r"^(?:GD\d{3}|[a-z0-9]+(?:-[a-z0-9]+)+)$", re.I)
 
@@ -42,6 +44,9 @@ def catalog_document() -> dict[str, Any]:
 
 def explain_document(text: str, source: str, context: Context) -> dict[str, Any]:
     """Read, diagnose, and shape the answer as a `gemini-doctor/v1` document."""
+    from gemini_doctor.diagnosis.evidence import read_evidence
+    from gemini_doctor.diagnosis.rules import diagnose
+
     evidence = read_evidence(text)
     diagnoses = diagnose(evidence, context)
     code = exit_code_for(diagnoses)

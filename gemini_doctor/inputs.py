@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from gemini_doctor.diagnosis.evidence import InputError
+from gemini_doctor.input_error import InputError
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024  # a 4K image answer pasted whole still fits; anything larger is not an error body
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from gemini_doctor.diagnosis.evidence import InputError
+from gemini_doctor.input_error import InputError
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 CONFIG_KEYS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gemini_doctor.diagnosis.evidence import InputError
+from gemini_doctor.input_error import InputError
 from gemini_doctor.settings import Secret, resolve
 
 NO_FLAGS: dict = {}

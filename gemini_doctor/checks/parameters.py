@@ -8,10 +8,11 @@ money): exactly one generateContent; the image's real format and pixel size agai
 from __future__ import annotations
 
 from gemini_doctor.diagnosis import Context, Diagnosis
-from gemini_doctor.diagnosis.evidence import InputError, read_evidence
+from gemini_doctor.diagnosis.evidence import read_evidence
 from gemini_doctor.diagnosis.request import RequestSettings, read_request, request_findings
 from gemini_doctor.diagnosis.rules import diagnose
 from gemini_doctor.engine import CheckContext, CheckResult
+from gemini_doctor.input_error import InputError
 from gemini_doctor.knowledge import find_model
 from gemini_doctor.probes.gemini import Answer
 

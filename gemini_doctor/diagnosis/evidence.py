@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gemini_doctor.images import ImageInfo, sniff
+from gemini_doctor.input_error import InputError
 from gemini_doctor.redact import redact
 
 GRPC_TO_HTTP = {
@@ -171,10 +172,6 @@ NETWORK_MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 MAX_IMAGE_BYTES_DECODED = 64 * 1024  # the header is all a size needs
-
-
-class InputError(Exception):
-    """The input cannot be read as any kind of evidence; the message says why, in one line."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,15 @@ FORMATS = ("rich", "json", "markdown")
 
 
 def tool_info() -> dict[str, str]:
-    return {"name": "gemini-doctor", "version": __version__}
+    """Who made the report, with what: a support ticket needs the versions."""
+    import platform
+
+    return {
+        "name": "gemini-doctor",
+        "version": __version__,
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.machine()}".strip(),
+    }
 
 
 def entry_dict(entry: Any) -> dict[str, Any]:

@@ -21,10 +21,13 @@ def render_markdown(document: dict[str, Any]) -> str:
         facts = " · ".join(str(v) for v in document["input"].values() if v not in (None, ""))
         lines += [f"**Input:** {facts}", ""]
     lines += _diagnoses(document.get("diagnosis", []), failed=bool(document.get("exit_code")))
+    versions = (
+        f"{tool.get('name', 'gemini-doctor')} {tool.get('version', '')}, Python {tool.get('python', '?')}, "
+        f"{tool.get('platform', '?')}"
+    )
     lines += [
         "",
-        f"<sub>{tool.get('name', 'gemini-doctor')} {tool.get('version', '')} · schema "
-        f"{document.get('schema', '')} · exit code {document.get('exit_code', '')}</sub>",
+        f"<sub>{versions} · schema {document.get('schema', '')} · exit code {document.get('exit_code')}</sub>",
         "",
     ]
     return "\n".join(lines)
