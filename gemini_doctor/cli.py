@@ -393,7 +393,7 @@ def lint(
     Silence one line with a comment: `# gemini-doctor: ignore[GD009]`. Exit codes: 0 no finding, 1 findings,
     2 usage error.
     """
-    from gemini_doctor.diagnosis.evidence import InputError
+    from gemini_doctor.input_error import InputError
     from gemini_doctor.lint.command import lint_document, write_step_summary
     from gemini_doctor.lint.render import render_lint
 

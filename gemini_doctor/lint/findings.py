@@ -1,0 +1,71 @@
+"""A lint finding: one catalog diagnosis at one place in one file."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gemini_doctor.diagnosis import Diagnosis
+from gemini_doctor.knowledge import find_error
+
+# `# gemini-doctor: ignore[GD009]`, `// gemini-doctor: ignore[GD009, wrong-model-name]`, bare `gemini-doctor: ignore`
+IGNORE_COMMENT = re.compile(r"gemini-doctor:\s*ignore(?:\[([^\]]*)\])?", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    diagnosis: Diagnosis
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @property
+    def code(self) -> str:
+        return self.diagnosis.error.code
+
+    @property
+    def message(self) -> str:
+        return self.diagnosis.evidence[0] if self.diagnosis.evidence else self.diagnosis.error.title
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.column, self.code)
+
+    def to_dict(self) -> dict[str, Any]:
+        entry = self.diagnosis.error
+        result: dict[str, Any] = {
+            "code": entry.code,
+            "slug": entry.slug,
+            "title": entry.title,
+            "severity": self.diagnosis.severity,
+            "confidence": self.diagnosis.confidence,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "message": self.message,
+            "evidence": list(self.diagnosis.evidence),
+            "fix": list(self.diagnosis.fix),
+            "docs": entry.docs,
+        }
+        if self.diagnosis.note:
+            result["note"] = self.diagnosis.note
+        return result
+
+
+def ignored_on_line(text: str) -> set[str] | None:
+    """Codes an inline comment on this line silences: a set of codes, {"*"} for all, None if no comment."""
+    match = IGNORE_COMMENT.search(text)
+    if match is None:
+        return None
+    if match.group(1) is None:
+        return {"*"}
+    codes = set()
+    for item in match.group(1).split(","):
+        entry = find_error(item.strip()) if item.strip() else None
+        if entry is not None:
+            codes.add(entry.code)
+    return codes

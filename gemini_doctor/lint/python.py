@@ -1,0 +1,134 @@
+"""Python front-end: `ast` turns calls with keyword arguments and dict literals into `Obj`, strings into `Str`.
+
+`types.GenerateContentConfig(response_modalities=[...], image_config=types.ImageConfig(image_size="1k"))` and
+`{"response_modalities": [...], "image_config": {...}}` read the same. Docstrings are not strings here.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Opaque, Scan, Str, Sym
+
+
+def scan_python(source: str) -> Scan:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None)
+        where = f" at line {line}" if line else ""
+        return Scan("python", error=f"not valid Python ({getattr(exc, 'msg', exc)}{where})")
+    return _Reader(source).read(tree)
+
+
+class _Reader:
+    def __init__(self, source: str) -> None:
+        self.lines = None if source.isascii() else source.splitlines()
+        self.scan = Scan("python")
+        self.done: set[int] = set()  # ids of ast nodes already turned into objects or strings
+        self.strs: dict[int, Str] = {}
+
+    def read(self, tree: ast.AST) -> Scan:
+        skip: set[int] = set()
+        objects = self.scan.objects
+        for node in ast.walk(tree):
+            kind = type(node)
+            if kind is ast.Expr and type(node.value) is ast.Constant and isinstance(node.value.value, str):
+                skip.add(id(node.value))  # a docstring or a bare string statement
+            elif kind is ast.JoinedStr:
+                skip.update(id(part) for part in node.values)
+                if id(node) not in skip:
+                    self.scan.strings.append(self._str(node))
+            elif kind is ast.Constant:
+                if isinstance(node.value, str) and id(node) not in skip:
+                    self.scan.strings.append(self._str(node))
+            elif (kind is ast.Call or kind is ast.Dict) and id(node) not in self.done:
+                self.convert(node, None, None)
+        objects.sort(key=lambda o: (o.line, o.col))
+        self.scan.strings.sort(key=lambda s: (s.line, s.col))
+        return self.scan
+
+    def _col(self, line: int, offset: int) -> int:
+        """ast's UTF-8 byte offset → a 1-based column in code points."""
+        if self.lines is None or line > len(self.lines):
+            return offset + 1
+        text = self.lines[line - 1]
+        if text.isascii():
+            return offset + 1
+        return len(text.encode("utf-8")[:offset].decode("utf-8", "replace")) + 1
+
+    def _pos(self, node: ast.AST) -> tuple[int, int, int, int]:
+        line, end_line = node.lineno, node.end_lineno or node.lineno
+        return line, self._col(line, node.col_offset), end_line, self._col(end_line, node.end_col_offset or 0)
+
+    def _str(self, node: ast.AST) -> Str:
+        found = self.strs.get(id(node))
+        if found is None:
+            if type(node) is ast.JoinedStr:
+                text = "".join(
+                    part.value if type(part) is ast.Constant and isinstance(part.value, str) else "{}"
+                    for part in node.values
+                )
+                found = Str(*self._pos(node), text, template=True)
+            else:
+                found = Str(*self._pos(node), node.value)  # type: ignore[attr-defined]
+            self.strs[id(node)] = found
+        return found
+
+    def convert(self, node: ast.AST, parent: Obj | None, key: str | None) -> Node:
+        kind = type(node)
+        if kind is ast.Constant:
+            value = node.value  # type: ignore[attr-defined]
+            if isinstance(value, str):
+                return self._str(node)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return Num(*self._pos(node), value)
+            return Opaque(*self._pos(node))
+        if kind is ast.JoinedStr:
+            return self._str(node)
+        if kind is ast.Call or kind is ast.Dict:
+            self.done.add(id(node))
+            obj = Obj(*self._pos(node), parent=parent, key=key)
+            self.scan.objects.append(obj)
+            if kind is ast.Call:
+                obj.callee = _dotted(node.func)  # type: ignore[attr-defined]
+                for keyword in node.keywords:  # type: ignore[attr-defined]
+                    if keyword.arg is None:
+                        self.convert(keyword.value, obj, None)
+                        continue
+                    value = self.convert(keyword.value, obj, keyword.arg)
+                    where = Sym(*self._pos(keyword), keyword.arg)
+                    obj.entries.append(Entry(keyword.arg, where, value))
+                for argument in node.args:  # type: ignore[attr-defined]
+                    self.convert(argument, obj, None)
+            else:
+                for key_node, value_node in zip(node.keys, node.values, strict=True):  # type: ignore[attr-defined]
+                    if type(key_node) is ast.Constant and isinstance(key_node.value, str):
+                        value = self.convert(value_node, obj, key_node.value)
+                        obj.entries.append(Entry(key_node.value, self._str(key_node), value))
+                    else:
+                        self.convert(value_node, obj, None)
+            return obj
+        if kind is ast.List or kind is ast.Tuple or kind is ast.Set:
+            return Lst(*self._pos(node), [self.convert(item, parent, key) for item in node.elts])  # type: ignore[attr-defined]
+        if kind is ast.Name or kind is ast.Attribute:
+            dotted = _dotted(node)
+            if dotted:
+                return Sym(*self._pos(node), dotted)
+        return Opaque(*self._pos(node))
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts = []
+    while type(node) is ast.Attribute:
+        parts.append(node.attr)  # type: ignore[attr-defined]
+        node = node.value  # type: ignore[attr-defined]
+    if type(node) is ast.Name:
+        parts.append(node.id)  # type: ignore[attr-defined]
+        return ".".join(reversed(parts))
+    if type(node) is ast.Call:  # genai.Client().models.generate_content
+        inner = _dotted(node.func)  # type: ignore[attr-defined]
+        if inner:
+            parts.append(inner + "()")
+            return ".".join(reversed(parts))
+    return None

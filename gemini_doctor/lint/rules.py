@@ -1,0 +1,476 @@
+"""The traps, read from the neutral shape: written once for Python, JavaScript/TypeScript and JSON.
+
+What a request asks for is read by `read_request` and judged by `request_findings` (the same reading `explain
+--request` and the `parameters` check use); this module finds the requests in source code, says where each
+setting is written, and adds what only source code shows: model names, endpoint URLs, misspelled keys.
+Models, sizes and ratios come from models.toml; every finding is a catalog entry.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+from gemini_doctor.diagnosis import Diagnosis
+from gemini_doctor.diagnosis.request import IMAGE_CONFIG_FIELDS, RequestSettings, read_request, request_findings
+from gemini_doctor.knowledge import Model, closest_models, models
+from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Scan, Str, Sym, literal_text, modality_name, plain
+
+MODALITY_KEYS = ("responseModalities", "response_modalities")
+IMAGE_CONFIG_KEYS = ("imageConfig", "image_config")
+GENERATION_CONFIG_KEYS = ("generationConfig", "generation_config")
+SIZE_KEYS = ("imageSize", "image_size")
+RATIO_KEYS = ("aspectRatio", "aspect_ratio")
+COUNT_KEYS = ("candidateCount", "candidate_count")
+VERSION_KEYS = ("api_version", "apiVersion")
+CONFIG_SIGNS = frozenset((*MODALITY_KEYS, *IMAGE_CONFIG_KEYS))
+REQUEST_CALLS = frozenset(
+    (
+        "generate_content",
+        "generate_content_stream",
+        "generateContent",
+        "generateContentStream",
+        "getGenerativeModel",
+        "get_generative_model",
+        "GenerativeModel",
+    )
+)
+CONFIG_CALLS = frozenset(("GenerateContentConfig", "GenerationConfig", "GenerateContentConfigDict"))
+IMAGE_CONFIG_CALLS = frozenset(("ImageConfig", "ImageConfigDict"))
+# A name this close to an image model's is a typo of it; text models' names stay below (at most 0.92).
+NEAR_MISS = 0.93
+# Keys that are misspellings when they come close to these (compared lowercase, without underscores).
+NEAR_KEYS = {"imageconfig": "imageConfig", "responsemodalities": "responseModalities"}
+
+_MODEL_NAME = re.compile(r"(?:models/)?(gemini-[a-z0-9][a-z0-9.\-]*)")
+_IMAGE_WORD = re.compile(r"(?:^|-)image(?:-|$)")
+_OPENAI_ROUTE = re.compile(r"/v1(?:beta)?/openai(?:/|$)|/openai/images/generations", re.IGNORECASE)
+_V1_ROUTE = re.compile(
+    r"generativelanguage\.googleapis\.com/v1(?:/|$)|(?:^|/)v1/models/[^/\s]*:(?:stream)?generatecontent", re.IGNORECASE
+)
+_REGEX_SIGNS = re.compile(r"[\s^$|()*+\\\[\]]")
+_MODEL_IN_URL = re.compile(r"models/(gemini-[A-Za-z0-9.\-]+)")
+
+
+@dataclass(slots=True)
+class Hit:
+    diagnosis: Diagnosis
+    node: Node
+
+
+@dataclass
+class _File:
+    scan: Scan
+    hits: list[Hit] = field(default_factory=list)
+    image_fields: bool = False  # the file asks for images somewhere (IMAGE modality, imageConfig)
+    model: Model | None = None  # the one known model the file names, if exactly one
+    names_image_model: bool = False
+    names_other_gemini: bool = False
+
+
+def find(scan: Scan) -> list[Hit]:
+    """Every trap in one file, each with the node it is written at."""
+    state = _File(scan)
+    known: set[str] = set()
+    for text in _model_literals(scan):
+        kind, model = classify_model(text)
+        if model is not None:
+            known.add(model.id)
+        state.names_image_model |= kind in ("id", "alias", "unknown-image")
+        state.names_other_gemini |= kind == "other-gemini"
+    if len(known) == 1:
+        state.model = next(m for m in models() if m.id in known)
+    seen: set[int] = set()
+    for obj in scan.objects:
+        if _is_request(obj):
+            _request(state, obj, None, plain(obj, seen))
+    for obj in scan.objects:
+        if id(obj) not in seen and _is_generation_config(obj):
+            _request(state, None, obj, {"generationConfig": plain(obj, seen)})
+    for obj in scan.objects:
+        if id(obj) not in seen and _is_image_config(obj):
+            wrapper = Obj(obj.line, obj.col, obj.end_line, obj.end_col, [Entry("imageConfig", obj, obj)])
+            _request(state, None, wrapper, {"generationConfig": {"imageConfig": plain(obj, seen)}})
+    _models(state)
+    _endpoints(state)
+    unique: dict[tuple, Hit] = {}
+    for hit in state.hits:
+        unique.setdefault((hit.diagnosis.error.code, hit.node.line, hit.node.col, hit.diagnosis.evidence), hit)
+    return list(unique.values())
+
+
+# what an object is ----------------------------------------------------------------------------------------------
+def _is_request(obj: Obj) -> bool:
+    if obj.callee_tail in REQUEST_CALLS or (obj.callee or "").endswith("chats.create"):
+        return True
+    return any(e.key == "contents" or e.key in GENERATION_CONFIG_KEYS for e in obj.entries)
+
+
+def _is_generation_config(obj: Obj) -> bool:
+    if obj.callee_tail in CONFIG_CALLS or obj.key in GENERATION_CONFIG_KEYS:
+        return True
+    if obj.key == "config" and obj.parent is not None and _is_request(obj.parent):
+        return True
+    return not _is_request(obj) and any(e.key in CONFIG_SIGNS for e in obj.entries)
+
+
+def _is_image_config(obj: Obj) -> bool:
+    return obj.callee_tail in IMAGE_CONFIG_CALLS or obj.key in IMAGE_CONFIG_KEYS
+
+
+def _obj(node: Node | None) -> Obj | None:
+    return node if isinstance(node, Obj) else None
+
+
+# models ---------------------------------------------------------------------------------------------------------
+@cache
+def classify_model(text: str) -> tuple[str, Model | None]:
+    """("id" | "alias" | "unknown-image" | "other-gemini" | "none", the table's model)."""
+    name = text.strip().removeprefix("models/")
+    for model in models():
+        if model.id == name:
+            return "id", model
+    for model in models():
+        if name in model.aliases:
+            return "alias", model
+    match = _MODEL_NAME.fullmatch(text.strip())
+    if match is None:
+        return "none", None
+    if _IMAGE_WORD.search(name) or "nano-banana" in name:
+        return "unknown-image", None
+    names = [m.id for m in models()] + [a for m in models() for a in m.aliases]
+    if difflib.get_close_matches(name, names, n=1, cutoff=NEAR_MISS):
+        return "unknown-image", None  # a typo of an image model ("gemini-3-pro-imag"), not a text model
+    return "other-gemini", None
+
+
+def _model_literals(scan: Scan):
+    for string in scan.strings:
+        if string.template:
+            continue
+        value = string.value
+        if value.startswith(("gemini-", "models/gemini-")):
+            yield value
+        elif "models/gemini-" in value:
+            yield from _MODEL_IN_URL.findall(value)
+
+
+def _model_of(state: _File, request: Obj | None) -> tuple[Model | None, str]:
+    """The model a request uses and what kind of name it is: its own `model` literal, else the file's."""
+    text = literal_text(request.value("model")) if request is not None else None
+    if text is not None:
+        kind, model = classify_model(text)
+        if kind != "none":
+            return model, kind
+    if request is not None and request.value("model") is not None:
+        return state.model, "variable"
+    return state.model, "file"
+
+
+def _models(state: _File) -> None:
+    image_requests = _image_request_models(state)
+    for string in state.scan.strings:
+        if string.template:
+            continue
+        value = string.value.strip()
+        if value.startswith(("gemini-", "models/gemini-")):
+            _model_hit(state, value, string, image_requests)
+        elif "models/gemini-" in value:
+            for name in _MODEL_IN_URL.findall(value):
+                _model_hit(state, name, string, image_requests)
+
+
+def _image_request_models(state: _File) -> set[int]:
+    """Ids of `model` literals of requests that ask for images: there a non-image model is a finding."""
+    found = set()
+    for obj in state.scan.objects:
+        if not _is_request(obj):
+            continue
+        node = obj.value("model")
+        if isinstance(node, Str) and _asks_for_images(obj):
+            found.add(id(node))
+    return found
+
+
+def _asks_for_images(request: Obj) -> bool:
+    settings = read_request(plain(request))
+    wants = settings.modalities is not None and "IMAGE" in (m.upper() for m in settings.modalities)
+    return wants or settings.sent_image_config
+
+
+def _model_hit(state: _File, text: str, node: Str, image_requests: set[int]) -> None:
+    kind, model = classify_model(text)
+    name = text.removeprefix("models/")
+    if kind == "id" and model is not None and model.status in ("shut-down", "deprecated"):
+        shut = model.status == "shut-down"
+        when = f"shut down on {model.shutdown}" if shut and model.shutdown else model.status
+        if not shut:
+            since = f" since {model.deprecated}" if model.deprecated else ""
+            planned = f", listed for shutdown on {model.shutdown}" if model.shutdown else ""
+            when = f"deprecated{since}{planned}"
+        state.hits.append(
+            Hit(
+                Diagnosis.of(
+                    "model-deprecated",
+                    "likely",
+                    [f"model {name} is {when} (model table, checked {model.checked}; the live model list decides)"],
+                    severity="error" if shut else "warning",
+                    hints=[f"Use {model.replacement}."] if model.replacement else [_current_models_hint()],
+                ),
+                node,
+            )
+        )
+    elif kind == "alias" and model is not None:
+        state.hits.append(
+            Hit(
+                Diagnosis.of(
+                    "wrong-model-name",
+                    "likely",
+                    [f"{name} is a name the API uses internally for {model.id} (e.g. in 429 bodies), not a model ID"],
+                    hints=[f"Use {model.id}."],
+                ),
+                node,
+            )
+        )
+    elif kind == "unknown-image" or (kind == "other-gemini" and id(node) in image_requests):
+        close = closest_models(name)
+        what = "an image model" if kind == "unknown-image" else "a model that makes images"
+        dated = models()[0].checked
+        state.hits.append(
+            Hit(
+                Diagnosis.of(
+                    "wrong-model-name",
+                    "likely" if close else "possible",
+                    [f"{name} is not {what} the model table knows (checked {dated}; the live model list decides)"],
+                    severity="warning",
+                    hints=[f"Closest image models: {', '.join(close)}."]
+                    if close
+                    else [f"Image models: {', '.join(m.id for m in models() if not m.is_shut_down)}."],
+                ),
+                node,
+            )
+        )
+
+
+def _current_models_hint() -> str:
+    current = [m.id for m in models() if m.status == "ga"]
+    return f"Plan the move to a current image model ({', '.join(current)}); check it with `gemini-doctor check`."
+
+
+# requests -------------------------------------------------------------------------------------------------------
+def _request(state: _File, request: Obj | None, config: Obj | None, body: dict) -> None:
+    """One request (or a config / imageConfig standing alone): read it, judge it, place each finding."""
+    settings = read_request(body)
+    if request is not None:
+        config = _obj(request.value(*GENERATION_CONFIG_KEYS)) or _obj(request.value("config"))
+    image = _obj(config.value(*IMAGE_CONFIG_KEYS)) if config else None
+    top = _obj(request.value(*IMAGE_CONFIG_KEYS)) if request else None
+    model, kind = _model_of(state, request)
+    upper = [m.upper() for m in settings.modalities or ()]
+    asks = "IMAGE" in upper or settings.sent_image_config
+    state.image_fields |= asks
+    image_context = asks or kind in ("id", "alias", "unknown-image")
+    image_context |= kind in ("file", "variable") and state.names_image_model
+    hits = state.hits
+
+    def judge(node: Node | None, **fields) -> None:
+        if node is not None:
+            hits.extend(Hit(d, node) for d in request_findings(RequestSettings(**fields), model))
+
+    modalities = config.entry(*MODALITY_KEYS) if config else None
+    if modalities and settings.modalities is not None and _all_literal(modalities.value) and "AUDIO" not in upper:
+        text_only_model = not settings.sent_image_config and (
+            kind == "other-gemini"
+            or (kind in ("file", "variable") and state.names_other_gemini and not state.names_image_model)
+        )
+        if not text_only_model:
+            judge(modalities.value, modalities=settings.modalities)
+    places = [e.node for e in (request.entry(*IMAGE_CONFIG_KEYS) if top else None,) if e]
+    places += [e.node for camel, snake in IMAGE_CONFIG_FIELDS.items() if config and (e := config.entry(camel, snake))]
+    for index, note in enumerate(settings.misplaced):
+        judge(places[index] if index < len(places) else (request or config), misplaced=(note,))
+    holders = [o for o in (image or top, config, request) if o is not None]
+    for name in settings.unknown_image_fields:
+        if name in settings.imagen_fields:
+            continue  # the Imagen finding says more
+        judge(_key_node(holders, name), unknown_image_fields=(name,))
+    for name in settings.vertex_only:
+        judge(_key_node(holders, name), vertex_only=(name,))
+    for name in settings.imagen_fields:
+        judge(_key_node(holders, name), imagen_fields=(name,))
+    count = config.value(*COUNT_KEYS) if config else None
+    if isinstance(count, Num) and settings.candidate_count and image_context:
+        judge(count, candidate_count=settings.candidate_count)
+    size = _setting(image or top, config, SIZE_KEYS)
+    if literal_text(size) is not None:
+        judge(size, image_size=literal_text(size))
+    ratio = _setting(image or top, config, RATIO_KEYS)
+    text = literal_text(ratio)
+    if text is not None and ratio is not None:
+        if model is not None:
+            judge(ratio, aspect_ratio=text)
+        elif text not in all_ratios():
+            hits.append(
+                Hit(
+                    Diagnosis.of(
+                        "invalid-argument",
+                        "likely",
+                        [f"aspectRatio {text!r} is not one any image model in the model table accepts"],
+                        hints=[f"Use one of: {', '.join(all_ratios())} (which ones depends on the model)."],
+                    ),
+                    ratio,
+                )
+            )
+    if config is not None:
+        _misspelled(hits, config, "in the generation config")
+    if request is not None:
+        found = request.entry(*MODALITY_KEYS)
+        if found is not None and config is not request:
+            hits.append(
+                Hit(
+                    Diagnosis.of(
+                        "invalid-argument",
+                        "likely",
+                        [f"{found.key} sits at the top level of the request, not inside generationConfig (or config)"],
+                        hints=["Put responseModalities inside generationConfig (REST) or config (google-genai SDKs)."],
+                    ),
+                    found.node,
+                )
+            )
+
+
+def _all_literal(node: Node) -> bool:
+    if not isinstance(node, Lst):
+        return False
+    for item in node.items:
+        if isinstance(item, Str) and not item.template:
+            continue
+        if isinstance(item, Sym) and modality_name(item.name):
+            continue
+        return False
+    return True
+
+
+def _setting(image: Obj | None, config: Obj | None, keys: tuple[str, str]) -> Node | None:
+    """Where read_request takes imageSize / aspectRatio from: imageConfig, else loose in the config."""
+    for holder in (image, config):
+        if holder is not None:
+            found = holder.value(*keys)
+            if found is not None:
+                return found
+    return None
+
+
+def _key_node(holders: list[Obj], name: str) -> Node | None:
+    for holder in holders:
+        found = holder.entry(name)
+        if found is not None:
+            return found.node
+    return holders[0] if holders else None
+
+
+def _misspelled(hits: list[Hit], config: Obj, where: str) -> None:
+    for entry in config.entries:
+        key = entry.key
+        if key in CONFIG_SIGNS or key in GENERATION_CONFIG_KEYS:
+            continue
+        folded = key.lower().replace("_", "")
+        for target, spelled in NEAR_KEYS.items():
+            if folded.startswith(target) or (
+                abs(len(folded) - len(target)) <= 3 and difflib.SequenceMatcher(None, folded, target).ratio() >= 0.86
+            ):
+                snake = re.sub(r"(?<!^)([A-Z])", r"_\1", spelled).lower()
+                hits.append(
+                    Hit(
+                        Diagnosis.of(
+                            "invalid-argument",
+                            "likely",
+                            [f"{key!r} {where} is not a field the Gemini API knows: a misspelling of {spelled}?"],
+                            hints=[f"Spell it {spelled} (or {snake} in Python and REST)."],
+                        ),
+                        entry.node,
+                    )
+                )
+                break
+
+
+@cache
+def all_ratios() -> tuple[str, ...]:
+    """Every aspect ratio some model in the table accepts, in the table's order."""
+    seen: dict[str, None] = {}
+    for model in models():
+        seen.update(dict.fromkeys(model.aspect_ratios))
+    return tuple(seen)
+
+
+# endpoints ------------------------------------------------------------------------------------------------------
+def _endpoints(state: _File) -> None:
+    image_file = state.image_fields or state.names_image_model
+    for string in state.scan.strings:
+        value = string.value
+        if "/" not in value or _REGEX_SIGNS.search(value):
+            continue  # not a URL (a regular expression, a sentence)
+        if _OPENAI_ROUTE.search(value):
+            if not (image_file or "images/generations" in value.lower()):
+                continue
+            model = state.model
+            fails = model is not None and not model.openai_images
+            served = (
+                f"{model.id} is not served there (model table)"
+                if fails
+                else "it serves only some image models (e.g. not gemini-3-pro-image or gemini-3.1-flash-image)"
+            )
+            state.hits.append(
+                Hit(
+                    Diagnosis.of(
+                        "wrong-endpoint",
+                        "likely",
+                        [f"URL {_short(value)} is the OpenAI-compatible route: {served}"],
+                        severity="error" if fails else "warning",
+                        hints=["Call the native route: POST /v1beta/models/{model}:generateContent."],
+                    ),
+                    string,
+                )
+            )
+        elif _V1_ROUTE.search(value) and image_file:
+            state.hits.append(
+                Hit(
+                    Diagnosis.of(
+                        "wrong-endpoint",
+                        "likely",
+                        [
+                            f"URL {_short(value)} uses API version v1, whose GenerationConfig lacked "
+                            "responseModalities and imageConfig, in a file that sends image settings"
+                        ],
+                        severity="warning",
+                        hints=["Use /v1beta/ for image generation."],
+                    ),
+                    string,
+                )
+            )
+    if not (state.image_fields or state.names_image_model):
+        return
+    for obj in state.scan.objects:
+        found = obj.entry(*VERSION_KEYS)
+        if found is not None and literal_text(found.value) == "v1":
+            state.hits.append(
+                Hit(
+                    Diagnosis.of(
+                        "wrong-endpoint",
+                        "likely",
+                        [
+                            f"{found.key} is 'v1' in a file that sends image settings: v1 lacked responseModalities "
+                            "and imageConfig"
+                        ],
+                        severity="warning",
+                        hints=[f'Set {found.key}="v1beta" (or leave it unset) for image generation.'],
+                    ),
+                    found.value,
+                )
+            )
+
+
+def _short(url: str, limit: int = 90) -> str:
+    return url if len(url) <= limit else url[: limit - 1] + "…"
