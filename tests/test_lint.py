@@ -7,7 +7,6 @@ give, and an empty list for the files that must stay clean (correct spellings, l
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from pathlib import Path
 
@@ -202,10 +201,19 @@ def test_prefilter_never_hides_a_finding(monkeypatch):
     """Files without any of the words the rules need are not parsed; parsing everything must find the same."""
     corpus = [str(ROOT / name) for name in ("gemini_doctor", "tests", "bench", "fixtures")]
     fast = lint_paths(corpus, cwd=ROOT)
-    monkeypatch.setattr(lint_package, "RELEVANT", re.compile(rb""))
+    monkeypatch.setattr(lint_package, "RELEVANT", {b"": None})
     slow = lint_paths(corpus, cwd=ROOT)
     assert [f.to_dict() for f in fast.findings] == [f.to_dict() for f in slow.findings]
     assert slow.parsed == slow.files > fast.parsed
+
+
+def test_worker_processes_give_the_same_result(monkeypatch):
+    corpus = [str(ROOT / name) for name in ("gemini_doctor", "tests", "fixtures")]
+    serial = lint_paths(corpus, cwd=ROOT, jobs=1)
+    monkeypatch.setattr(lint_package, "PARALLEL_FROM", 0)
+    parallel = lint_paths(corpus, cwd=ROOT, jobs=2)
+    assert [f.to_dict() for f in serial.findings] == [f.to_dict() for f in parallel.findings]
+    assert (serial.files, serial.parsed, serial.skipped) == (parallel.files, parallel.parsed, parallel.skipped)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

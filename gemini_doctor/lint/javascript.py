@@ -12,18 +12,21 @@ import re
 
 from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Opaque, Scan, Str, Sym
 
+# Whitespace and comments are skipped in the same match as the token after them (half the matches).
 _TOKEN = re.compile(
     r"""
-    (?P<ws>[\s\ufeff]+)
-  | (?P<comment>//[^\n]*|/\*[\s\S]*?(?:\*/|\Z))
-  | (?P<str>"(?:[^"\\\n]|\\[\s\S])*"?|'(?:[^'\\\n]|\\[\s\S])*'?)
-  | (?P<tpl>`)
-  | (?P<num>(?:0[xXbBoO][0-9a-fA-F_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?)n?)
-  | (?P<id>[A-Za-z_$\u0080-\U0010ffff][\w$\u0080-\U0010ffff]*)
-  | (?P<punct>\.\.\.|\?\.|=>|[^\s])
+    (?:[\s\ufeff]+|//[^\n]*|/\*[\s\S]*?(?:\*/|\Z))*
+    (?:
+      (?P<str>"(?:[^"\\\n]|\\[\s\S])*"?|'(?:[^'\\\n]|\\[\s\S])*'?)
+    | (?P<tpl>`)
+    | (?P<num>(?:0[xXbBoO][0-9a-fA-F_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?)n?)
+    | (?P<id>[A-Za-z_$\u0080-\U0010ffff][\w$\u0080-\U0010ffff]*)
+    | (?P<punct>\.\.\.|\?\.|=>|[^\s])
+    )?
     """,
     re.VERBOSE,
 )
+_STRING = re.compile(r""""(?:[^"\\\n]|\\[\s\S])*"?|'(?:[^'\\\n]|\\[\s\S])*'?""")
 _ESCAPE = re.compile(r"\\(u\{[0-9a-fA-F]+\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|\r\n|[\s\S])")
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 _OPEN = {"(": ")", "[": "]", "{": "}"}
@@ -97,29 +100,31 @@ class _Reader:
         src, out = self.src, []
         pos, size = 0, len(src)
         last: Tok | None = None
-        match = _TOKEN.match
+        finditer = _TOKEN.finditer
         while pos < size:
-            m = match(src, pos)
-            if m is None:  # cannot happen (the last branch takes any character); be safe
-                pos += 1
-                continue
-            kind = m.lastgroup
-            if kind == "ws" or kind == "comment":
-                pos = m.end()
-                continue
-            if kind == "tpl":
-                tok, pos = self._template(pos)
-            elif kind == "punct" and m.group() == "/" and not self._divides(last):
-                tok, pos = self._regex(pos)
-            else:
-                text = m.group()
-                tok = Tok(kind, text, pos, m.end())
+            restart = None
+            for m in finditer(src, pos):
+                kind = m.lastgroup
+                if kind is None:  # only whitespace and comments were left
+                    break
+                start = m.start(kind)
+                if kind == "tpl":
+                    last, restart = self._template(start)
+                    out.append(last)
+                    break
+                text = m.group(kind)
+                if kind == "punct" and text == "/" and not self._divides(last):
+                    last, restart = self._regex(start)
+                    out.append(last)
+                    break
+                last = Tok(kind, text, start, m.end())
                 if kind == "str":
                     closed = len(text) > 1 and text[-1] == text[0]
-                    tok.value = _unescape(text[1:-1] if closed else text[1:])
-                pos = m.end()
-            out.append(tok)
-            last = tok
+                    last.value = _unescape(text[1:-1] if closed else text[1:])
+                out.append(last)
+            if restart is None:
+                break
+            pos = restart
         return out
 
     @staticmethod
@@ -182,9 +187,8 @@ class _Reader:
         while pos < size:
             char = src[pos]
             if char in "\"'":
-                end = src.find("\n", pos)
-                m = _TOKEN.match(src, pos)
-                pos = m.end() if m else (end if end >= 0 else size)
+                m = _STRING.match(src, pos)
+                pos = m.end() if m else pos + 1
                 continue
             if char == "`":
                 pos = self._template(pos)[1]

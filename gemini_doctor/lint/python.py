@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 
 from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Opaque, Scan, Str, Sym
+from gemini_doctor.lint.rules import INTERESTING_CALLS, INTERESTING_KEYS
 
 
 def scan_python(source: str) -> Scan:
@@ -29,23 +30,36 @@ class _Reader:
         self.strs: dict[int, Str] = {}
 
     def read(self, tree: ast.AST) -> Scan:
+        """One pass over the tree, parents before children (ast.walk's order, without its generator overhead)."""
         skip: set[int] = set()
-        objects = self.scan.objects
-        for node in ast.walk(tree):
+        strings = self.scan.strings
+        stack: list[ast.AST] = [tree]
+        pop, push = stack.pop, stack.append
+        while stack:
+            node = pop()
             kind = type(node)
-            if kind is ast.Expr and type(node.value) is ast.Constant and isinstance(node.value.value, str):
-                skip.add(id(node.value))  # a docstring or a bare string statement
+            if kind is ast.Constant:
+                if isinstance(node.value, str) and id(node) not in skip:  # type: ignore[attr-defined]
+                    strings.append(self._str(node))
+                continue
+            if kind is ast.Expr and type(node.value) is ast.Constant:  # type: ignore[attr-defined]
+                skip.add(id(node.value))  # type: ignore[attr-defined]  # a docstring or a bare string statement
             elif kind is ast.JoinedStr:
-                skip.update(id(part) for part in node.values)
+                skip.update(id(part) for part in node.values)  # type: ignore[attr-defined]
                 if id(node) not in skip:
-                    self.scan.strings.append(self._str(node))
-            elif kind is ast.Constant:
-                if isinstance(node.value, str) and id(node) not in skip:
-                    self.scan.strings.append(self._str(node))
-            elif (kind is ast.Call or kind is ast.Dict) and id(node) not in self.done:
+                    strings.append(self._str(node))
+            elif (kind is ast.Call or kind is ast.Dict) and id(node) not in self.done and _interesting(node):
                 self.convert(node, None, None)
-        objects.sort(key=lambda o: (o.line, o.col))
-        self.scan.strings.sort(key=lambda s: (s.line, s.col))
+            for name in _child_fields(kind):
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    for item in reversed(value):
+                        if isinstance(item, ast.AST) and type(item) not in _LEAVES:
+                            push(item)
+                elif isinstance(value, ast.AST) and type(value) not in _LEAVES:
+                    push(value)
+        self.scan.objects.sort(key=lambda o: (o.line, o.col))
+        strings.sort(key=lambda s: (s.line, s.col))
         return self.scan
 
     def _col(self, line: int, offset: int) -> int:
@@ -116,6 +130,36 @@ class _Reader:
             if dotted:
                 return Sym(*self._pos(node), dotted)
         return Opaque(*self._pos(node))
+
+
+def _interesting(node: ast.AST) -> bool:
+    """A call or dict some rule may read: a known SDK call, or one with a key the rules know.
+
+    Others are not turned into objects (most calls in a file are `len(x)` or `log.info(...)`); calls and dicts
+    inside them are still reached by the walk.
+    """
+    if type(node) is ast.Call:
+        if any(keyword.arg in INTERESTING_KEYS for keyword in node.keywords):  # type: ignore[attr-defined]
+            return True
+        callee = node.func  # type: ignore[attr-defined]
+        tail = callee.attr if type(callee) is ast.Attribute else callee.id if type(callee) is ast.Name else None
+        return tail in INTERESTING_CALLS or tail == "create"
+    return any(
+        type(key) is ast.Constant and key.value in INTERESTING_KEYS
+        for key in node.keys  # type: ignore[attr-defined]
+    )
+
+
+_LEAVES = frozenset((ast.Name, ast.Load, ast.Store, ast.Del, ast.Pass, ast.Break, ast.Continue))
+_NOT_CHILDREN = frozenset(("ctx", "op", "ops", "type_comment", "type_ignores"))
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    found = _FIELDS.get(kind)
+    if found is None:
+        found = _FIELDS[kind] = tuple(name for name in kind._fields if name not in _NOT_CHILDREN)  # type: ignore[attr-defined]
+    return found
 
 
 def _dotted(node: ast.AST) -> str | None:

@@ -39,6 +39,21 @@ REQUEST_CALLS = frozenset(
 )
 CONFIG_CALLS = frozenset(("GenerateContentConfig", "GenerationConfig", "GenerateContentConfigDict"))
 IMAGE_CONFIG_CALLS = frozenset(("ImageConfig", "ImageConfigDict"))
+# Python objects (calls, dicts) worth reading: any other holds nothing a rule looks at, unless nested in one of these.
+INTERESTING_KEYS = frozenset(
+    (
+        "model",
+        "contents",
+        "config",
+        *GENERATION_CONFIG_KEYS,
+        *CONFIG_SIGNS,
+        *SIZE_KEYS,
+        *RATIO_KEYS,
+        *COUNT_KEYS,
+        *VERSION_KEYS,
+    )
+)
+INTERESTING_CALLS = REQUEST_CALLS | CONFIG_CALLS | IMAGE_CONFIG_CALLS
 # A name this close to an image model's is a typo of it; text models' names stay below (at most 0.92).
 NEAR_MISS = 0.93
 # Keys that are misspellings when they come close to these (compared lowercase, without underscores).

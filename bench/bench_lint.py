@@ -1,0 +1,231 @@
+"""`gemini-doctor lint` speed on a generated tree of 5,000 source files, as files per second and as a ratio to
+`python -m compileall` of the same tree (the baseline: CPython parsing and compiling every .py file once).
+
+Goal (issue 5): the whole tree in under 2 s. lint parses in one worker process per CPU (at most 8), so a
+compileall with `-j 0` is printed too. The tree: 3,000 .py, 1,000 .ts, 500 .js, 500 .json files of
+60-200 lines; one in ten calls Gemini (a third of those with a trap), plus a node_modules, a .venv and a .git
+folder (4,000 more files) that lint must skip. A second tree, where every file calls Gemini, shows the cost when
+no file can be passed over unparsed. Prints medians and ratios; asserts nothing.
+
+    python bench/bench_lint.py [--runs N] [--files N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SHARE = {".py": 0.6, ".ts": 0.2, ".js": 0.1, ".json": 0.1}
+GEMINI_SHARE = 0.1
+
+PY_PLAIN = '''"""Module {n}: helpers for the {word} service."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+LIMITS = {{"{word}": {n}, "retries": 3, "timeout": 12.5, "labels": ["a", "b", "c"]}}
+
+
+@dataclass
+class {cls}:
+    name: str
+    size: int = {n}
+
+    def describe(self) -> str:
+        return f"{{self.name}} has {{self.size}} items"
+
+'''
+PY_FUNCTION = '''
+def {word}_{i}(values: list[int], factor: float = 1.5) -> dict[str, float]:
+    """Scale the values and summarise them."""
+    scaled = [v * factor for v in values if v % {m} != 0]
+    result = {{"count": len(scaled), "total": sum(scaled), "mean": sum(scaled) / max(1, len(scaled))}}
+    if result["total"] > {n}:
+        log.info("large batch %s", result)
+    return result
+'''
+PY_GEMINI = """
+from google import genai
+from google.genai import types
+
+client = genai.Client()
+
+
+def draw_{i}(prompt: str):
+    return client.models.generate_content(
+        model="{model}",
+        contents=prompt,
+        config=types.GenerateContentConfig(
+            response_modalities={modalities},
+            image_config=types.ImageConfig(image_size="{size}", aspect_ratio="{ratio}"),
+        ),
+    )
+"""
+TS_PLAIN = """// Module {n}: {word} utilities.
+import {{ readFile }} from "node:fs/promises";
+
+export interface {cls} {{
+  name: string;
+  size: number;
+  tags: string[];
+}}
+
+const LIMITS = {{ {word}: {n}, retries: 3, timeout: 12.5, labels: ["a", "b", "c"] }};
+const pattern = /^[a-z]+\\/{n}$/i;
+
+"""
+TS_FUNCTION = """
+export async function {word}{i}(path: string, factor = 1.5): Promise<Record<string, number>> {{
+  const text = await readFile(path, "utf8");
+  const values = text.split("\\n").map(Number).filter((v) => v % {m} !== 0);
+  const total = values.reduce((a, b) => a + b * factor, 0);
+  if (total > {n}) console.log(`large batch ${{total}} in ${{path}}`);
+  return {{ count: values.length, total, mean: total / Math.max(1, values.length) }};
+}}
+"""
+TS_GEMINI = """
+import {{ GoogleGenAI, Modality }} from "@google/genai";
+const ai = new GoogleGenAI({{ apiKey: process.env.GEMINI_API_KEY }});
+
+export async function draw{i}(prompt: string) {{
+  return ai.models.generateContent({{
+    model: "{model}",
+    contents: prompt,
+    config: {{ responseModalities: {modalities}, imageConfig: {{ imageSize: "{size}", aspectRatio: "{ratio}" }} }},
+  }});
+}}
+"""
+JSON_PLAIN = (
+    '{{"name": "pkg-{n}", "version": "1.{m}.0", "scripts": {{"build": "tsc", "test": "vitest"}}, '
+    '"dependencies": {{"left-pad": "^1.3.0", "{word}": "^{m}.0.0"}}, "files": [{files}]}}\n'
+)
+JSON_GEMINI = (
+    '{{"contents": [{{"parts": [{{"text": "a {word}"}}]}}], "generationConfig": {{"responseModalities": {modalities}, '
+    '"imageConfig": {{"imageSize": "{size}", "aspectRatio": "{ratio}"}}}}}}\n'
+)
+WORDS = ["billing", "orders", "images", "search", "users", "reports", "cache", "queue", "auth", "media"]
+GOOD = {"model": "gemini-3-pro-image", "modalities": '["IMAGE"]', "size": "2K", "ratio": "16:9"}
+TRAPS = [
+    {"size": "2k"},
+    {"modalities": '["TEXT"]'},
+    {"model": "gemini-3-pro-image-preview"},
+    {"ratio": "1:8"},
+]
+
+
+def gemini_values(rng: random.Random) -> dict[str, str]:
+    values = dict(GOOD)
+    if rng.random() < 1 / 3:
+        values.update(rng.choice(TRAPS))
+    return values
+
+
+def source(suffix: str, rng: random.Random, n: int, gemini: bool) -> str:
+    word, cls = rng.choice(WORDS), f"Record{n}"
+    fill = {"n": n, "m": rng.randint(2, 9), "word": word, "cls": cls}
+    if suffix == ".json":
+        if gemini:
+            return JSON_GEMINI.format(**fill, **gemini_values(rng))
+        return JSON_PLAIN.format(**fill, files=", ".join(f'"src/f{i}.ts"' for i in range(rng.randint(3, 40))))
+    head, body, call = (PY_PLAIN, PY_FUNCTION, PY_GEMINI) if suffix == ".py" else (TS_PLAIN, TS_FUNCTION, TS_GEMINI)
+    parts = [head.format(**fill)]
+    parts += [body.format(**fill, i=i) for i in range(rng.randint(5, 20))]
+    if gemini:
+        parts.append(call.format(i=n, **gemini_values(rng)))
+    return "".join(parts)
+
+
+def make_tree(root: Path, files: int, gemini_share: float, seed: int = 7) -> dict[str, int]:
+    rng = random.Random(seed)
+    counts = {suffix: round(files * share) for suffix, share in SHARE.items()}
+    made = 0
+    for suffix, count in counts.items():
+        for n in range(count):
+            folder = root / "src" / f"pkg{n % 50}" / f"sub{n % 7}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"m{n}{suffix}").write_text(source(suffix, rng, n, rng.random() < gemini_share))
+            made += 1
+    for junk, count in (("node_modules/dep/lib", 2000), (".venv/lib/python3.11/site-packages/x", 1000), (".git", 1000)):
+        folder = root / junk
+        folder.mkdir(parents=True, exist_ok=True)
+        for n in range(count):
+            (folder / f"j{n}.js" if "node" in junk else folder / f"j{n}.py").write_text(PY_GEMINI.format(i=n, **GOOD))
+    (root / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    return {"files": made, **{k: v for k, v in counts.items()}}
+
+
+def median_wall(command: list[str], runs: int) -> float:
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # warm the disk cache
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def lint_command(tree: Path, report: Path) -> list[str]:
+    return [sys.executable, "-m", "gemini_doctor", "lint", str(tree), "--format", "json", "--output", str(report)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--files", type=int, default=5000)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        report = base / "report.json"
+        mixed, every = base / "mixed", base / "every"
+        made = make_tree(mixed, options.files, GEMINI_SHARE)
+        make_tree(every, options.files, 1.0)
+        compileall = [
+            sys.executable,
+            "-m",
+            "compileall",
+            "-q",
+            "-f",
+            "-x",
+            r"node_modules|\.venv|\.git",
+        ]
+        print(
+            f"tree: {made['files']} source files ({made['.py']} .py, {made['.ts']} .ts, {made['.js']} .js, "
+            f"{made['.json']} .json) + 4000 in node_modules/.venv/.git; median of {options.runs} runs, whole CLI"
+        )
+        baseline = median_wall([*compileall, str(mixed)], options.runs)
+        print(f"{'baseline: python -m compileall -f (the .py files only)':55s} {baseline:6.2f} s")
+        parallel = median_wall([*compileall, "-j", "0", str(mixed)], options.runs)
+        label = "python -m compileall -f -j 0 (one process per CPU)"
+        print(f"{label:55s} {parallel:6.2f} s  ratio {parallel / baseline:4.2f}x")
+        rows = [
+            ("gemini-doctor lint, 1 file in 10 calls Gemini", mixed),
+            ("gemini-doctor lint, every file calls Gemini", every),
+        ]
+        for label, tree in rows:
+            wall = median_wall(lint_command(tree, report), options.runs)
+            document = json.loads(report.read_text())
+            verdict = "ok" if wall < 2.0 else "over the 2 s goal"
+            print(
+                f"{label:55s} {wall:6.2f} s  {document['files'] / wall:7.0f} files/s  "
+                f"ratio {wall / baseline:4.2f}x compileall  ({verdict}; {document['files']} files, "
+                f"{document['files_parsed']} parsed, {len(document['findings'])} findings)"
+            )
+        ruff = shutil.which("ruff")
+        if ruff:
+            wall = median_wall([ruff, "check", "--no-cache", "--select", "E9", "--exit-zero", str(mixed)], options.runs)
+            print(f"{'for reference: ruff check --select E9 (Rust)':55s} {wall:6.2f} s  ratio {wall / baseline:4.2f}x")
+
+
+if __name__ == "__main__":
+    main()
