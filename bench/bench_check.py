@@ -1,7 +1,8 @@
 """`check --generate` against an emulator that delays every answer: concurrency shown as a ratio.
 
 Goal (issue 4): with every answer delayed by D = 1 s, the whole check takes at most 2.5 x D; run one after another,
-its requests would take (number of requests) x D. Prints the ratio; asserts nothing.
+its requests would take (number of requests) x D. The floor is 2 x D plus start-up: every free probe goes out at
+once, but the one paid image waits until the model and endpoint checks have passed. Prints the ratio; asserts nothing.
 
     python bench/bench_check.py [--delay-ms 1000] [--runs 3]
 """

@@ -7,7 +7,7 @@ import os
 from dataclasses import replace
 from typing import Any
 
-from gemini_doctor.diagnosis import rank
+from gemini_doctor.diagnosis import Diagnosis, rank
 from gemini_doctor.engine import Check, CheckResult, discover_checks, run_checks
 from gemini_doctor.input_error import InputError
 from gemini_doctor.knowledge import find_model, recommended_model
@@ -110,7 +110,20 @@ def _explain_skip(result: CheckResult, reason: str) -> CheckResult:
 
 
 def document(settings: Settings, results: list[tuple[Check, CheckResult]], sent: dict[str, int]) -> dict[str, Any]:
-    diagnoses = rank([d for _, r in results for d in r.diagnoses if r.status != "skip"])
+    found = [d for _, r in results for d in r.diagnoses if r.status != "skip"]
+    keyless = [c.id for c, r in results if r.status == "skip" and "api_key" in c.needs and not settings.api_key]
+    if keyless:  # a CI job whose secret is missing must not pass green
+        found.append(
+            Diagnosis.of(
+                "api-key-missing",
+                "certain",
+                [
+                    "no API key: --api-key, GOOGLE_API_KEY and GEMINI_API_KEY are all unset",
+                    f"checks that could not run: {', '.join(keyless)}",
+                ],
+            )
+        )
+    diagnoses = rank(found)
     failed = any(r.status == "fail" for _, r in results) or any(d.severity == "error" for d in diagnoses)
     warned = any(r.status == "warn" for _, r in results) or bool(diagnoses)
     code = 1 if failed or (settings.strict and warned) else 0

@@ -80,6 +80,18 @@ class CheckContext:
         result = await self.result(check_id)
         return result.facts.get(name) if result is not None else None
 
+    async def prerequisites(self, check_ids: tuple[str, ...]) -> str | None:
+        """Wait for these checks; the reason not to go on (one failed or was skipped), or None when all passed.
+
+        Checks call this before a probe with consequences (the one paid image), so nothing is sent on a
+        prerequisite that failed; free, read-only probes start at once so that rounds overlap.
+        """
+        for check_id in check_ids:
+            before = await self.result(check_id)
+            if before is not None and before.status in ("fail", "skip"):
+                return f"{check_id} {'failed' if before.status == 'fail' else 'was skipped'}"
+        return None
+
     def once(self, key: str, make: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
         """Run a probe once per check run, however many checks ask for it (e.g. the model list)."""
         if key not in self._cache:
@@ -145,15 +157,9 @@ async def run_checks(
                     [line],
                     [Diagnosis.of("unknown", "possible", [line], note="A bug in the check: please report it.")],
                 )
-            for dependency in check.depends_on:
-                before = await ctx.result(dependency)
-                if before is not None and before.status in ("fail", "skip"):
-                    result = CheckResult(
-                        "skip",
-                        f"skipped: {dependency} {'failed' if before.status == 'fail' else 'was skipped'}",
-                        facts=result.facts,
-                    )
-                    break
+            blocked = await ctx.prerequisites(check.depends_on)
+            if blocked:
+                result = CheckResult("skip", f"skipped: {blocked}", facts=result.facts)
         result.duration_ms = int((time.perf_counter() - start) * 1000)
         ctx._results[check.id].set_result(result)
         return result

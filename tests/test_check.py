@@ -254,3 +254,23 @@ def test_requests_sent_are_counted_and_bounded(run_cli, emulator):
     assert document["requests_sent"] == {"gemini": 4, "gcp": 3}
     assert len(server.recorder.requests) == 7
     assert server.recorder.count(":generateContent") == 2  # the free shape probe and the one image
+
+
+def test_the_paid_call_waits_for_its_prerequisites(run_cli, emulator):
+    server = emulator("healthy")
+    code, document = check_json(
+        run_cli, "--base-url", server.url, "--api-key", "k", "--generate", "--model", "gemini-3-pro-image-preview"
+    )
+    assert document["diagnosis"][0]["slug"] == "model-deprecated" and code == 1
+    assert server.recorder.count(":generateContent") == 1  # only the free shape probe: no image was requested
+    parameters = next(c for c in document["checks"] if c["id"] == "parameters")
+    assert any("not sent" in line for line in parameters["evidence"])
+
+
+def test_no_key_fails_with_api_key_missing_and_keeps_static_findings(run_cli, monkeypatch, tmp_path):
+    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    code, document = check_json(run_cli, "--model", "gemini-3.1-flash-lite-image", "--image-size", "2K")
+    slugs = [d["slug"] for d in document["diagnosis"]]
+    assert code == 1 and "api-key-missing" in slugs and "invalid-argument" in slugs

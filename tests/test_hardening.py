@@ -599,3 +599,32 @@ def test_corrupted_answers_through_the_checks_in_process(run_cli, mutable_server
     assert code in (0, 1) and len(document["checks"]) == 5
     assert all(c["status"] in ("pass", "warn", "fail", "skip") for c in document["checks"])
     assert not any("the check itself failed" in c["summary"] for c in document["checks"]), document["checks"]
+
+
+def gcp_unavailable(conn: socket.socket) -> None:
+    read_request(conn)
+    reply(conn, "503 Service Unavailable", b'{"error": {"code": 503, "message": "x", "status": "UNAVAILABLE"}}')
+
+
+def test_google_cloud_calls_are_not_retried():
+    hits: list[int] = []
+
+    def counting(conn: socket.socket) -> None:
+        hits.append(1)
+        gcp_unavailable(conn)
+
+    with raw_server(counting) as port:
+        _code, document, _, wall = check(
+            "--gcp-endpoint",
+            f"http://127.0.0.1:{port}",
+            "--project",
+            "p",
+            "--timeout",
+            "3",
+            "--only",
+            "billing",
+            "--only",
+            "quota",
+        )
+    assert len(hits) == 3 == document["requests_sent"]["gcp"]  # the clients' default retry would send dozens
+    assert wall < 15

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gemini_doctor.diagnosis import Context
-from gemini_doctor.input_error import InputError
 from gemini_doctor.explain import explain_document
+from gemini_doctor.input_error import InputError
 from gemini_doctor.report import FORMATS, render
 
 KEY_ALPHABET = string.ascii_letters + string.digits + "_-"

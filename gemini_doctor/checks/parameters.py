@@ -42,7 +42,8 @@ class ParametersCheck:
     title = "Parameters (modalities, imageConfig, sizes, ratios)"
     order = 50
     needs = ()
-    depends_on = ("model",)
+    depends_on = ()  # the static part needs nothing; the live image waits for endpoint and model (see run)
+    live_prerequisites = ("endpoint", "model")
 
     async def run(self, ctx: CheckContext) -> CheckResult:
         settings = ctx.settings
@@ -51,7 +52,10 @@ class ParametersCheck:
         found: list[Diagnosis] = list(request_findings(asked, model))
         evidence = [f"settings under test: {asked.generation_config() or 'none (model defaults)'}"]
         body = request_body(asked, settings.request_body)
-        if settings.generate and settings.api_key:
+        blocked = await ctx.prerequisites(self.live_prerequisites) if settings.generate else None
+        if blocked:
+            evidence.append(f"no image requested: {blocked}, so the paid call was not sent")
+        elif settings.generate and settings.api_key:
             answer = await ctx.probes["gemini"].post(f"models/{settings.model}:generateContent", body)
             billing, paid = await ctx.fact("billing", "billing_enabled"), await ctx.fact("quota", "paid_quota")
             context = Context(
@@ -79,7 +83,7 @@ class ParametersCheck:
             except InputError as exc:
                 evidence.append(f"--error {settings.error_file}: {exc}")
         passed = "the settings are valid for this model"
-        if settings.generate:
+        if settings.generate and not blocked and settings.api_key:
             passed = "one image generated as asked"
         return CheckResult.from_diagnoses(found, passed, evidence)
 

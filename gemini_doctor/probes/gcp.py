@@ -1,5 +1,8 @@
 """Google Cloud through its client libraries (REST transport), imported only when a GCP check runs.
 
+Every call passes `retry=None`: the clients' default retry (up to 60 s on 503) would break the doctor's promise of a
+handful of requests, each bounded by `--timeout`.
+
 An http:// loopback endpoint (the emulator) gets anonymous credentials; anything else Application Default
 Credentials. The calls block, so the checks run them in worker threads, each with the run's timeout.
 """
@@ -11,6 +14,7 @@ from typing import Any
 from gemini_doctor.settings import Settings
 
 SERVICE = "generativelanguage.googleapis.com"
+MAX_QUOTA_PAGES = 5  # no retries, and a bounded number of pages: a handful of requests at most
 
 
 def credentials_ready(settings: Settings) -> tuple[bool, str | None]:
@@ -54,7 +58,9 @@ class GcpProbe:
 
         self.sent += 1
         client = billing_v1.CloudBillingClient(**_client_kwargs(self.settings))
-        info = client.get_project_billing_info(name=f"projects/{self.settings.project}", timeout=self.settings.timeout)
+        info = client.get_project_billing_info(
+            name=f"projects/{self.settings.project}", retry=None, timeout=self.settings.timeout
+        )
         return {"billing_enabled": bool(info.billing_enabled), "billing_account": info.billing_account_name or None}
 
     def service_state(self) -> str:
@@ -63,33 +69,40 @@ class GcpProbe:
         self.sent += 1
         client = service_usage_v1.ServiceUsageClient(**_client_kwargs(self.settings))
         name = f"projects/{self.settings.project}/services/{SERVICE}"
-        service = client.get_service(request={"name": name}, timeout=self.settings.timeout)
+        service = client.get_service(request={"name": name}, retry=None, timeout=self.settings.timeout)
         return service_usage_v1.State(service.state).name
 
     def quota_infos(self) -> list[dict[str, Any]]:
         from google.cloud import cloudquotas_v1
 
-        self.sent += 1
         client = cloudquotas_v1.CloudQuotasClient(**_client_kwargs(self.settings))
         parent = f"projects/{self.settings.project}/locations/global/services/{SERVICE}"
         found = []
-        for info in client.list_quota_infos(parent=parent, timeout=self.settings.timeout):
-            for dimensions in info.dimensions_infos:
-                found.append(
-                    {
-                        "quota_id": info.quota_id,
-                        "metric": info.metric,
-                        "refresh": info.refresh_interval,
-                        "dimensions": dict(dimensions.dimensions),
-                        "value": int(dimensions.details.value),
-                    }
-                )
+        self.sent += 1  # the first page
+        pager = client.list_quota_infos(parent=parent, retry=None, timeout=self.settings.timeout)
+        for number, page in enumerate(pager.pages, 1):
+            if number > 1:
+                self.sent += 1
+            for info in page.quota_infos:
+                for dimensions in info.dimensions_infos:
+                    found.append(
+                        {
+                            "quota_id": info.quota_id,
+                            "metric": info.metric,
+                            "refresh": info.refresh_interval,
+                            "dimensions": dict(dimensions.dimensions),
+                            "value": int(dimensions.details.value),
+                        }
+                    )
+            if number >= MAX_QUOTA_PAGES:
+                break
         return found
 
 
 def describe_gcp_error(error: BaseException) -> str:
     """One line for a failed GCP call, with the role that usually fixes a 403."""
-    text = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+    detail = str(error).strip() or "no answer in time"
+    text = f"{type(error).__name__}: {detail}".splitlines()[0][:300]
     if "403" in text or "PermissionDenied" in text or "Forbidden" in text:
         text += " (the caller needs roles/viewer, or the specific viewer role of that API)"
     return text
