@@ -390,8 +390,9 @@ def lint(
 ) -> None:
     """Find the parameter traps written in Python, JavaScript/TypeScript and JSON source: no key, no request.
 
-    Silence one line with a comment: `# gemini-doctor: ignore[GD009]`. Exit codes: 0 no finding, 1 findings,
-    2 usage error.
+    Silence one line with a comment: `# gemini-doctor: ignore[GD009]`.
+
+    Exit codes: 0 no finding, 1 findings, 2 usage error.
     """
     from gemini_doctor.input_error import InputError
     from gemini_doctor.lint.command import lint_document, write_step_summary
