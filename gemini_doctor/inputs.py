@@ -6,6 +6,7 @@ atomically (a temp file in the same folder, then a rename), so a failure leaves 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -23,18 +24,21 @@ def _size(n: int) -> str:
 
 
 def decode(data: bytes, label: str) -> str:
-    """Bytes to text: UTF-8 (with or without BOM) or UTF-16 with BOM (PowerShell's `>`); binary is refused."""
+    """Bytes to text: UTF-8 (BOM or not), UTF-16 (PowerShell's `>`, with or without BOM), else Windows-1252 as
+    consoles on Windows write it; bytes with NULs in no such pattern are binary and refused."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
+        with contextlib.suppress(UnicodeDecodeError):
             return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
+    sample = data[:400]
+    if len(sample) >= 8 and sample[1::2].count(0) >= 0.9 * len(sample[1::2]) and sample[0::2].count(0) == 0:
+        with contextlib.suppress(UnicodeDecodeError):
+            return data.decode("utf-16-le")
     if b"\x00" in data[:65536]:
         raise InputError(f"{label} is binary (it contains NUL bytes), not text")
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{label} is not UTF-8 text (byte {exc.start} cannot be decoded): is it binary?") from None
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
 
 
 def read_limited(stream: Any, label: str, limit: int = MAX_INPUT_BYTES) -> bytes:

@@ -12,6 +12,7 @@ import ast
 import base64
 import binascii
 import contextlib
+import itertools
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -172,6 +173,8 @@ NETWORK_MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 MAX_IMAGE_BYTES_DECODED = 64 * 1024  # the header is all a size needs
+MAX_CANDIDATES = 3  # embedded bodies tried per text: keeps a log full of unbalanced braces linear
+MAX_STRUCTURE_CHARS = 12 * 1024 * 1024  # an embedded body larger than any real answer is not one
 
 
 @dataclass(frozen=True)
@@ -300,7 +303,23 @@ def read_evidence(text: str) -> Evidence:
     return evidence
 
 
+SSE_LINE = re.compile(r"(?m)^data:\s*([\[{].*)$")
+
+
+def _read_sse(text: str) -> Evidence | None:
+    """A streamed answer (`alt=sse`): every `data:` line is one chunk; all of them are read."""
+    chunks = [_structure_at(found.group(1), 0) for found in SSE_LINE.finditer(text)]
+    chunks = [chunk for chunk in chunks if chunk is not None]
+    if not chunks:
+        return None
+    evidence = Evidence(kind="server-sent events stream")
+    _read_document(evidence, chunks)
+    return evidence
+
+
 def _read(text: str) -> Evidence:
+    if text.startswith("data:") and (streamed := _read_sse(text)):
+        return streamed
     if re.match(r"(?:[*<>]\s*)?HTTP/[\d.]+\s+\d{3}", text) or re.search(r"(?m)^<\s*HTTP/[\d.]+\s+\d{3}", text):
         return _read_curl(text)
     if text[0] in "{[":
@@ -325,7 +344,8 @@ def _read_curl(text: str) -> Evidence:
     verbose = any(line.startswith("< ") or line == "<" for line in lines)
     if verbose:
         response = [line[2:] if line.startswith("< ") else "" for line in lines if line.startswith("<")]
-        body_lines = [line for line in lines if not line.startswith(("<", ">", "*", "{", "}")) or line.startswith("{")]
+        progress = re.compile(r"^[{}] \[\d+ bytes data\]$")  # curl's own notes, not the body
+        body_lines = [line for line in lines if not line.startswith(("<", ">", "*")) and not progress.match(line)]
         head, body = response, "\n".join(body_lines)
     else:
         # The last status block wins: `HTTP/1.1 200 Connection established` from a proxy comes first.
@@ -361,6 +381,8 @@ def _read_curl(text: str) -> Evidence:
 
 
 def _read_body(body: str) -> Evidence:
+    if body.startswith("data:") and (streamed := _read_sse(body)):
+        return streamed
     if body[:1] in "{[":
         try:
             doc = json.loads(body)
@@ -370,23 +392,29 @@ def _read_body(body: str) -> Evidence:
         _read_document(evidence, doc)
         return evidence
     if _looks_like_html(body):
-        title = re.search(r"(?is)<title[^>]*>(.*?)</title>", body)
-        return Evidence(kind="html", html_title=" ".join(title.group(1).split()) if title else "")
+        return Evidence(kind="html", html_title=_html_title(body))
     return _read_text(body)
 
 
 def _read_text(text: str) -> Evidence:
     """Free text: SDK exception messages, tracebacks, logs. Structured parts embedded in it are read too."""
     evidence = Evidence(kind="text")
-    genai = re.search(r"\b([1-5]\d\d) ([A-Z_]+)\. (\{.*)", text, re.S)
+    genai = re.search(r"\b([1-5]\d\d) ([A-Z_]+|[A-Z][A-Za-z ]{2,40})\. (\{.*)", text, re.S)
     if genai:
         evidence.kind = "google-genai exception"
         evidence.http_status = int(genai.group(1))
-        evidence.status = genai.group(2)
+        evidence.status = genai.group(2) if re.fullmatch(r"[A-Z_]+", genai.group(2)) else None
         doc = _structure_at(genai.group(3), 0)
         if isinstance(doc, dict):
             _read_document(evidence, doc)
+            if isinstance(doc.get("message"), str) and not evidence.message:
+                evidence.message = doc["message"]
+        if _looks_like_html(evidence.message):  # the SDK wraps a gateway's HTML page as the message
+            evidence.html_title = _html_title(evidence.message)
         return evidence
+    sdk_repr = _read_sdk_response_repr(text)
+    if sdk_repr is not None:
+        return sdk_repr
     js = re.search(r"\[GoogleGenerativeAI Error\]:?(.*)", text, re.S)
     if js:
         evidence.kind = "JS SDK error"
@@ -418,16 +446,33 @@ def _read_text(text: str) -> Evidence:
     return evidence
 
 
+def _read_sdk_response_repr(text: str) -> Evidence | None:
+    """`print(response)` of google-genai: GenerateContentResponse(...) with enum reprs, no JSON."""
+    if "GenerateContentResponse(" not in text and "finish_reason=<FinishReason." not in text:
+        return None
+    evidence = Evidence(kind="google-genai response repr", is_response=True, http_status=200)
+    evidence.finish_reasons = re.findall(r"finish_reason=<FinishReason\.(\w+)", text)
+    block = re.search(r"block_reason=<BlockedReason\.(\w+)", text)
+    evidence.block_reason = block.group(1) if block else None
+    for mime in re.findall(r"inline_data=Blob\([^)]*?mime_type='([^']+)'", text, re.S):
+        evidence.images.append(ImagePart(declared_mime=mime, info=ImageInfo(mime.rsplit("/", 1)[-1])))
+    evidence.texts = [t for t in re.findall(r"\btext='([^']*)'", text) if t]
+    evidence.message = " ".join(text.split())[:2000]
+    return evidence
+
+
 def _read_embedded_json(evidence: Evidence, text: str) -> bool:
     """An `{"error": …}` object (JSON or Python repr) anywhere in the text, as SDKs and loggers embed it."""
-    for found in re.finditer(r"""\{\s*["']error["']\s*:""", text):
+    for found in itertools.islice(re.finditer(r"""\{\s*["']error["']\s*:""", text), MAX_CANDIDATES):
         doc = _structure_at(text, found.start())
         if isinstance(doc, dict):
             if evidence.kind == "text":
                 evidence.kind = "text with an embedded error body"
             _read_document(evidence, doc)
             return True
-    for found in re.finditer(r"""\{\s*["'](?:candidates|promptFeedback)["']\s*:""", text):
+    for found in itertools.islice(
+        re.finditer(r"""\{\s*["'](?:candidates|promptFeedback)["']\s*:""", text), MAX_CANDIDATES
+    ):
         doc = _structure_at(text, found.start())
         if isinstance(doc, dict):
             evidence.kind = "text with an embedded response body"
@@ -623,6 +668,8 @@ def _scan_text(evidence: Evidence, text: str) -> None:
             evidence.retry_delay = found.group(1).replace(" ", "")
             if evidence.retry_delay.isdigit():
                 evidence.retry_delay += "s"
+    if evidence.is_response and not evidence.status:
+        return  # a generateContent answer: words in the model's text are not statuses
     for found in re.finditer(r"""reason["']?\s*[:=]\s*["']([A-Z][A-Z_]{3,})["']""", haystack):
         if found.group(1) not in evidence.reasons:
             evidence.reasons.append(found.group(1))
@@ -639,6 +686,7 @@ def _scan_text(evidence: Evidence, text: str) -> None:
                 haystack,
             )
             or re.search(r"""["']code["']\s*:\s*([1-5]\d\d)\b""", haystack)
+            or re.search(r"(?m)^\s*([45]\d\d) [A-Z][a-z]+(?: [a-z]+)*[,.:]", haystack)
         )
         if found:
             evidence.http_status = int(found.group(1))
@@ -714,7 +762,7 @@ def _balanced_end(text: str, start: int) -> int | None:
     if opener not in "{[":
         return None
     depth, quote, escaped = 0, "", False
-    for index in range(start, min(len(text), start + 2_000_000)):
+    for index in range(start, min(len(text), start + MAX_STRUCTURE_CHARS)):
         char = text[index]
         if quote:
             if escaped:
@@ -749,9 +797,15 @@ def _looks_like_html(text: str) -> bool:
     return "<html" in head or "<!doctype html" in head or ("<body" in head and "</" in head)
 
 
-def _title_clause(text: str) -> str:
+def _html_title(text: str) -> str:
+    """The page's <title>, or "" when it has none."""
     title = re.search(r"(?is)<title[^>]*>(.*?)</title>", text[:20000])
-    return f" (title: {' '.join(title.group(1).split())[:80]!r})" if title else ""
+    return " ".join(title.group(1).split())[:120] if title else ""
+
+
+def _title_clause(text: str) -> str:
+    title = _html_title(text)
+    return f" (title: {title[:80]!r})" if title else ""
 
 
 def _list(value: Any) -> list:
@@ -775,8 +829,7 @@ def read_http_answer(status: int, body: str, url: str | None = None) -> Evidence
     body = redact(body)
     stripped = body.strip()
     if stripped and _looks_like_html(stripped) and not stripped.startswith("{"):
-        title = re.search(r"(?is)<title[^>]*>(.*?)</title>", stripped[:20000])
-        evidence = Evidence(kind="html", html_title=" ".join(title.group(1).split())[:120] if title else "")
+        evidence = Evidence(kind="html", html_title=_html_title(stripped))
     elif stripped:
         try:
             evidence = _read_body(stripped)

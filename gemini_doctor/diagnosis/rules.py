@@ -182,10 +182,11 @@ def _http_error(
             return [Diagnosis.of("location-unsupported", "certain", basics)]
         return [
             Diagnosis.of(
-                "billing-not-enabled",
+                "unknown",
                 "possible",
                 basics,
-                note="FAILED_PRECONDITION without billing wording has other causes too (forum thread 190739).",
+                note="FAILED_PRECONDITION without billing or location wording: not billing-not-enabled (GD008) "
+                "nor location-unsupported (GD105) for sure; its causes vary (forum thread 190739).",
             )
         ]
     if status == "PERMISSION_DENIED" or http == 403:
@@ -230,16 +231,30 @@ def _quota(evidence: Evidence, context: Context, basics: list[str]) -> list[Diag
     if evidence.retry_delay:
         lines.append(f"RetryInfo.retryDelay {evidence.retry_delay}")
     zero = [v for v in evidence.violations if v.value == 0]
+    zero_free = [v for v in zero if v.free_tier]
     per_day = [v for v in evidence.violations if v.per_day and v.value]
-    if zero:
-        free = any(v.free_tier for v in zero)
-        tier = "a free-tier quota" if free else "a quota"
-        lines.insert(0, f"the 429 names {tier} whose value is 0")
+    if zero and not zero_free:
+        return [
+            Diagnosis.of(
+                "billing-limit-zero",
+                "possible",
+                ["the 429 names a paid (not free-tier) quota whose value is 0", *lines],
+                note="Not the free tier: the project has no quota for this model at its tier (reported for preview "
+                "models). Ask for an increase in Cloud Quotas or use another model. " + TELL_APART,
+            )
+        ]
+    if zero_free:
+        lines.insert(0, "the 429 names a free-tier quota whose value is 0")
         if context.billing_enabled is True:
-            paid = f", paid quota {context.paid_quota}" if context.paid_quota else ""
+            paid = f", paid quota {context.paid_quota}" if context.paid_quota else ", paid quota unknown"
             lines.append(f"context: billing is enabled{paid}")
             return [
-                Diagnosis.of("ghost-429", "likely" if free else "possible", lines),
+                Diagnosis.of(
+                    "ghost-429",
+                    "likely" if context.paid_quota else "possible",
+                    lines,
+                    note=None if context.paid_quota else "A non-zero paid quota would confirm it: " + TELL_APART,
+                ),
                 Diagnosis.of(
                     "billing-limit-zero",
                     "possible",
@@ -470,11 +485,12 @@ def _response(evidence: Evidence, context: Context, settings: RequestSettings, m
     if ratio_known and not aspect_matches(width, height, settings.aspect_ratio):
         mismatches.append(f"asked aspectRatio {settings.aspect_ratio}, {got}")
     if mismatches:
-        via = f"; base URL {context.base_url}" if context.base_url and "googleapis.com" not in context.base_url else ""
+        proxied = bool(context.base_url) and "googleapis.com" not in (context.base_url or "")
+        via = f"; base URL {context.base_url}" if proxied else ""
         found.append(
             Diagnosis.of(
                 "image-config-stripped",
-                "likely",
+                "likely" if proxied else "possible",
                 [*mismatches, f"imageConfig was in the request{via}"],
                 note="Compare with a direct call: `gemini-doctor check --generate` against Google itself.",
             )
