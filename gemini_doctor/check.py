@@ -54,7 +54,10 @@ def cost_notice(settings: Settings) -> str | None:
     """What --generate will cost, said before it is spent."""
     if not settings.generate:
         return None
-    if settings.gcp_is_local or "://127." in settings.base_url or "://localhost" in settings.base_url:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(settings.base_url).hostname or ""
+    if host in ("localhost", "::1") or host.startswith("127."):
         return (
             f"--generate sends exactly one generateContent to {settings.model} at {settings.base_url}: a local "
             "server, so nothing is billed."
@@ -62,11 +65,14 @@ def cost_notice(settings: Settings) -> str | None:
     model = find_model(settings.model or "")
     size = (settings.image_size or (model.default_size if model else "1K")).upper()
     price = model.price_usd.get(size) if model else None
-    cost = f"about ${price:.3f}" if price is not None else "an unknown amount (no price in the model table)"
-    source = f" (estimate from {model.price_source.split(';')[0][:90]})" if price is not None and model else ""
+    if price is None or model is None:
+        cost = "an amount the model table does not know (no price recorded for this model and size)"
+    else:
+        third_party = " [third-party figure, not Google's page]" if "[third-party" in (model.price_source or "") else ""
+        cost = f"about ${price:.3f} (an estimate from the model table{third_party})"
     return (
-        f"--generate sends exactly one generateContent to {settings.model}: one {size} image, {cost}{source}; "
-        "input tokens extra. Nothing else the doctor sends is billed."
+        f"--generate sends exactly one generateContent to {settings.model}: one {size} image, {cost}; input tokens "
+        "extra. Nothing else the doctor sends is billed."
     )
 
 

@@ -225,6 +225,12 @@ def check(
             given = {k for k, v in flags.items() if v not in (None, ())}
             settings = apply_scenario_args(settings, server.scenario.check_args, given)
         settings = _read_check_files(settings)
+        if output:
+            from pathlib import Path
+
+            folder = Path(output).parent
+            if not folder.is_dir():  # said before any request, not after the paid one
+                raise InputError(f"cannot write {output!r}: the folder {str(folder)!r} does not exist")
         document = _run_check(settings)
         from gemini_doctor.check import github_outputs
         from gemini_doctor.report import render
@@ -234,7 +240,9 @@ def check(
         emit(document, fmt, output, secrets=settings.secrets, verbose=settings.verbose)
         if os.environ.get("GITHUB_ACTIONS") == "true":
             markdown = render(document, "markdown", secrets=settings.secrets)
-            for line in github_outputs(document, markdown):
+            from gemini_doctor.redact import redact_obj
+
+            for line in github_outputs(redact_obj(document, settings.secrets), markdown):
                 if fmt is not OutputFormat.json or output:
                     typer.echo(line)
     except InputError as exc:
@@ -419,19 +427,32 @@ def lint(
 
 
 def main() -> None:
-    """Entry point: run the app; an unexpected exception becomes one line and exit 3, not a traceback."""
+    """Entry point: run the app; usage errors and unexpected exceptions become one redacted line, not a traceback."""
+    from gemini_doctor.redact import redact
+
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.Exit as done:
+        code = done.exit_code
+    except typer.Abort:
+        sys.stderr.write("gemini-doctor: aborted\n")
+        code = 1
+    except typer.TyperException as usage:  # bad flags, unknown options, extra arguments: exit 2
+        if type(usage).__name__ == "NoArgsIsHelpError":
+            usage.show()
+            sys.exit(2)
+        message = usage.format_message() if hasattr(usage, "format_message") else str(usage)
+        sys.stderr.write(f"gemini-doctor: error: {redact(message)} (see `gemini-doctor --help`)\n")
+        code = getattr(usage, "exit_code", 2)
     except KeyboardInterrupt:
         sys.stderr.write("gemini-doctor: interrupted\n")
-        sys.exit(130)
+        code = 130
     except Exception as exc:
         if os.environ.get("GEMINI_DOCTOR_DEBUG"):
             raise
-        from gemini_doctor.redact import redact
-
         sys.stderr.write(
             f"gemini-doctor: internal error: {type(exc).__name__}: {redact(str(exc))[:300]} "
             "(set GEMINI_DOCTOR_DEBUG=1 for the traceback; please report it)\n"
         )
-        sys.exit(3)
+        code = 3
+    sys.exit(code if isinstance(code, int) else 0)

@@ -41,11 +41,12 @@ class CheckResult:
         """fail on an error diagnosis, warn on a warning, else pass with `passed` as the summary."""
         diagnoses = rank(diagnoses)
         status = "fail" if any(d.severity == "error" for d in diagnoses) else "warn" if diagnoses else "pass"
-        summary = (
-            passed
-            if status == "pass"
-            else f"{diagnoses[0].error.code} {diagnoses[0].error.slug}: {diagnoses[0].error.title}"
-        )
+        if status == "pass":
+            summary = passed
+        else:  # what was found, not the catalog's title: a static finding was never "rejected"
+            top = diagnoses[0]
+            detail = top.evidence[0] if top.evidence and not top.evidence[0].startswith("HTTP ") else top.error.title
+            summary = f"{top.error.code} {top.error.slug}: {detail[:160]}"
         return cls(status, summary, evidence or [], diagnoses, facts or {})
 
 
@@ -99,13 +100,40 @@ class CheckContext:
         return asyncio.shield(self._cache[key])
 
 
+class BrokenPlugin:
+    """Stands in for a plugin that cannot be loaded: reported as a failed check named after its entry point."""
+
+    order = 1000
+    needs: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+
+    def __init__(self, name: str, error: BaseException):
+        self.id = name
+        self.title = f"Plugin {name}"
+        self.error = f"{type(error).__name__}: {error}"
+
+    async def run(self, ctx: CheckContext) -> CheckResult:
+        line = f"the check plugin {self.id!r} could not be loaded: {self.error}"
+        return CheckResult(
+            "fail",
+            line[:200],
+            [line],
+            [Diagnosis.of("unknown", "possible", [line], note="Fix or uninstall the package that registers it.")],
+        )
+
+
 def discover_checks() -> list[Check]:
     """Every check registered in the entry-point group, built-in or third-party, in their declared order."""
     checks: list[Check] = []
     seen: set[str] = set()
     for entry in entry_points(group=ENTRY_POINT_GROUP):
-        loaded = entry.load()
-        check = loaded() if isinstance(loaded, type) else loaded
+        try:
+            loaded = entry.load()
+            check = loaded() if isinstance(loaded, type) else loaded
+            for attribute in ("id", "title", "order", "needs", "depends_on", "run"):
+                getattr(check, attribute)
+        except Exception as exc:  # one broken plugin must not take the doctor down
+            check = BrokenPlugin(entry.name, exc)
         if check.id in seen:
             continue
         seen.add(check.id)
@@ -141,6 +169,8 @@ async def run_checks(
     for check in checks:
         ctx._results[check.id] = loop.create_future()
 
+    orders = {c.id: c.order for c in checks}
+
     async def one(check: Check) -> CheckResult:
         start = time.perf_counter()
         reason = missing_needs(check, settings, gcp_ready)
@@ -157,7 +187,8 @@ async def run_checks(
                     [line],
                     [Diagnosis.of("unknown", "possible", [line], note="A bug in the check: please report it.")],
                 )
-            blocked = await ctx.prerequisites(check.depends_on)
+            earlier = tuple(d for d in check.depends_on if orders.get(d, check.order) < check.order)
+            blocked = await ctx.prerequisites(earlier)  # only earlier checks: no cycle can hang the run
             if blocked:
                 result = CheckResult("skip", f"skipped: {blocked}", facts=result.facts)
         result.duration_ms = int((time.perf_counter() - start) * 1000)

@@ -26,6 +26,7 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"(?i)(?<=\"x-goog-api-key\":)\s*\"[^\"]*\""),
     re.compile(r"(?i)(?<='x-goog-api-key':)\s*'[^']*'"),
     re.compile(r"(?i)\bbearer\s+[0-9A-Za-z_\-\.=+/]{8,}"),
+    re.compile(r"(?<=://)[^/\s:@\"'<>]+:[^/\s@\"'<>]+(?=@)"),  # user:password@ in URLs (proxies, gateways)
 )
 
 

@@ -151,17 +151,14 @@ def resolve(flags: dict[str, Any], environ: dict[str, str] | None = None, folder
             if source.get(name) not in (None, (), ""):
                 values[name] = source[name]
                 break
-    if isinstance(values.get("modalities"), str):
-        values["modalities"] = tuple(m.strip() for m in values["modalities"].split(",") if m.strip())
-    for name in ("only", "skip"):
-        if isinstance(values.get(name), str):
-            values[name] = tuple(v.strip() for v in values[name].split(",") if v.strip())
-        elif values.get(name) is not None:
-            values[name] = tuple(values[name])
-    if "modalities" in values:
-        values["modalities"] = tuple(values["modalities"])
+    for name, value in list(values.items()):
+        values[name] = _checked(name, value)
     values.pop("format", None)
     values = {k: v for k, v in values.items() if k in names}
+    if "api_version" not in values and environ.get("GOOGLE_GENAI_API_VERSION"):
+        wanted = environ["GOOGLE_GENAI_API_VERSION"].strip()
+        values["api_version"] = "v1beta" if wanted == "beta" else wanted
+        notes.append(f"API version {values['api_version']} from GOOGLE_GENAI_API_VERSION, as google-genai reads it")
     settings = Settings(**values)
     base = settings.base_url.rstrip("/")
     for version in ("/v1beta", "/v1"):
@@ -169,4 +166,59 @@ def resolve(flags: dict[str, Any], environ: dict[str, str] | None = None, folder
             base = base[: -len(version)]
             notes.append(f"base URL ended in {version}: read as base {base} with API version {version[1:]}")
             settings = replace(settings, api_version=version[1:])
+    if settings.model and settings.model.startswith("models/"):
+        settings = replace(settings, model=settings.model.removeprefix("models/"))
+    _validate_url(base, "base URL")
+    if settings.gcp_endpoint:
+        _validate_url(settings.gcp_endpoint, "GCP endpoint")
+    if settings.api_version not in API_VERSIONS:
+        raise InputError(f"unknown API version {settings.api_version!r}; use one of {', '.join(API_VERSIONS)}")
     return replace(settings, base_url=base, notes=tuple(notes))
+
+
+API_VERSIONS = ("v1beta", "v1", "v1alpha")
+_TEXT = {
+    "project",
+    "model",
+    "base_url",
+    "api_version",
+    "gcp_endpoint",
+    "image_size",
+    "aspect_ratio",
+    "request_file",
+    "error_file",
+}
+
+
+def _checked(name: str, value: Any) -> Any:
+    """One setting, of the type it must have; config files bypass the flags' own checks, so check here."""
+    if name in _TEXT:
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(f"setting {name.replace('_', '-')} must be a non-empty string, not {value!r}")
+        return value.strip()
+    if name == "timeout":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.1 <= value <= 600:
+            raise InputError(f"setting timeout must be a number of seconds from 0.1 to 600, not {value!r}")
+        return float(value)
+    if name in ("modalities", "only", "skip"):
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+            raise InputError(f"setting {name} must be a string or a list of strings, not {value!r}")
+        return tuple(i.strip() for i in items if i.strip())
+    if name in ("generate", "strict", "verbose") and not isinstance(value, bool):
+        raise InputError(f"setting {name} must be true or false, not {value!r}")
+    return value
+
+
+def _validate_url(url: str, what: str) -> None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise InputError(f"{what} {url!r} is not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise InputError(
+            f"{what} {url!r} is not an http(s) URL with a host, e.g. https://generativelanguage.googleapis.com"
+        )

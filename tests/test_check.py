@@ -274,3 +274,90 @@ def test_no_key_fails_with_api_key_missing_and_keeps_static_findings(run_cli, mo
     code, document = check_json(run_cli, "--model", "gemini-3.1-flash-lite-image", "--image-size", "2K")
     slugs = [d["slug"] for d in document["diagnosis"]]
     assert code == 1 and "api-key-missing" in slugs and "invalid-argument" in slugs
+
+
+def test_quota_entries_for_the_model_win_over_the_default():
+    from gemini_doctor.checks.quota import for_model
+
+    quotas = [
+        {
+            "quota_id": "Q-FreeTier",
+            "metric": "m/free_tier",
+            "refresh": "minute",
+            "dimensions": {"model": "x"},
+            "value": 0,
+        },
+        {"quota_id": "Q-FreeTier", "metric": "m/free_tier", "refresh": "minute", "dimensions": {}, "value": 15},
+        {"quota_id": "Q-Day", "metric": "m/day", "refresh": "day", "dimensions": {}, "value": 100},
+    ]
+    chosen = {q["quota_id"]: q["value"] for q in for_model(quotas, {"x"})}
+    assert chosen == {"Q-FreeTier": 0, "Q-Day": 100}
+    assert {q["quota_id"]: q["value"] for q in for_model(quotas, {"y"})} == {"Q-FreeTier": 15, "Q-Day": 100}
+
+
+def test_models_prefix_is_the_same_model(run_cli):
+    code, document = check_json(run_cli, "--emulator", "healthy", "--model", "models/gemini-3-pro-image")
+    assert code == 0 and document["target"]["model"] == "gemini-3-pro-image"
+
+
+def test_a_missing_output_folder_is_said_before_any_request(run_cli, emulator, tmp_path):
+    server = emulator("healthy")
+    code, _, err = run_cli("check", *emulator_args(server, "healthy"), "--output", str(tmp_path / "no" / "r.json"))
+    assert code == 2 and "does not exist" in err
+    assert server.recorder.requests == []
+
+
+BROKEN = "raise ImportError('this plugin is broken on purpose')\n"
+
+
+def test_a_broken_plugin_is_a_failed_check_not_a_crash(tmp_path):
+    (tmp_path / "broken_check.py").write_text(BROKEN)
+    dist = tmp_path / "broken_check-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-check\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[gemini_doctor.checks]\nbroken = broken_check:Check\n")
+    code, out, err = run_installed(
+        "check", "--emulator", "healthy", "--format", "json", env={"PYTHONPATH": str(tmp_path)}
+    )
+    document = json.loads(out)
+    broken = next(c for c in document["checks"] if c["id"] == "broken")
+    assert broken["status"] == "fail" and "broken on purpose" in broken["summary"]
+    assert [c["status"] for c in document["checks"] if c["id"] != "broken"] == ["pass"] * 5
+    assert code == 1 and "Traceback" not in err
+
+
+def test_a_key_typed_as_an_argument_is_not_echoed():
+    key = "AIzaSyDOCTOR" + "k3y" * 9
+    code, out, err = run_installed("check", key)
+    assert code == 2 and key not in out + err and "unexpected extra argument" in err
+
+
+def test_annotations_are_redacted_even_for_keys_of_no_known_shape(tmp_path):
+    from tests.test_hardening import raw_server, read_request, reply
+
+    key = "sk-gateway-virtualkey-777"
+
+    def gateway(conn):
+        read_request(conn)
+        reply(conn, "502 Bad Gateway", f"<html><title>Invalid token {key}</title></html>".encode(), "text/html")
+
+    with raw_server(gateway) as port:
+        code, out, err = run_installed(
+            "check",
+            "--base-url",
+            f"http://127.0.0.1:{port}",
+            "--api-key",
+            key,
+            env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(tmp_path / "s")},
+        )
+    assert code == 1 and "::error" in out
+    assert key not in out + err + (tmp_path / "s").read_text()
+
+
+def test_cost_notice_is_local_only_when_the_base_url_is():
+    from gemini_doctor.check import cost_notice
+    from gemini_doctor.settings import Settings
+
+    remote = Settings(model="gemini-3-pro-image", generate=True, gcp_endpoint="http://127.0.0.1:1")
+    assert "$" in cost_notice(remote) and "nothing is billed" not in cost_notice(remote)
+    assert "third-party" in cost_notice(Settings(model="gemini-3.1-flash-image", generate=True))

@@ -62,3 +62,9 @@ def test_redact_obj_walks_structures():
 def test_plain_text_is_untouched():
     text = "429 RESOURCE_EXHAUSTED: Quota exceeded for metric generate_content_free_tier_requests, limit: 0"
     assert redact(text) == text
+
+
+def test_credentials_in_urls():
+    text = "proxy http://gwuser:S3cretPass@127.0.0.1:3128 and https://example.com/path"
+    out = redact(text)
+    assert "S3cretPass" not in out and "gwuser" not in out and "https://example.com/path" in out

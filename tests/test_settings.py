@@ -66,3 +66,40 @@ def test_secret_never_prints_itself():
     secret = Secret("AIza-very-secret-value")
     assert "very-secret" not in repr(secret) + str(secret) + f"{secret}" + repr([secret])
     assert secret.reveal() == "AIza-very-secret-value"
+
+
+@pytest.mark.parametrize(
+    "flags,words",
+    [
+        ({"base_url": "notaurl"}, "not an http(s) URL"),
+        ({"base_url": "http://[::1"}, "not a URL"),
+        ({"gcp_endpoint": "ftp://host"}, "GCP endpoint"),
+        ({"api_version": "v2"}, "unknown API version"),
+    ],
+)
+def test_typos_in_urls_and_versions_are_usage_errors(tmp_path, flags, words):
+    with pytest.raises(InputError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        resolve(flags, {}, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "line,words",
+    [
+        ('timeout = "abc"', "timeout"),
+        ("timeout = 0", "timeout"),
+        ("only = 5", "only"),
+        ("project = 5", "project"),
+        ("strict = 1", "strict"),
+    ],
+)
+def test_config_values_are_type_checked(tmp_path, line, words):
+    (tmp_path / "gemini-doctor.toml").write_text(line + "\n")
+    with pytest.raises(InputError, match=words):
+        resolve({}, {}, tmp_path)
+
+
+def test_models_prefix_and_genai_api_version_variable(tmp_path):
+    settings = resolve({"model": "models/gemini-3-pro-image"}, {"GOOGLE_GENAI_API_VERSION": "beta"}, tmp_path)
+    assert settings.model == "gemini-3-pro-image" and settings.api_version == "v1beta"
+    assert resolve({}, {"GOOGLE_GENAI_API_VERSION": "v1"}, tmp_path).api_version == "v1"
+    assert resolve({"api_version": "v1beta"}, {"GOOGLE_GENAI_API_VERSION": "v1"}, tmp_path).api_version == "v1beta"

@@ -72,7 +72,7 @@ class EndpointCheck:
                 ],
             )
         listing, shape = await asyncio.gather(
-            list_models(ctx), probe.post(f"models/{settings.model}:generateContent", SHAPE_PROBE)
+            list_models(ctx), probe.post(probe.model_path(settings.model, "generateContent"), SHAPE_PROBE)
         )
         if not isinstance(listing, Answer):
             found = diagnose(listing.evidence(), context)

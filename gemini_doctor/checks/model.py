@@ -37,7 +37,9 @@ class ModelCheck:
     async def run(self, ctx: CheckContext) -> CheckResult:
         settings = ctx.settings
         name = settings.model or ""
-        answer, listing = await asyncio.gather(ctx.probes["gemini"].get(f"models/{name}"), list_models(ctx))
+        answer, listing = await asyncio.gather(
+            ctx.probes["gemini"].get(ctx.probes["gemini"].model_path(name)), list_models(ctx)
+        )
         known = find_model(name)
         evidence = [f"model {name}"]
         if not isinstance(answer, Answer) or answer.status != 200:

@@ -56,7 +56,9 @@ class ParametersCheck:
         if blocked:
             evidence.append(f"no image requested: {blocked}, so the paid call was not sent")
         elif settings.generate and settings.api_key:
-            answer = await ctx.probes["gemini"].post(f"models/{settings.model}:generateContent", body)
+            answer = await ctx.probes["gemini"].post(
+                ctx.probes["gemini"].model_path(settings.model, "generateContent"), body
+            )
             billing, paid = await ctx.fact("billing", "billing_enabled"), await ctx.fact("quota", "paid_quota")
             context = Context(
                 model=settings.model,

@@ -9,18 +9,24 @@ import asyncio
 from typing import Any
 
 from gemini_doctor.diagnosis import Diagnosis
+from gemini_doctor.diagnosis.evidence import QuotaViolation
 from gemini_doctor.engine import CheckContext, CheckResult
 from gemini_doctor.knowledge import find_model
 
 
-def applies_to(quota: dict[str, Any], model_ids: set[str]) -> bool:
-    model = quota["dimensions"].get("model")
-    return model is None or model in model_ids
+def for_model(quotas: list[dict[str, Any]], model_ids: set[str]) -> list[dict[str, Any]]:
+    """Per quotaId, the entry for this model, else the default one (no model dimension): Cloud Quotas orders
+    dimensions from specific to general, and a default "applies to all values except those with their own entry"."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for quota in quotas:
+        model = quota["dimensions"].get("model")
+        if model in model_ids or (model is None and quota["quota_id"] not in chosen):
+            chosen[quota["quota_id"]] = quota
+    return list(chosen.values())
 
 
 def is_free_tier(quota: dict[str, Any]) -> bool:
-    text = f"{quota['quota_id']} {quota['metric']}".lower()
-    return "freetier" in text or "free_tier" in text
+    return QuotaViolation(metric=quota["metric"], quota_id=quota["quota_id"]).free_tier
 
 
 class QuotaCheck:
@@ -47,18 +53,18 @@ class QuotaCheck:
                 f"the Generative Language API is {state.lower()} in {settings.project}",
                 evidence,
                 [Diagnosis.of("service-disabled", "certain", evidence)],
-                facts={"api_enabled": False},
+                facts={},
             )
         if isinstance(quotas, BaseException):
             return CheckResult(
                 "warn",
                 f"API enabled; could not read Cloud Quotas: {gcp.describe_gcp_error(quotas)}",
                 evidence,
-                facts={"api_enabled": True},
+                facts={},
             )
         model = find_model(settings.model or "")
         model_ids = {settings.model or ""} | ({model.id, *model.aliases} if model else set())
-        relevant = [q for q in quotas if applies_to(q, model_ids)]
+        relevant = for_model(quotas, model_ids)
         billing = await ctx.fact("billing", "billing_enabled")
         paid = [q for q in relevant if not is_free_tier(q)]
         free = [q for q in relevant if is_free_tier(q)]
@@ -66,11 +72,7 @@ class QuotaCheck:
             scope = quota["dimensions"].get("model", "all models")
             evidence.append(f"Cloud Quotas: {quota['quota_id']} = {quota['value']} per {quota['refresh']} ({scope})")
         per_minute = [q["value"] for q in paid if q["refresh"] == "minute"]
-        facts = {
-            "api_enabled": True,
-            "paid_quota": max(per_minute) if per_minute else None,
-            "free_quota": min((q["value"] for q in free), default=None),
-        }
+        facts = {"paid_quota": max(per_minute) if per_minute else None}
         applicable = free if billing is False else (paid or free)
         if applicable and all(q["value"] == 0 for q in applicable):
             slug = "ghost-429" if billing else "billing-limit-zero"

@@ -65,6 +65,14 @@ class GeminiProbe:
         )
         self.sent = 0
 
+    @staticmethod
+    def model_path(model: str, method: str | None = None) -> str:
+        """`models/{model}[:method]` with the name quoted, so a stray `#` or `/` cannot change the request."""
+        from urllib.parse import quote
+
+        path = f"models/{quote(model, safe='')}"
+        return f"{path}:{method}" if method else path
+
     def url(self, path: str) -> str:
         return f"{self.settings.base_url}/{self.settings.api_version}/{path.lstrip('/')}"
 
