@@ -187,14 +187,15 @@ def test_walk_skips_git_virtual_environments_and_node_modules(tmp_path):
 def test_unreadable_and_broken_files_are_skipped_with_a_reason(tmp_path, run_cli, monkeypatch):
     (tmp_path / "broken.py").write_text("def gemini(:\n    image_config = 1\n")
     (tmp_path / "binary.py").write_bytes(b"gemini\x00\x01\x02")
-    (tmp_path / "latin1.js").write_bytes(b'const gemini = "caf\xe9";')
+    (tmp_path / "cp1252.js").write_bytes(b'const caf\xe9 = { imageConfig: { imageSize: "2k" } };')  # read as Windows
     (tmp_path / "ok.ts").write_text('const c = { imageConfig: { imageSize: "1k" } };')
     monkeypatch.chdir(tmp_path)
     code, out, _ = run_cli("lint", ".", "--format", "json")
     document = json.loads(out)
-    assert code == 1 and [f["path"] for f in document["findings"]] == ["ok.ts"]
+    assert code == 1 and [(f["path"], f["column"]) for f in document["findings"]] == [("cp1252.js", 42), ("ok.ts", 39)]
     reasons = {s["path"]: s["reason"] for s in document["skipped"]}
-    assert set(reasons) == {"broken.py", "binary.py", "latin1.js"} and "not valid Python" in reasons["broken.py"]
+    assert set(reasons) == {"broken.py", "binary.py"} and "not valid Python" in reasons["broken.py"]
+    assert "binary" in reasons["binary.py"]
 
 
 def test_prefilter_never_hides_a_finding(monkeypatch):
