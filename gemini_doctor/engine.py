@@ -18,7 +18,6 @@ from gemini_doctor.diagnosis import Diagnosis, rank
 from gemini_doctor.settings import Settings
 
 ENTRY_POINT_GROUP = "gemini_doctor.checks"
-STATUSES = ("pass", "warn", "fail", "skip")
 
 
 @dataclass

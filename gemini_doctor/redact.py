@@ -17,9 +17,11 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"AQ\.[0-9A-Za-z_\-\.]{8,}"),  # AI Studio auth keys (2026 and later)
     re.compile(r"ya29\.[0-9A-Za-z_\-\.]{8,}"),  # OAuth access tokens
     re.compile(r"1//[0-9A-Za-z_\-]{20,}"),  # OAuth refresh tokens
-    re.compile(r"(?i)(?<=[?&;]key=)[^&\s\"'<>]+"),  # ?key= query parameters
+    re.compile(r"(?i)(?<=[?&;]key=)[0-9A-Za-z_\-\.~%]{8,}"),  # ?key= query parameters
     re.compile(r"(?i)(?<=\bkey=)[^&\s\"'<>]{8,}"),
-    re.compile(r"(?i)(?<=authorization:)[ \t]*(?![ \t]*\$)[^\r\n\"'\\]+"),  # Authorization headers, any scheme
+    re.compile(
+        r"(?i)(?<=authorization:)[ \t]*(?![ \t]*(?:bearer[ \t]+)?\$)[^\r\n\"'\\]+"
+    ),  # Authorization headers, any scheme
     re.compile(r"(?i)(?<=\"authorization\":)\s*\"[^\"]*\""),
     re.compile(r"(?i)(?<='authorization':)\s*'[^']*'"),
     re.compile(r"(?i)(?<=x-goog-api-key:)[ \t]*(?![ \t]*\$)[^\s\"'\\]+"),  # `$GEMINI_API_KEY` is no secret

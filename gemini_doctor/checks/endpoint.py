@@ -1,9 +1,10 @@
 """endpoint: does the base URL answer, and does its API version take image requests?
 
-Two requests: the model list (shared with the model check), and a free shape probe: a generateContent with empty
-`contents` and image fields. Unknown fields are rejected while the JSON is parsed, before any generation, so a
-400 `Unknown name "responseModalities"` means this API version does not take image fields; any other 400 means
-it does. Nothing is generated, nothing is billed.
+Two requests: the model list (shared with the model check), and a shape probe: a generateContent with empty
+`contents` and image fields. An unknown field is rejected as the JSON is parsed (the 400 names it "at
+'generation_config'", the shape js-genai#1322 reported for /v1/), so that 400 means this API version does not take
+image fields, and any other 400 that it does. With no contents nothing can be generated. That it is never counted
+or billed is an inference from the error's shape, not a documented guarantee.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Pure: no I/O, no network. The rules read the knowledge files for models and erro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gemini_doctor.knowledge import ErrorType, error
@@ -76,19 +76,21 @@ class Context:
     request: dict | None = None  # the JSON body the app sends
     api_version: str | None = None
     base_url: str | None = None
-    extra_evidence: tuple[str, ...] = field(default=())
 
 
 def rank(diagnoses: list[Diagnosis]) -> list[Diagnosis]:
-    """Failures before warnings, then by confidence; one entry per slug (the strongest), stable otherwise."""
+    """Failures before warnings, then by confidence. One entry per slug: the strongest, with the evidence and
+    hints of the others added, so two different invalid arguments are both shown under one GD113."""
     best: dict[str, Diagnosis] = {}
-    order: list[str] = []
     for diagnosis in diagnoses:
         slug = diagnosis.error.slug
         if slug not in best:
-            order.append(slug)
             best[slug] = diagnosis
-        elif diagnosis.rank() < best[slug].rank():
-            best[slug] = diagnosis
-    ordered = [best[slug] for slug in order]
-    return sorted(ordered, key=lambda d: d.rank())
+            continue
+        kept, other = (best[slug], diagnosis) if best[slug].rank() <= diagnosis.rank() else (diagnosis, best[slug])
+        best[slug] = replace(
+            kept,
+            evidence=kept.evidence + tuple(e for e in other.evidence if e not in kept.evidence),
+            hints=kept.hints + tuple(h for h in other.hints if h not in kept.hints),
+        )
+    return sorted(best.values(), key=lambda d: d.rank())

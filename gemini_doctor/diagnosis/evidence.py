@@ -228,9 +228,7 @@ class Evidence:
     error_metadata: dict[str, str] = field(default_factory=dict)
     violations: list[QuotaViolation] = field(default_factory=list)
     retry_delay: str | None = None
-    help_links: list[str] = field(default_factory=list)
     field_violations: list[tuple[str, str]] = field(default_factory=list)
-    has_details: bool = False
     url: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     is_response: bool = False
@@ -527,7 +525,6 @@ def _read_details(evidence: Evidence, details: list) -> None:
     for detail in details:
         if not isinstance(detail, dict):
             continue
-        evidence.has_details = True
         kind = str(detail.get("@type", "")).rsplit("/", 1)[-1].rsplit(".", 1)[-1]
         if kind == "ErrorInfo":
             if detail.get("reason"):
@@ -542,10 +539,6 @@ def _read_details(evidence: Evidence, details: list) -> None:
         elif kind == "RetryInfo":
             delay = detail.get("retryDelay") or detail.get("retry_delay")
             evidence.retry_delay = str(delay) if delay is not None else None
-        elif kind == "Help":
-            for link in _list(detail.get("links")):
-                if isinstance(link, dict) and link.get("url"):
-                    evidence.help_links.append(str(link["url"]))
         elif kind == "BadRequest":
             for violation in _list(detail.get("fieldViolations") or detail.get("field_violations")):
                 if isinstance(violation, dict):

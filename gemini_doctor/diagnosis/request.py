@@ -104,7 +104,7 @@ def read_request(body: dict | None) -> RequestSettings:
             source[key] = value
         elif key in VERTEX_ONLY_FIELDS:
             vertex.append(key)
-        else:
+        elif key not in IMAGEN_FIELDS:  # those are reported once, as Imagen parameters
             unknown.append(key)
     imagen = [key for key in (*body, *config, *(image_config or {})) if key in IMAGEN_FIELDS]
     modalities = _get(config, "responseModalities")

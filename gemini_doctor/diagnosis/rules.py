@@ -112,6 +112,9 @@ def _basics(evidence: Evidence) -> list[str]:
         lines.append(f"message: {evidence.excerpt(240)!r}")
     if evidence.reasons:
         lines.append(f"ErrorInfo.reason {', '.join(evidence.reasons)}")
+    for header in ("retry-after", "proxy-authenticate", "via"):
+        if header in evidence.headers:
+            lines.append(f"header {header}: {evidence.headers[header][:120]}")
     return lines or [f"input read as {evidence.kind}"]
 
 
@@ -484,6 +487,8 @@ def _response(evidence: Evidence, context: Context, settings: RequestSettings, m
     ratio_known = settings.aspect_ratio and (model is None or settings.aspect_ratio in model.aspect_ratios)
     if ratio_known and not aspect_matches(width, height, settings.aspect_ratio):
         mismatches.append(f"asked aspectRatio {settings.aspect_ratio}, {got}")
+    if mismatches and evidence.image_tokens:
+        mismatches.append(f"usageMetadata counts {evidence.image_tokens} image tokens, the price of the size made")
     if mismatches:
         proxied = bool(context.base_url) and "googleapis.com" not in (context.base_url or "")
         via = f"; base URL {context.base_url}" if proxied else ""

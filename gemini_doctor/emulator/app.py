@@ -23,14 +23,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from gemini_doctor.diagnosis.request import VALID_SIZES, canonical_size
+from gemini_doctor.diagnosis.request import IMAGE_CONFIG_FIELDS, VALID_SIZES, canonical_size
 from gemini_doctor.emulator.imaging import make_image
 from gemini_doctor.emulator.scenarios import Scenario
-from gemini_doctor.knowledge import Model, find_model, models
+from gemini_doctor.knowledge import SERVICE, Model, find_model, models
 
-SERVICE = "generativelanguage.googleapis.com"
 PROJECT_NUMBER = "123456789012"
-ALL_RATIOS = ("1:1", "1:4", "1:8", "2:3", "3:2", "3:4", "4:1", "4:3", "4:5", "5:4", "8:1", "9:16", "16:9", "21:9")
 # Fields of GenerationConfig per API version (proto v1beta / v1, api-facts.md §1.5), camelCase and snake_case.
 GENERATION_FIELDS_V1 = {
     "candidateCount",
@@ -68,7 +66,6 @@ REQUEST_FIELDS = {
     "cachedContent",
     "model",
 }
-IMAGE_CONFIG_FIELDS = {"aspectRatio", "imageSize"}
 MODALITIES = {"TEXT", "IMAGE", "AUDIO"}
 
 
@@ -281,7 +278,7 @@ class Emulator:
         ratio = str(ratio)
         if ratio in model.aspect_ratios:
             return ratio
-        if ratio in ALL_RATIOS:
+        if any(ratio in other.aspect_ratios for other in models()):  # a ratio some model takes
             raise ApiError(400, "INVALID_ARGUMENT", f"Aspect ratio {ratio} is not supported for this model.")
         allowed = ", ".join(f"'{r}'" for r in model.aspect_ratios[:-1]) + f", or '{model.aspect_ratios[-1]}'"
         message = f"aspect_ratio must be one of {allowed}."

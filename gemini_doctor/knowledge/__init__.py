@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
+SERVICE = "generativelanguage.googleapis.com"  # the Gemini API's service name in Service Usage and Cloud Quotas
 CATEGORIES = ("hard-error", "silent-failure", "ignored-setting")
 ESTABLISHED = ("official", "community-reported", "historical")
 MODEL_STATUSES = ("ga", "preview", "deprecated", "shut-down")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gemini_doctor.knowledge import SERVICE
 from gemini_doctor.settings import Settings
 
-SERVICE = "generativelanguage.googleapis.com"
 MAX_QUOTA_PAGES = 5  # no retries, and a bounded number of pages: a handful of requests at most
 
 
