@@ -471,6 +471,14 @@ def test_a_key_never_appears_in_any_output(tmp_path, monkeypatch):
                 runs.append(run_installed(*base, "--api-key", key, "--format", fmt, env=env))
         for fmt in FORMATS:
             runs.append(run_installed("explain", str(pasted), "--format", fmt, env=env))
+        source = tmp_path / "app.py"
+        source.write_text(
+            f'client = genai.Client(api_key="{key}")\n'
+            f'URL = "https://generativelanguage.googleapis.com/v1beta/openai/images/generations?key={key}"\n'
+            'config = {"imageConfig": {"imageSize": "2k"}}\n'
+        )
+        for fmt in ("rich", "json", "sarif", "github", "markdown"):
+            runs.append(run_installed("lint", str(source), "--format", fmt, env=env))
         runs.append(run_installed("errors", env=env))
         for entry in healthy.recorder.requests + echo.recorder.requests:
             assert not entry.key_in_query, entry.path
