@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import json
 import re
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -780,7 +781,9 @@ def _python_literal(text: str) -> Any:
     if len(text) > 1_000_000:
         return None
     try:
-        return ast.literal_eval(text)
+        with warnings.catch_warnings():  # "invalid escape sequence" in pasted text is not the user's problem
+            warnings.simplefilter("ignore")
+            return ast.literal_eval(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
         return None
 
