@@ -14,6 +14,13 @@ from gemini_doctor.redact import redact, redact_obj
 
 SCHEMA = "gemini-doctor/v1"
 FORMATS = ("rich", "json", "markdown")
+# The prose sections of a catalog page, in the order every renderer shows them.
+ENTRY_SECTIONS = (
+    ("symptom", "Symptom"),
+    ("cause", "Cause"),
+    ("applies_when", "When it applies"),
+    ("article", "What the article said"),
+)
 
 
 def tool_info() -> dict[str, str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gemini_doctor.report import ENTRY_SECTIONS
+
 MARK = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
 
 
@@ -76,12 +78,7 @@ def _entry(entry: dict[str, Any], level: str) -> str:
         f"*{entry['category']}{' · ' + status if status else ''} · cause {entry['established']}*",
         "",
     ]
-    for key, label in (
-        ("symptom", "Symptom"),
-        ("cause", "Cause"),
-        ("applies_when", "When it applies"),
-        ("article", "What the article said"),
-    ):
+    for key, label in ENTRY_SECTIONS:
         if entry.get(key):
             lines += [f"**{label}.** {entry[key]}", ""]
     lines += ["**Fix.**"] + [f"{i}. {step}" for i, step in enumerate(entry["fix"], 1)] + [""]

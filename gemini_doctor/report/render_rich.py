@@ -10,6 +10,8 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 
+from gemini_doctor.report import ENTRY_SECTIONS
+
 MARKS = {"pass": "[green][✓][/]", "warn": "[yellow][!][/]", "fail": "[red][✗][/]", "skip": "[dim][-][/]"}
 SEVERITY_MARK = {"error": "[red][✗][/]", "warning": "[yellow][!][/]"}
 
@@ -84,12 +86,7 @@ def _entry(console: Console, entry: dict[str, Any]) -> None:
     status = " ".join(str(entry[k]) for k in ("http_status", "grpc_status") if entry.get(k))
     console.print(f"[bold]{entry['code']} {entry['slug']}[/]: {escape(entry['title'])}")
     console.print(f"[dim]{entry['category']}{' · ' + status if status else ''} · cause {entry['established']}[/]")
-    for key, label in (
-        ("symptom", "Symptom"),
-        ("cause", "Cause"),
-        ("applies_when", "When it applies"),
-        ("article", "What the article said"),
-    ):
+    for key, label in ENTRY_SECTIONS:
         if entry.get(key):
             console.print(f"\n[bold]{label}[/]\n  {escape(entry[key])}")
     console.print("\n[bold]Fix[/]")
