@@ -1,7 +1,7 @@
 """`gemini-doctor lint` speed on a generated tree of 5,000 source files, as files per second and as a ratio to
 `python -m compileall` of the same tree (the baseline: CPython parsing and compiling every .py file once).
 
-Goal (issue 5): the whole tree in under 2 s. lint parses in one worker process per CPU (at most 8), so a
+Goal (issue 6): the whole tree in under 2 s. lint parses in one worker process per CPU (at most 8), so a
 compileall with `-j 0` is printed too. The tree: 3,000 .py, 1,000 .ts, 500 .js, 500 .json files of
 60-200 lines; one in ten calls Gemini (a third of those with a trap), plus a node_modules, a .venv and a .git
 folder (4,000 more files) that lint must skip. A second tree, where every file calls Gemini, shows the cost when
