@@ -8,6 +8,7 @@ a file that mentions none of the words any rule needs is not parsed at all. No k
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,7 +124,7 @@ def _findings(scan: Scan, source: str, path: str, ignore: frozenset[str]) -> tup
     hits = find(scan)
     if not hits:
         return [], 0
-    lines = source.splitlines()
+    lines = LINE_BREAK.split(source)
     kept: list[Finding] = []
     dropped = 0
     for hit in hits:
@@ -160,8 +161,13 @@ def collect(paths: Iterable[str]) -> Iterator[Path]:
 
 def _walk(folder: Path) -> Iterator[Path]:
     stack = [str(folder)]
+    visited: set[str] = set()
     while stack:
         current = stack.pop()
+        real = os.path.realpath(current)
+        if real in visited:  # a folder symlink back up the tree would loop
+            continue
+        visited.add(real)
         try:
             entries = sorted(os.scandir(current), key=lambda e: e.name)
         except OSError:
@@ -170,7 +176,7 @@ def _walk(folder: Path) -> Iterator[Path]:
         for entry in entries:
             name = entry.name
             try:
-                if entry.is_dir(follow_symlinks=False):
+                if entry.is_dir():
                     if name not in SKIP_DIRS and not name.endswith(".egg-info"):
                         subfolders.append(entry.path)
                 elif entry.is_file() and os.path.splitext(name)[1].lower() in LANGUAGES:
@@ -203,11 +209,22 @@ def _lint_bytes(job: tuple[bytes, str, str, frozenset[str]]) -> tuple[list[Findi
         source = decode(data, "file")
     except InputError as exc:
         return [], 0, str(exc).removeprefix("file is ").removeprefix("file "), False
-    scan = front_end(language)(source)
-    if scan.error:
-        return [], 0, scan.error, True
-    findings, dropped = _findings(scan, source, label, ignore)
+    try:
+        scan = front_end(language)(source)
+        if scan.error:
+            return [], 0, scan.error, True
+        scan.vertex = VERTEX_MARK.search(source) is not None
+        findings, dropped = _findings(scan, source, label, ignore)
+    except (RecursionError, MemoryError):  # one pathological file must not lose the others' findings
+        return [], 0, "nested too deeply to read", True
     return findings, dropped, None, True
+
+
+# Vertex AI takes imageConfig fields the Gemini Developer API rejects: in such a file they are not a trap.
+VERTEX_MARK = re.compile(
+    r"vertexai\s*[=:]\s*(?:True|true)|aiplatform\.googleapis\.com|GOOGLE_GENAI_USE_VERTEXAI|vertexai\.init\("
+)
+LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the parsers count as line ends (not U+2028 or form feeds)
 
 
 PARALLEL_FROM = 48  # relevant files; below this, starting worker processes costs more than it saves
@@ -250,9 +267,10 @@ def lint_paths(
     work: list[tuple[bytes, str, str, frozenset[str]]] = []
     for path in collect(paths):
         absolute = os.path.abspath(path)
-        if absolute in seen:
+        real = os.path.realpath(path)
+        if real in seen:  # a file reached twice (a symlink, or named twice) is linted once
             continue
-        seen.add(absolute)
+        seen.add(real)
         label = display_path(Path(absolute), base)
         result.files += 1
         data, skipped = _read(path)

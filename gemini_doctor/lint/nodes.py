@@ -82,6 +82,7 @@ class Scan:
     objects: list[Obj] = field(default_factory=list)  # every object, in source order
     strings: list[Str] = field(default_factory=list)  # every string literal except docstrings
     error: str | None = None  # the file could not be read as this language
+    vertex: bool = False  # the file calls Vertex AI (set by the caller from the source text)
 
 
 class Unknown:

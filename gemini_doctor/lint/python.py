@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Opaque, Scan, Str, Sym
 from gemini_doctor.lint.rules import INTERESTING_CALLS, INTERESTING_KEYS
@@ -24,7 +25,7 @@ def scan_python(source: str) -> Scan:
 
 class _Reader:
     def __init__(self, source: str) -> None:
-        self.lines = None if source.isascii() else source.splitlines()
+        self.lines = None if source.isascii() else re.split(r"\r\n|\r|\n", source)
         self.scan = Scan("python")
         self.done: set[int] = set()  # ids of ast nodes already turned into objects or strings
         self.strs: dict[int, Str] = {}

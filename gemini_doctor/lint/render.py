@@ -108,6 +108,11 @@ def github(document: dict[str, Any]) -> str:
         )
         fix = _first_fix(item)
         lines.append(f"::{level} {where}::{_data(item['message'] + (' Fix: ' + fix if fix else ''))}")
+    for skipped in document.get("skipped", []):  # a file that was never checked must not pass unseen
+        lines.append(
+            f"::warning file={_property(skipped['path'])},title=gemini-doctor lint skipped it::"
+            f"{_data(skipped['reason'])}"
+        )
     return "".join(line + "\n" for line in lines)
 
 
@@ -198,4 +203,13 @@ def sarif(document: dict[str, Any]) -> dict[str, Any]:
     }
     if document.get("root"):
         run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": document["root"]}}
+    notes = [
+        {
+            "level": "warning",
+            "message": {"text": f"skipped: {s['reason']}"},
+            "locations": [{"physicalLocation": {"artifactLocation": _artifact(s["path"])}}],
+        }
+        for s in document.get("skipped", [])
+    ]
+    run["invocations"] = [{"executionSuccessful": True, "toolExecutionNotifications": notes}]
     return {"version": "2.1.0", "$schema": SARIF_SCHEMA, "runs": [run]}

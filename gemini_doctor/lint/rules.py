@@ -83,11 +83,12 @@ class _File:
     model: Model | None = None  # the one known model the file names, if exactly one
     names_image_model: bool = False
     names_other_gemini: bool = False
+    vertex: bool = False  # the file calls Vertex AI, where the Vertex-only imageConfig fields are right
 
 
 def find(scan: Scan) -> list[Hit]:
     """Every trap in one file, each with the node it is written at."""
-    state = _File(scan)
+    state = _File(scan, vertex=scan.vertex)
     known: set[str] = set()
     for text in _model_literals(scan):
         kind, model = classify_model(text)
@@ -190,7 +191,7 @@ def _models(state: _File) -> None:
         if string.template:
             continue
         value = string.value.strip()
-        if value.startswith(("gemini-", "models/gemini-")):
+        if value.startswith("gemini-") or (value.startswith("models/gemini-") and _MODEL_IN_URL.fullmatch(value)):
             _model_hit(state, value, string, image_requests)
         elif "models/gemini-" in value:
             for name in _MODEL_IN_URL.findall(value):
@@ -300,7 +301,7 @@ def _request(state: _File, request: Obj | None, config: Obj | None, body: dict) 
             kind == "other-gemini"
             or (kind in ("file", "variable") and state.names_other_gemini and not state.names_image_model)
         )
-        if not text_only_model:
+        if image_context and not text_only_model:  # a text-only request to a text model is no trap
             judge(modalities.value, modalities=settings.modalities)
     places = [e.node for e in (request.entry(*IMAGE_CONFIG_KEYS) if top else None,) if e]
     places += [e.node for camel, snake in IMAGE_CONFIG_FIELDS.items() if config and (e := config.entry(camel, snake))]
@@ -311,7 +312,7 @@ def _request(state: _File, request: Obj | None, config: Obj | None, body: dict) 
         if name in settings.imagen_fields:
             continue  # the Imagen finding says more
         judge(_key_node(holders, name), unknown_image_fields=(name,))
-    for name in settings.vertex_only:
+    for name in settings.vertex_only if not state.vertex else ():
         judge(_key_node(holders, name), vertex_only=(name,))
     for name in settings.imagen_fields:
         judge(_key_node(holders, name), imagen_fields=(name,))
@@ -488,4 +489,8 @@ def _endpoints(state: _File) -> None:
 
 
 def _short(url: str, limit: int = 90) -> str:
+    """A URL cut for a message, redacted first: a key cut in half would no longer look like one."""
+    from gemini_doctor.redact import redact
+
+    url = redact(url)
     return url if len(url) <= limit else url[: limit - 1] + "…"
