@@ -118,3 +118,21 @@ def test_a_misspelled_model_inside_a_url_string_is_found(run_cli, tmp_path, monk
     monkeypatch.chdir(tmp_path)
     _code, document = lint_json(run_cli, ".")
     assert [(f["line"], f["code"]) for f in document["findings"]] == [(1, "GD007"), (2, "GD007")]
+
+
+def test_the_openai_route_is_quiet_for_a_model_served_there_and_for_chat_only_base_urls(run_cli, tmp_path, monkeypatch):
+    (tmp_path / "served.py").write_text(
+        'client = OpenAI(base_url="https://generativelanguage.googleapis.com/v1beta/openai/images/generations")\n'
+        'img = client.images.generate(model="gemini-2.5-flash-image", prompt=p)\n'
+    )
+    (tmp_path / "chat.ts").write_text(
+        'const openai = new OpenAI({ baseURL: "https://generativelanguage.googleapis.com/v1beta/openai/" });\n'
+        'const IMAGE_MODEL = "gemini-3-pro-image";\n'
+    )
+    (tmp_path / "unserved.py").write_text(
+        'URL = "https://generativelanguage.googleapis.com/v1beta/openai/images/generations"\n'
+        'MODEL = "gemini-3-pro-image"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    _, document = lint_json(run_cli, ".")
+    assert [(f["path"], f["code"], f["severity"]) for f in document["findings"]] == [("unserved.py", "GD006", "error")]

@@ -429,9 +429,15 @@ def _endpoints(state: _File) -> None:
         if "/" not in value or _REGEX_SIGNS.search(value):
             continue  # not a URL (a regular expression, a sentence)
         if _OPENAI_ROUTE.search(value):
-            if not (image_file or "images/generations" in value.lower()):
-                continue
+            if not (
+                "images/generations" in value.lower()
+                or state.image_fields
+                or (image_file and not value.rstrip("/").endswith("/openai"))
+            ):
+                continue  # a bare /openai/ base URL is only a trap where image fields or routes are in play
             model = state.model
+            if model is not None and model.openai_images and not model.is_shut_down:
+                continue  # the one model this file names is served on that route (model table)
             fails = model is not None and not model.openai_images
             served = (
                 f"{model.id} is not served there (model table)"
