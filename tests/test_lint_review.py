@@ -135,4 +135,5 @@ def test_the_openai_route_is_quiet_for_a_model_served_there_and_for_chat_only_ba
     )
     monkeypatch.chdir(tmp_path)
     _, document = lint_json(run_cli, ".")
-    assert [(f["path"], f["code"], f["severity"]) for f in document["findings"]] == [("unserved.py", "GD006", "error")]
+    endpoint = [(f["path"], f["severity"]) for f in document["findings"] if f["code"] == "GD006"]
+    assert endpoint == [("unserved.py", "error")]
