@@ -8,7 +8,6 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.padding import Padding
-from rich.table import Table
 
 from gemini_doctor.report import ENTRY_SECTIONS
 
@@ -100,6 +99,8 @@ def _entry(console: Console, entry: dict[str, Any]) -> None:
 
 
 def _catalog(console: Console, document: dict[str, Any]) -> None:
+    from rich.table import Table  # only the catalog needs it
+
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     for column in ("code", "slug", "category", "HTTP", "title"):
         table.add_column(column, overflow="fold")
