@@ -16,12 +16,11 @@ import argparse
 import json
 import random
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import median_wall
 
 SHARE = {".py": 0.6, ".ts": 0.2, ".js": 0.1, ".json": 0.1}
 GEMINI_SHARE = 0.1
@@ -163,16 +162,6 @@ def make_tree(root: Path, files: int, gemini_share: float, seed: int = 7) -> dic
             (folder / f"j{n}.js" if "node" in junk else folder / f"j{n}.py").write_text(PY_GEMINI.format(i=n, **GOOD))
     (root / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     return {"files": made, **{k: v for k, v in counts.items()}}
-
-
-def median_wall(command: list[str], runs: int) -> float:
-    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # warm the disk cache
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def lint_command(tree: Path, report: Path) -> list[str]:

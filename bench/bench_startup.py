@@ -9,12 +9,11 @@ asserts nothing (speed is shown here, never by timed assertions in tests).
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import median_wall
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE_TYPER = """
@@ -25,16 +24,6 @@ def main(name: str = "x") -> None:
     \"\"\"A bare Typer app.\"\"\"
 app()
 """
-
-
-def median_wall(command: list[str], runs: int) -> float:
-    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # warm the disk cache
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
