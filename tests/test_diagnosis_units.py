@@ -51,3 +51,57 @@ def test_status_words_in_a_model_answer_are_not_statuses():
         '{"candidates": [{"content": {"parts": [{"text": "The sign reads NOT_FOUND 404"}]}, "finishReason": "STOP"}]}'
     )
     assert evidence.status is None and evidence.http_status == 200 and evidence.is_response
+
+
+def _first(text: str, **context):
+    from gemini_doctor.diagnosis import Context
+    from gemini_doctor.diagnosis.rules import diagnose
+
+    return diagnose(read_evidence(text), Context(**context))
+
+
+def test_a_paid_quota_of_zero_is_not_called_the_free_tier():
+    body = (
+        '{"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "x", "details": [{"@type": '
+        '"type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaId": '
+        '"GenerateRequestsPerMinutePerProjectPerModel", "quotaValue": "0"}]}]}}'
+    )
+    found = _first(body)
+    assert found[0].error.slug == "billing-limit-zero" and found[0].confidence == "possible"
+    assert "paid (not free-tier)" in found[0].evidence[0]
+
+
+def test_ghost_429_is_likely_only_with_a_non_zero_paid_quota():
+    body = (
+        '{"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "x", "details": [{"@type": '
+        '"type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaMetric": '
+        '"generativelanguage.googleapis.com/generate_content_free_tier_requests", "quotaValue": "0"}]}]}}'
+    )
+    assert _first(body, billing_enabled=True)[0].confidence == "possible"
+    ghost = _first(body, billing_enabled=True, paid_quota=500)[0]
+    assert ghost.error.slug == "ghost-429" and ghost.confidence == "likely"
+
+
+def test_failed_precondition_without_billing_words_is_not_billing_not_enabled():
+    found = _first('{"error": {"code": 400, "message": "Precondition check failed.", "status": "FAILED_PRECONDITION"}}')
+    assert found[0].error.slug == "unknown" and "GD008" in found[0].note
+
+
+def test_deep_or_unbalanced_nesting_is_refused_or_read_never_a_crash():
+    import pytest
+
+    from gemini_doctor.input_error import InputError
+
+    with pytest.raises(InputError, match="nests deeper"):
+        read_evidence('{"error": [' * 20000 + "]" * 20000 + "}")
+    evidence = read_evidence("log line: " + '{"error": [' * 20000)  # each candidate is tried a few times at most
+    assert evidence.kind.startswith("text")
+
+
+def test_a_check_summary_says_what_was_found_not_the_catalog_title():
+    from gemini_doctor.engine import CheckResult
+
+    result = CheckResult.from_diagnoses(
+        [Diagnosis.of("invalid-argument", "likely", ["imageSize '2K' is not supported"], severity="warning")], "ok"
+    )
+    assert result.status == "warn" and result.summary == "GD113 invalid-argument: imageSize '2K' is not supported"

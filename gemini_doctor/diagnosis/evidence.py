@@ -324,6 +324,8 @@ def _read(text: str) -> Evidence:
     if text[0] in "{[":
         try:
             doc = json.loads(text)
+        except RecursionError:
+            raise InputError("input nests deeper than any API answer does; paste the error body itself") from None
         except json.JSONDecodeError as exc:
             doc = _python_literal(text)
             if doc is None:
@@ -385,7 +387,7 @@ def _read_body(body: str) -> Evidence:
     if body[:1] in "{[":
         try:
             doc = json.loads(body)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return _read_text(body)
         evidence = Evidence(kind="json")
         _read_document(evidence, doc)
@@ -747,6 +749,8 @@ def _structure_at(text: str, start: int) -> Any:
     chunk = text[start:end]
     try:
         return json.loads(chunk)
+    except RecursionError:
+        return None
     except json.JSONDecodeError:
         return _python_literal(chunk)
 
