@@ -150,7 +150,7 @@ def test_markdown_and_output_file(run_cli, in_fixtures, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["rich", "json", "sarif", "github", "markdown"])
 def test_every_format_redacts_keys_written_in_source(run_cli, tmp_path, monkeypatch, fmt):
-    key = "AIzaSyA1b2C3d4E5f6G7h8I9j0KkLlMmNnOoPpQ"
+    key = "AIza" + "SyFAKE" + "x9" * 14 + "Q"  # a fake key, built at run time
     source = tmp_path / "app.py"
     source.write_text(
         f'URL = "https://generativelanguage.googleapis.com/v1beta/openai/images/generations?key={key}"\n'
