@@ -12,13 +12,25 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from gemini_doctor import __version__
 
 EXIT_CODES_HELP = "Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or input error."
 
+class _CommandsInOrderOfUse(TyperGroup):
+    """`--help` lists the main job first, not the order the functions happen to be defined in."""
+
+    ORDER = ("check", "explain", "errors", "lint", "emulate")
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        return [n for n in self.ORDER if n in names] + [n for n in names if n not in self.ORDER]
+
+
 app = typer.Typer(
     name="gemini-doctor",
+    cls=_CommandsInOrderOfUse,
     help="Tells apart the failures of Gemini image-generation calls and says how to fix each.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,

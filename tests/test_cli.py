@@ -21,6 +21,9 @@ def test_version_from_script_and_module():
 def test_help_names_the_exit_codes(run_cli):
     code, out, _ = run_cli("--help")
     assert code == 0 and "Exit codes" in out and "explain" in out and "errors" in out
+    listed = [line.split()[1] for line in out.splitlines() if line.startswith("│ ") and len(line.split()) > 2]
+    commands = [name for name in listed if name in ("check", "explain", "errors", "lint", "emulate")]
+    assert commands == ["check", "explain", "errors", "lint", "emulate"], out
 
 
 def test_errors_json_lists_the_whole_catalog(run_cli):
