@@ -18,6 +18,7 @@ from gemini_doctor import __version__
 
 EXIT_CODES_HELP = "Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or input error."
 
+
 class _CommandsInOrderOfUse(TyperGroup):
     """`--help` lists the main job first, not the order the functions happen to be defined in."""
 
