@@ -65,7 +65,9 @@ def test_sarif_field_by_field(run_cli, in_fixtures):
         assert rule["helpUri"] == entry.docs and entry.fix[0] in rule["help"]["text"]
         assert rule["defaultConfiguration"]["level"] in ("error", "warning")
     assert run["columnKind"] == "unicodeCodePoints"
-    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == LINT.resolve().as_uri() + "/"
+    top = next(f for f in (LINT.resolve(), *LINT.resolve().parents) if (f / ".git").exists())  # the repository
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == top.as_uri() + "/"
+    inside = LINT.resolve().relative_to(top).as_posix()
     results = run["results"]
     assert len(results) == len(document["findings"])
     for result, item in zip(results, document["findings"], strict=True):
@@ -75,7 +77,8 @@ def test_sarif_field_by_field(run_cli, in_fixtures):
         assert result["message"]["text"].startswith(item["message"]) and item["fix"][0] in result["message"]["text"]
         (location,) = result["locations"]
         physical = location["physicalLocation"]
-        assert physical["artifactLocation"] == {"uri": item["path"], "uriBaseId": "%SRCROOT%"}
+        # GitHub code scanning resolves URIs against the checkout's top, so they are relative to it
+        assert physical["artifactLocation"] == {"uri": f"{inside}/{item['path']}", "uriBaseId": "%SRCROOT%"}
         assert physical["region"] == {
             "startLine": item["line"],
             "startColumn": item["column"],

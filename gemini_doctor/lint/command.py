@@ -26,6 +26,18 @@ def ignore_codes(values: Iterable[str]) -> frozenset[str]:
     return frozenset(codes)
 
 
+def repository_root(cwd: Path) -> Path:
+    """Where GitHub code scanning resolves SARIF URIs: GITHUB_WORKSPACE, else the nearest folder up with .git,
+    else the current folder."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace and (cwd == Path(workspace) or Path(workspace) in cwd.parents):
+        return Path(workspace)
+    for folder in (cwd, *cwd.parents):
+        if (folder / ".git").exists():
+            return folder
+    return cwd
+
+
 def lint_document(paths: list[str], ignore: Iterable[str] = ()) -> dict[str, Any]:
     from gemini_doctor.report import SCHEMA, tool_info
 
@@ -42,6 +54,7 @@ def lint_document(paths: list[str], ignore: Iterable[str] = ()) -> dict[str, Any
         "command": "lint",
         "tool": tool_info(),
         "root": cwd.as_uri() + "/",
+        "repository_root": repository_root(cwd).as_uri() + "/",
         "paths": list(paths),
         "ignore": sorted(codes),
         "files": result.files,

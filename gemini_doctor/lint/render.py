@@ -154,14 +154,32 @@ def sarif_rule(slug: str) -> dict[str, Any]:
     }
 
 
-def _artifact(path: str) -> dict[str, str]:
+def _artifact(path: str, cwd: PurePosixPath | None = None, top: PurePosixPath | None = None) -> dict[str, str]:
+    """A path as SARIF wants it: relative to the repository's top (%SRCROOT%) where it lies inside it."""
     posix = PurePosixPath(path)
-    if posix.is_absolute():
-        return {"uri": "file://" + quote(path)}
+    full = posix if posix.is_absolute() or cwd is None else cwd / posix
+    if top is not None and full.is_absolute():
+        try:
+            return {"uri": quote(full.relative_to(top).as_posix()), "uriBaseId": "%SRCROOT%"}
+        except ValueError:
+            pass
+    if full.is_absolute():
+        return {"uri": "file://" + quote(full.as_posix())}
     return {"uri": quote(path), "uriBaseId": "%SRCROOT%"}
 
 
+def _folder(uri: str | None) -> PurePosixPath | None:
+    from urllib.parse import unquote, urlsplit
+
+    return PurePosixPath(unquote(urlsplit(uri).path)) if uri else None
+
+
 def sarif(document: dict[str, Any]) -> dict[str, Any]:
+    cwd, top = _folder(document.get("root")), _folder(document.get("repository_root") or document.get("root"))
+
+    def artifact(path: str) -> dict[str, str]:
+        return _artifact(path, cwd, top)
+
     rules = [sarif_rule(slug) for slug in LINT_RULES]
     index = {rule["id"]: number for number, rule in enumerate(rules)}
     results = []
@@ -176,7 +194,7 @@ def sarif(document: dict[str, Any]) -> dict[str, Any]:
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": _artifact(item["path"]),
+                            "artifactLocation": artifact(item["path"]),
                             "region": {
                                 "startLine": item["line"],
                                 "startColumn": item["column"],
@@ -201,13 +219,13 @@ def sarif(document: dict[str, Any]) -> dict[str, Any]:
         "results": results,
         "columnKind": "unicodeCodePoints",
     }
-    if document.get("root"):
-        run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": document["root"]}}
+    if top is not None:
+        run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": document.get("repository_root") or document["root"]}}
     notes = [
         {
             "level": "warning",
             "message": {"text": f"skipped: {s['reason']}"},
-            "locations": [{"physicalLocation": {"artifactLocation": _artifact(s["path"])}}],
+            "locations": [{"physicalLocation": {"artifactLocation": artifact(s["path"])}}],
         }
         for s in document.get("skipped", [])
     ]
