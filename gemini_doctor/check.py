@@ -84,35 +84,27 @@ def run(settings: Settings, notify: Any = None) -> dict[str, Any]:
     if notice and notify is not None:
         notify(notice)
     checks = select(discover_checks(), settings)
-    gcp_ready, gcp_reason = True, None
+    gcp_problem = None
     if settings.project and any("gcp" in c.needs for c in checks):
         from gemini_doctor.probes.gcp import credentials_ready
 
-        gcp_ready, gcp_reason = credentials_ready(settings)
-    results, sent = asyncio.run(_run(checks, settings, gcp_ready))
-    if gcp_reason:
-        results = [(c, _explain_skip(r, gcp_reason)) for c, r in results]
+        gcp_problem = credentials_ready(settings)
+    results, sent = asyncio.run(_run(checks, settings, gcp_problem))
     return document(settings, results, sent)
 
 
 async def _run(
-    checks: list[Check], settings: Settings, gcp_ready: bool
+    checks: list[Check], settings: Settings, gcp_problem: str | None
 ) -> tuple[list[tuple[Check, CheckResult]], dict[str, int]]:
     from gemini_doctor.probes.gcp import GcpProbe
     from gemini_doctor.probes.gemini import GeminiProbe
 
     probe, gcp = GeminiProbe(settings), GcpProbe(settings)
     try:
-        results = await run_checks(checks, settings, {"gemini": probe, "gcp": gcp}, gcp_ready)
+        results = await run_checks(checks, settings, {"gemini": probe, "gcp": gcp}, gcp_problem)
     finally:
         await probe.close()
     return results, {"gemini": probe.sent, "gcp": gcp.sent}
-
-
-def _explain_skip(result: CheckResult, reason: str) -> CheckResult:
-    if result.status == "skip" and "credentials" in result.summary:
-        result.summary += f" ({reason})"
-    return result
 
 
 def document(settings: Settings, results: list[tuple[Check, CheckResult]], sent: dict[str, int]) -> dict[str, Any]:

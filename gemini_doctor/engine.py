@@ -140,15 +140,15 @@ def discover_checks() -> list[Check]:
     return sorted(checks, key=lambda c: (c.order, c.id))
 
 
-def missing_needs(check: Check, settings: Settings, gcp_ready: bool) -> str | None:
-    """Why a check cannot run with these settings, or None."""
+def missing_needs(check: Check, settings: Settings, gcp_problem: str | None) -> str | None:
+    """Why a check cannot run with these settings, or None. `gcp_problem`: why GCP calls cannot be made."""
     reasons = {
         "api_key": (bool(settings.api_key), "needs an API key (--api-key, GEMINI_API_KEY or GOOGLE_API_KEY)"),
         "project": (bool(settings.project), "needs a project (--project or GOOGLE_CLOUD_PROJECT)"),
         "gcp": (
-            gcp_ready,
+            gcp_problem is None,
             "needs Google Cloud credentials: run `gcloud auth application-default login` "
-            "(roles: Viewer, or Service Usage Viewer + Cloud Quotas Viewer + Billing viewer)",
+            f"(roles: Viewer, or Service Usage Viewer + Cloud Quotas Viewer + Billing viewer) ({gcp_problem})",
         ),
         "generate": (settings.generate, "runs only with --generate"),
     }
@@ -160,7 +160,7 @@ def missing_needs(check: Check, settings: Settings, gcp_ready: bool) -> str | No
 
 
 async def run_checks(
-    checks: list[Check], settings: Settings, probes: dict[str, Any], gcp_ready: bool
+    checks: list[Check], settings: Settings, probes: dict[str, Any], gcp_problem: str | None
 ) -> list[tuple[Check, CheckResult]]:
     """Run the checks concurrently; results in order, prerequisites applied."""
     ctx = CheckContext(settings, probes)
@@ -172,7 +172,7 @@ async def run_checks(
 
     async def one(check: Check) -> CheckResult:
         start = time.perf_counter()
-        reason = missing_needs(check, settings, gcp_ready)
+        reason = missing_needs(check, settings, gcp_problem)
         if reason:
             result = CheckResult("skip", f"skipped: {reason}")
         else:

@@ -239,9 +239,10 @@ def proxy_html_error(conn: socket.socket) -> None:
     )
 
 
-def test_a_proxy_from_the_environment_is_honoured_reported_and_407_named():
-    with raw_server(proxy_407) as port:
-        proxy = f"http://user:hunter2@127.0.0.1:{port}"
+def check_through_proxy(handler: Callable[[socket.socket], None], credentials: str = "") -> tuple[int, dict]:
+    """`check` against an unreachable host, with the environment's proxy being `handler` on loopback."""
+    with raw_server(handler) as port:
+        proxy = f"http://{credentials}127.0.0.1:{port}"
         code, document, _, _ = check(
             "--base-url",
             "http://gemini.example",
@@ -251,6 +252,11 @@ def test_a_proxy_from_the_environment_is_honoured_reported_and_407_named():
             "3",
             env={"HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "NO_PROXY": ""},
         )
+    return code, document
+
+
+def test_a_proxy_from_the_environment_is_honoured_reported_and_407_named():
+    code, document = check_through_proxy(proxy_407, credentials="user:hunter2@")
     endpoint = next(c for c in document["checks"] if c["id"] == "endpoint")
     assert any("proxy in use" in line for line in endpoint["evidence"])
     assert "hunter2" not in json.dumps(document)  # proxy credentials are not echoed
@@ -259,17 +265,7 @@ def test_a_proxy_from_the_environment_is_honoured_reported_and_407_named():
 
 
 def test_a_proxy_answering_an_html_page_is_named():
-    with raw_server(proxy_html_error) as port:
-        proxy = f"http://127.0.0.1:{port}"
-        code, document, _, _ = check(
-            "--base-url",
-            "http://gemini.example",
-            "--api-key",
-            "k",
-            "--timeout",
-            "3",
-            env={"HTTP_PROXY": proxy, "NO_PROXY": ""},
-        )
+    code, document = check_through_proxy(proxy_html_error)
     assert code == 1 and first(document)["slug"] == "network-unreachable"
     assert "Upstream unreachable" in " ".join(first(document)["evidence"])
 

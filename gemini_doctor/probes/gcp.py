@@ -17,20 +17,20 @@ from gemini_doctor.settings import Settings
 MAX_QUOTA_PAGES = 5  # no retries, and a bounded number of pages: a handful of requests at most
 
 
-def credentials_ready(settings: Settings) -> tuple[bool, str | None]:
-    """Whether GCP calls can be made; (False, why) otherwise. Never prompts, never reads the key."""
+def credentials_ready(settings: Settings) -> str | None:
+    """Why GCP calls cannot be made, or None when they can. Never prompts, never reads the key."""
     if settings.gcp_is_local:
-        return True, None
+        return None
     try:
         import google.auth
         from google.auth.exceptions import DefaultCredentialsError
     except ImportError:
-        return False, "the google-auth package is not installed"
+        return "the google-auth package is not installed"
     try:
         google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
     except DefaultCredentialsError:
-        return False, "no Application Default Credentials"
-    return True, None
+        return "no Application Default Credentials"
+    return None
 
 
 def _client_kwargs(settings: Settings) -> dict[str, Any]:
