@@ -47,7 +47,10 @@ def select(checks: list[Check], settings: Settings) -> list[Check]:
             raise InputError(f"no check named {name!r}; checks: {', '.join(c.id for c in checks)}")
     if settings.only:
         checks = [c for c in checks if c.id in settings.only]
-    return [c for c in checks if c.id not in settings.skip]
+    chosen = [c for c in checks if c.id not in settings.skip]
+    if not chosen:  # a run that checks nothing must not pass green
+        raise InputError(f"--skip leaves no check to run; checks: {', '.join(c.id for c in checks)}")
+    return chosen
 
 
 def cost_notice(settings: Settings) -> str | None:
@@ -80,10 +83,10 @@ def run(settings: Settings, notify: Any = None) -> dict[str, Any]:
     """Run the checks and return the report document; `notify` hears the cost notice before anything is sent."""
     if not settings.model:
         settings = replace(settings, model=recommended_model().id)
+    checks = select(discover_checks(), settings)  # a bad selection is said before the cost notice
     notice = cost_notice(settings)
     if notice and notify is not None:
         notify(notice)
-    checks = select(discover_checks(), settings)
     gcp_problem = None
     if settings.project and any("gcp" in c.needs for c in checks):
         from gemini_doctor.probes.gcp import credentials_ready

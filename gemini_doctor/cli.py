@@ -288,10 +288,12 @@ def _start_emulator(slug: str, flags: dict):
 def _read_check_files(settings):
     from dataclasses import replace
 
-    from gemini_doctor.inputs import read_json_object, read_text
+    from gemini_doctor.inputs import read_json_object, read_text, refuse_credentials
 
     if settings.request_file:
-        settings = replace(settings, request_body=read_json_object(settings.request_file, "request"))
+        body = read_json_object(settings.request_file, "request")
+        refuse_credentials(body, settings.request_file, "request")
+        settings = replace(settings, request_body=body)
     if settings.error_file:
         settings = replace(settings, error_text=read_text(settings.error_file, "error")[0])
     return settings

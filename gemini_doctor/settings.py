@@ -1,12 +1,17 @@
 """Settings for `check`: flags over environment over a config file; the key held as a secret.
 
 Config files: `[tool.gemini-doctor]` in ./pyproject.toml, or ./gemini-doctor.toml. A key never belongs in one (it
-would be committed), so `api_key` there is refused.
+would be committed), so `api_key` there is refused. A config file may come with a cloned repository, so it is not
+trusted to move credentials (as git's safe.directory and direnv's allow): a base URL or GCP endpoint it sets must
+be Google's (https, a host under googleapis.com), and a request file it names must be a regular file inside its
+folder; anything else needs the flag or the environment variable. It cannot set proxies or CA files at all.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -15,6 +20,8 @@ from typing import Any
 from gemini_doctor.input_error import InputError
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+MAX_CONFIG_BYTES = 1024 * 1024  # a pyproject.toml is kilobytes
+MAX_CREDENTIALS_BYTES = 1024 * 1024  # an ADC or service-account file is a few kilobytes
 CONFIG_KEYS = {
     "project",
     "model",
@@ -31,6 +38,13 @@ CONFIG_KEYS = {
     "format",
     "strict",
 }
+# Where a setting may come from besides a config file: (flag, environment variable).
+OVERRIDES = {
+    "base_url": ("--base-url", "GOOGLE_GEMINI_BASE_URL"),
+    "gcp_endpoint": ("--gcp-endpoint", "GEMINI_DOCTOR_GCP_ENDPOINT"),
+    "request_file": ("--request", None),
+}
+PROJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 
 
 class Secret:
@@ -96,12 +110,14 @@ def read_config(folder: Path) -> tuple[dict[str, Any], str | None]:
         path = folder / name
         if not path.is_file():
             continue
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"config file {name} is not valid TOML ({exc})") from None
+        data: Any = _load_toml(path, name)
         for key in table or ():
             data = data.get(key, {}) if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            raise InputError(
+                f"{name}: [tool.gemini-doctor] must be a table of settings, not a {type(data).__name__} "
+                f"({str(data)[:40]!r})"
+            )
         if not data:
             continue
         config = {key.replace("-", "_"): value for key, value in data.items()}
@@ -119,47 +135,150 @@ def read_config(folder: Path) -> tuple[dict[str, Any], str | None]:
     return {}, None
 
 
+def _load_toml(path: Path, name: str) -> dict[str, Any]:
+    """One config file, bounded (size, nesting) and decoded as the other inputs are; bad ones are one line."""
+    from gemini_doctor.inputs import read_text
+
+    text, _ = read_text(str(path), "config", limit=MAX_CONFIG_BYTES)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"config file {name} is not valid TOML ({exc})") from None
+    except RecursionError:
+        raise InputError(f"config file {name} nests deeper than any config does") from None
+
+
 def resolve(flags: dict[str, Any], environ: dict[str, str] | None = None, folder: Path | None = None) -> Settings:
     """Flags (None = not given) over environment over config file over defaults."""
     environ = dict(os.environ if environ is None else environ)
-    config, config_name = read_config(folder or Path.cwd())
-    notes: list[str] = []
-    if config_name:
-        notes.append(f"config read from {config_name}")
-    values: dict[str, Any] = {}
+    folder = folder or Path.cwd()
+    config, config_name = read_config(folder)
+    notes: list[str] = [f"config read from {config_name}"] if config_name else []
+    values = _api_key(flags, environ, notes)
+    environment = {
+        "project": environ.get("GOOGLE_CLOUD_PROJECT"),
+        "base_url": environ.get("GOOGLE_GEMINI_BASE_URL"),
+        "gcp_endpoint": environ.get("GEMINI_DOCTOR_GCP_ENDPOINT"),
+    }
+    flags, config = _renamed(flags), _renamed(config)
+    names = {f.name for f in fields(Settings)}
+    from_config: set[str] = set()
+    for name in names - {"api_key", "api_key_source", "notes"}:
+        for source in (flags, environment, config):
+            if source.get(name) not in (None, (), ""):
+                values[name] = _checked(name, source[name])
+                if source is config:
+                    from_config.add(name)
+                break
+    values = {k: v for k, v in values.items() if k in names}
+    _guard_config(values, from_config, config_name or "", folder)
+    if "api_version" not in values and environ.get("GOOGLE_GENAI_API_VERSION"):
+        wanted = environ["GOOGLE_GENAI_API_VERSION"].strip()
+        values["api_version"] = "v1beta" if wanted == "beta" else wanted
+        notes.append(f"API version {values['api_version']} from GOOGLE_GENAI_API_VERSION, as google-genai reads it")
+    settings = _normalised(Settings(**values), notes)
+    _check_selection(settings)
+    _check_credentials_file(settings, environ)
+    return settings
 
+
+def _api_key(flags: dict[str, Any], environ: dict[str, str], notes: list[str]) -> dict[str, Any]:
+    """The key and where it came from: --api-key, else GOOGLE_API_KEY, else GEMINI_API_KEY (as google-genai)."""
     key, key_source = flags.get("api_key"), "--api-key"
     if not key:
         google, gemini = environ.get("GOOGLE_API_KEY"), environ.get("GEMINI_API_KEY")
         if google and gemini:
             notes.append("both GOOGLE_API_KEY and GEMINI_API_KEY are set: GOOGLE_API_KEY wins, as in google-genai")
         key, key_source = (google, "GOOGLE_API_KEY") if google else (gemini, "GEMINI_API_KEY")
-    if key:
-        values["api_key"], values["api_key_source"] = Secret(key), key_source
-    environment = {
-        "project": environ.get("GOOGLE_CLOUD_PROJECT"),
-        "base_url": environ.get("GOOGLE_GEMINI_BASE_URL"),
-        "gcp_endpoint": environ.get("GEMINI_DOCTOR_GCP_ENDPOINT"),
-    }
-    flags = dict(flags)
-    for source in (flags, config):
-        if "request" in source:
-            source["request_file"] = source.pop("request")
-    names = {f.name for f in fields(Settings)}
-    for name in names - {"api_key", "api_key_source", "notes"}:
-        for source in (flags, environment, config):
-            if source.get(name) not in (None, (), ""):
-                values[name] = source[name]
-                break
-    for name, value in list(values.items()):
-        values[name] = _checked(name, value)
-    values.pop("format", None)
-    values = {k: v for k, v in values.items() if k in names}
-    if "api_version" not in values and environ.get("GOOGLE_GENAI_API_VERSION"):
-        wanted = environ["GOOGLE_GENAI_API_VERSION"].strip()
-        values["api_version"] = "v1beta" if wanted == "beta" else wanted
-        notes.append(f"API version {values['api_version']} from GOOGLE_GENAI_API_VERSION, as google-genai reads it")
-    settings = Settings(**values)
+    if not key:
+        return {}
+    secret = Secret(key)
+    _check_sendable(secret.reveal(), key_source)
+    return {"api_key": secret, "api_key_source": key_source}
+
+
+def _check_sendable(key: str, source: str) -> None:
+    """A header carries printable ASCII only: a BOM, a non-Latin letter or a control character cannot be sent."""
+    import unicodedata
+
+    for position, char in enumerate(key, 1):
+        if not " " <= char <= "~":
+            name = unicodedata.name(char, "a control character")
+            raise InputError(
+                f"the API key from {source} has a character that cannot be sent in an HTTP header: U+{ord(char):04X} "
+                f"({name}) at position {position}; copy the key again, without it"
+            )
+
+
+def _renamed(source: dict[str, Any]) -> dict[str, Any]:
+    source = dict(source)
+    if "request" in source:
+        source["request_file"] = source.pop("request")
+    return source
+
+
+def _guard_config(values: dict[str, Any], from_config: set[str], config_name: str, folder: Path) -> None:
+    """Refuse what a config file sets that could send credentials elsewhere; a request path becomes absolute."""
+    for name in ("base_url", "gcp_endpoint"):
+        if name in from_config and not is_google_url(values[name]):
+            flag, variable = OVERRIDES[name]
+            raise InputError(
+                f"{config_name} sets {name} = {_origin(values[name])!r}, not a Google host (https, under "
+                "googleapis.com): a config file (perhaps from a cloned repository) may not choose where your key "
+                f"goes; pass {flag} or set {variable} to use it"
+            )
+    if "request_file" in from_config:
+        values["request_file"] = _config_request_path(values["request_file"], config_name, folder)
+
+
+def is_google_url(url: str) -> bool:
+    """https and a host under googleapis.com (generativelanguage.googleapis.com, *.googleapis.com)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "https"
+        and not parts.username
+        and (host == "googleapis.com" or host.endswith(".googleapis.com"))
+    )
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL, without any credentials or path, for a message."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    except ValueError:
+        return url[:80]
+
+
+def _config_request_path(value: str, config_name: str, folder: Path) -> str:
+    """A request file a config names: a regular file inside the config's folder (a symlink may not lead out)."""
+    base = folder.resolve()
+    given = Path(value)
+    path = (given if given.is_absolute() else base / given).resolve()
+    said = f"{config_name} sets request = {value!r}"
+    if not path.is_relative_to(base):
+        raise InputError(
+            f"{said}, outside the folder of {config_name}: a config file (perhaps from a cloned repository) may "
+            "only name a request file in its own folder, or it could send any file; pass --request to use it"
+        )
+    if not path.exists():
+        raise InputError(f"{said}, which does not exist in {str(base)!r}")
+    if not path.is_file():
+        raise InputError(f"{said}, which is not a regular file; pass --request to use it")
+    return str(path)
+
+
+def _normalised(settings: Settings, notes: list[str]) -> Settings:
+    """A base URL that carries the version split off, `models/` dropped, URLs and the version validated."""
     base = settings.base_url.rstrip("/")
     for version in ("/v1beta", "/v1"):
         if base.endswith(version):  # a base URL that already carries the version
@@ -173,7 +292,40 @@ def resolve(flags: dict[str, Any], environ: dict[str, str] | None = None, folder
         _validate_url(settings.gcp_endpoint, "GCP endpoint")
     if settings.api_version not in API_VERSIONS:
         raise InputError(f"unknown API version {settings.api_version!r}; use one of {', '.join(API_VERSIONS)}")
+    if settings.project and not PROJECT_ID.match(settings.project):
+        raise InputError(
+            f"project {settings.project[:80]!r} is not a Google Cloud project ID or number (letters, digits, "
+            "hyphens, e.g. my-project-123)"
+        )
     return replace(settings, base_url=base, notes=tuple(notes))
+
+
+def _check_selection(settings: Settings) -> None:
+    both = sorted(set(settings.only) & set(settings.skip))
+    if both:
+        raise InputError(f"--only and --skip both name {', '.join(both)}: nothing would run; keep one of them")
+
+
+def _check_credentials_file(settings: Settings, environ: dict[str, str]) -> None:
+    """GOOGLE_APPLICATION_CREDENTIALS must name a small regular file: google-auth would read a device forever."""
+    name = environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if not name or not settings.project or settings.gcp_is_local:
+        return
+    label = f"GOOGLE_APPLICATION_CREDENTIALS points at {name[:200]!r}"
+    try:
+        mode, size = os.stat(name).st_mode, os.stat(name).st_size
+    except FileNotFoundError:
+        return  # google-auth says so itself ("no Application Default Credentials")
+    except OSError as exc:
+        raise InputError(f"{label}, which cannot be read ({exc.strerror or exc})") from None
+    fix = "point it at the JSON file `gcloud auth application-default login` or the console wrote, or unset it"
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise InputError(f"{label}, which is {kind}: {fix}")
+    if size > MAX_CREDENTIALS_BYTES:
+        raise InputError(f"{label}, a file of {size} bytes: a credentials file is a few kilobytes; {fix}")
+    if not os.access(name, os.R_OK):
+        raise InputError(f"{label}, which cannot be read (permission denied): {fix}")
 
 
 API_VERSIONS = ("v1beta", "v1", "v1alpha")

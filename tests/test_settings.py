@@ -32,8 +32,10 @@ def test_flag_beats_environment_beats_config(tmp_path):
 
 def test_gemini_doctor_toml_and_request_key(tmp_path):
     (tmp_path / "gemini-doctor.toml").write_text('request = "body.json"\nmodalities = "TEXT,IMAGE"\n')
-    settings = resolve(NO_FLAGS, {}, tmp_path)
-    assert settings.request_file == "body.json" and settings.modalities == ("TEXT", "IMAGE")
+    (tmp_path / "body.json").write_text('{"contents": []}')
+    settings = resolve(NO_FLAGS, {}, tmp_path)  # a config's request path is read from the config's folder
+    assert settings.request_file == str((tmp_path / "body.json").resolve())
+    assert settings.modalities == ("TEXT", "IMAGE")
 
 
 def test_a_key_in_a_config_file_is_refused(tmp_path):
@@ -103,3 +105,153 @@ def test_models_prefix_and_genai_api_version_variable(tmp_path):
     assert settings.model == "gemini-3-pro-image" and settings.api_version == "v1beta"
     assert resolve({}, {"GOOGLE_GENAI_API_VERSION": "v1"}, tmp_path).api_version == "v1"
     assert resolve({"api_version": "v1beta"}, {"GOOGLE_GENAI_API_VERSION": "v1"}, tmp_path).api_version == "v1beta"
+
+
+# ------------------------------------------------------------- a config file cannot move credentials (issue 9.1)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:1",
+        "https://attacker.example",
+        "http://generativelanguage.googleapis.com",  # Google's host, but not over https
+        "https://generativelanguage.googleapis.com@attacker.example",  # userinfo: the host is attacker.example
+        "https://googleapis.com.attacker.example",
+        "https://attacker.example/generativelanguage.googleapis.com",
+    ],
+)
+@pytest.mark.parametrize("name,variable", [("base_url", "GOOGLE_GEMINI_BASE_URL"), ("gcp_endpoint", None)])
+def test_a_config_file_cannot_point_requests_at_a_host_that_is_not_googles(tmp_path, url, name, variable):
+    (tmp_path / "pyproject.toml").write_text(f'[tool.gemini-doctor]\n{name} = "{url}"\n')
+    with pytest.raises(InputError, match="not a Google host") as caught:
+        resolve({}, {"GEMINI_API_KEY": "k"}, tmp_path)
+    assert "pyproject.toml" in str(caught.value) and "\n" not in str(caught.value)
+    flag = {"base_url": "--base-url", "gcp_endpoint": "--gcp-endpoint"}[name]
+    assert flag in str(caught.value)  # it says how to use it on purpose
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://generativelanguage.googleapis.com", "https://private.googleapis.com/", "https://x.googleapis.com:443"],
+)
+def test_a_config_file_may_name_googles_own_hosts(tmp_path, url):
+    (tmp_path / "gemini-doctor.toml").write_text(f'base_url = "{url}"\ngcp_endpoint = "{url}"\n')
+    settings = resolve({}, {}, tmp_path)
+    assert settings.base_url == url.rstrip("/") and settings.gcp_endpoint == url
+
+
+def test_the_flag_or_the_environment_may_choose_any_host_over_the_config(tmp_path):
+    (tmp_path / "gemini-doctor.toml").write_text(
+        'base_url = "http://127.0.0.1:1"\ngcp_endpoint = "http://127.0.0.1:2"\n'
+    )
+    settings = resolve(
+        {"base_url": "http://127.0.0.1:3"}, {"GEMINI_DOCTOR_GCP_ENDPOINT": "http://127.0.0.1:4"}, tmp_path
+    )
+    assert (settings.base_url, settings.gcp_endpoint) == ("http://127.0.0.1:3", "http://127.0.0.1:4")
+
+
+def test_a_config_request_file_must_be_a_regular_file_inside_its_folder(tmp_path):
+    project, outside = tmp_path / "repo", tmp_path / "home"
+    project.mkdir()
+    outside.mkdir()
+    (outside / "adc.json").write_text('{"contents": []}')
+    (project / "inside.json").write_text('{"contents": []}')
+    (project / "link.json").symlink_to(outside / "adc.json")
+    (project / "folder.json").mkdir()
+    cases = {
+        str(outside / "adc.json"): "outside the folder",
+        "../home/adc.json": "outside the folder",
+        "link.json": "outside the folder",  # a symlink out of the folder is followed, then refused
+        "folder.json": "not a regular file",
+        "missing.json": "does not exist",
+    }
+    for value, words in cases.items():
+        (project / "gemini-doctor.toml").write_text(f'request = "{value}"\n')
+        with pytest.raises(InputError, match=words):
+            resolve({}, {}, project)
+        assert resolve({"request": str(outside / "adc.json")}, {}, project).request_file == str(outside / "adc.json")
+    (project / "gemini-doctor.toml").write_text('request = "inside.json"\n')
+    assert resolve({}, {}, project).request_file == str((project / "inside.json").resolve())
+
+
+@pytest.mark.parametrize(
+    "name", ["https_proxy", "http_proxy", "all_proxy", "proxy", "ssl_cert_file", "requests_ca_bundle", "ca_bundle"]
+)
+def test_a_config_file_cannot_set_proxies_or_certificates(tmp_path, name):
+    (tmp_path / "gemini-doctor.toml").write_text(f'{name} = "http://127.0.0.1:1"\n')
+    with pytest.raises(InputError, match="unknown setting"):
+        resolve({}, {}, tmp_path)
+
+
+# ------------------------------------------------------------- bad input is one line, not exit 3 (issue 9.9)
+
+
+@pytest.mark.parametrize(
+    "content,words",
+    [
+        (b'[tool]\ngemini-doctor = "x"\n', "must be a table"),
+        (b"[tool]\ngemini-doctor = 5\n", "must be a table"),
+        (b"[tool.gemini-doctor\n", "not valid TOML"),
+        (b"a = " + b"[" * 100_000 + b"\n", "nests deeper"),
+        (b"# " + b"x" * (2 * 1024 * 1024) + b"\n", "larger than"),
+        (b"\x00\x01binary", "binary"),
+    ],
+    ids=["string-table", "number-table", "invalid", "deep", "huge", "binary"],
+)
+def test_broken_config_files_are_one_line_errors(tmp_path, content, words):
+    (tmp_path / "pyproject.toml").write_bytes(content)
+    with pytest.raises(InputError, match=words) as caught:
+        resolve({}, {}, tmp_path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_config_with_a_bom_is_read_and_a_pyproject_folder_is_no_config(tmp_path):
+    (tmp_path / "gemini-doctor.toml").write_bytes('\ufeffmodel = "gemini-3-pro-image"\n'.encode())
+    assert resolve({}, {}, tmp_path).model == "gemini-3-pro-image"
+    (tmp_path / "gemini-doctor.toml").unlink()
+    (tmp_path / "pyproject.toml").mkdir()
+    assert resolve({}, {}, tmp_path).notes == ()
+
+
+@pytest.mark.parametrize("bad", ["\ufeff", "ключ", "\n", "\x00", "\u200b", "é"])
+@pytest.mark.parametrize("variable", ["GEMINI_API_KEY", "GOOGLE_API_KEY"])
+def test_a_key_with_a_character_a_header_cannot_carry_is_refused_without_echoing_it(tmp_path, bad, variable):
+    key = "AIza" + "x" * 17 + bad + "y" * 17
+    with pytest.raises(InputError, match="cannot be sent") as caught:
+        resolve({}, {variable: key}, tmp_path)
+    message = str(caught.value)
+    assert variable in message and "x" * 10 not in message and "y" * 10 not in message and "\n" not in message
+
+
+def test_only_and_skip_naming_the_same_check_is_a_usage_error(tmp_path):
+    with pytest.raises(InputError, match="both name model"):
+        resolve({"only": ("model",), "skip": ("model", "quota")}, {}, tmp_path)
+    (tmp_path / "gemini-doctor.toml").write_text('only = ["quota"]\n')
+    with pytest.raises(InputError, match="both name quota"):
+        resolve({"skip": ("quota",)}, {}, tmp_path)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 0, 1e309, -1])
+def test_timeouts_that_are_not_a_duration_are_refused(tmp_path, value):
+    with pytest.raises(InputError, match="timeout"):
+        resolve({"timeout": value}, {}, tmp_path)
+
+
+def test_google_application_credentials_must_name_a_small_regular_file(tmp_path):
+    huge = tmp_path / "huge.json"
+    huge.write_bytes(b" " * (2 * 1024 * 1024))
+    for target, words in ((tmp_path, "a directory"), ("/dev/zero", "not a regular file"), (huge, "a file of")):
+        env = {"GOOGLE_APPLICATION_CREDENTIALS": str(target)}
+        with pytest.raises(InputError, match=words):
+            resolve({"project": "my-project"}, env, tmp_path)
+        assert resolve({}, env, tmp_path).project is None  # no project: Google Cloud is not called, nothing read
+        assert resolve({"project": "p1", "gcp_endpoint": "http://127.0.0.1:1"}, env, tmp_path)  # the emulator
+    missing = {"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "missing.json")}
+    assert resolve({"project": "my-project"}, missing, tmp_path).project == "my-project"  # google-auth says so
+
+
+@pytest.mark.parametrize("project", ["../../other", "a/b", "my project", "проект", "x" * 101])
+def test_a_project_that_is_no_project_id_is_refused(tmp_path, project):
+    with pytest.raises(InputError, match="project"):
+        resolve({"project": project}, {}, tmp_path)
