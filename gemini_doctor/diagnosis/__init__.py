@@ -12,6 +12,7 @@ from gemini_doctor.knowledge import ErrorType, error
 
 SEVERITIES = ("error", "warning")
 CONFIDENCES = ("certain", "likely", "possible")
+CONFIDENCE_SCORE = {"certain": 8, "likely": 5, "possible": 2}  # the score of a diagnosis no signature scored
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class Diagnosis:
     evidence: tuple[str, ...] = ()
     hints: tuple[str, ...] = ()  # case-specific fix steps, shown before the catalog's general ones
     note: str | None = None  # e.g. what would tell this apart from a rival diagnosis
+    score: int | None = None  # how specific the evidence that named it is (diagnosis/signatures.py)
+    occurrences: int = 1  # how many errors of a paste it names
+    retry_after: float | None = None  # seconds, from RetryInfo or "Please retry in N s", when retrying can help
 
     @classmethod
     def of(
@@ -35,15 +39,20 @@ class Diagnosis:
         severity: str = "error",
         hints: list[str] | tuple[str, ...] = (),
         note: str | None = None,
+        score: int | None = None,
     ) -> Diagnosis:
-        return cls(error(slug), severity, confidence, tuple(evidence), tuple(hints), note)
+        return cls(error(slug), severity, confidence, tuple(evidence), tuple(hints), note, score)
 
     @property
     def fix(self) -> tuple[str, ...]:
         return self.hints + tuple(step for step in self.error.fix if step not in self.hints)
 
-    def rank(self) -> tuple[int, int]:
-        return (SEVERITIES.index(self.severity), CONFIDENCES.index(self.confidence))
+    @property
+    def specificity(self) -> int:
+        return self.score if self.score is not None else CONFIDENCE_SCORE[self.confidence]
+
+    def rank(self) -> tuple[int, int, int]:
+        return (SEVERITIES.index(self.severity), -self.specificity, CONFIDENCES.index(self.confidence))
 
     def to_dict(self) -> dict[str, Any]:
         entry = self.error
@@ -58,11 +67,14 @@ class Diagnosis:
             "evidence": list(self.evidence),
             "fix": list(self.fix),
             "retryable": entry.retryable,
+            "retry_after": self.retry_after if entry.retryable else None,
             "retry_advice": entry.retry_advice,
             "docs": entry.docs,
         }
         if self.note:
             result["note"] = self.note
+        if self.occurrences > 1:
+            result["occurrences"] = self.occurrences
         return result
 
 
@@ -92,5 +104,6 @@ def rank(diagnoses: list[Diagnosis]) -> list[Diagnosis]:
             kept,
             evidence=kept.evidence + tuple(e for e in other.evidence if e not in kept.evidence),
             hints=kept.hints + tuple(h for h in other.hints if h not in kept.hints),
+            retry_after=kept.retry_after if kept.retry_after is not None else other.retry_after,
         )
     return sorted(best.values(), key=lambda d: d.rank())

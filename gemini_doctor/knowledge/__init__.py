@@ -25,6 +25,38 @@ def _round16(value: float) -> int:
 
 
 @dataclass(frozen=True)
+class Signature:
+    """How one error type is recognised: every condition given must hold (see errors.toml's header)."""
+
+    slug: str
+    id: str
+    source: str
+    checked: dt.date
+    confidence: str = "certain"
+    http: tuple[int, ...] = ()
+    grpc: tuple[str, ...] = ()
+    reason: tuple[str, ...] = ()
+    finish: tuple[str, ...] = ()
+    block: bool = False
+    message: tuple[str, ...] = ()
+    judge: str | None = None
+    weight: int = 0
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer an error can come from or pass through: Google, a relay, a client library, an app."""
+
+    name: str
+    kind: str
+    source: str
+    checked: dt.date
+    markers: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ErrorType:
     """One entry of the error catalog: a failure with a stable code and slug."""
 
@@ -45,6 +77,7 @@ class ErrorType:
     http_status: int | None = None
     grpc_status: str | None = None
     article: str | None = None
+    signatures: tuple[Signature, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,8 +148,29 @@ def error_types() -> tuple[ErrorType, ...]:
     for raw in _read("errors.toml")["error"]:
         raw = dict(raw)
         raw["fix"] = tuple(raw["fix"])
+        raw["signatures"] = tuple(_signature(raw["slug"], sig) for sig in raw.pop("signature", ()))
         entries.append(ErrorType(**raw))
     return tuple(entries)
+
+
+def _signature(slug: str, raw: dict) -> Signature:
+    values = {key: tuple(value) if isinstance(value, list) else value for key, value in raw.items()}
+    return Signature(slug=slug, **values)
+
+
+@cache
+def network_markers() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Words clients print for each kind of network failure, in the order they are tried."""
+    return tuple((raw["kind"], tuple(raw["markers"])) for raw in _read("readers.toml")["network"])
+
+
+@cache
+def layers() -> tuple[Layer, ...]:
+    """The layers an error can pass through, in the order they are reported."""
+    return tuple(
+        Layer(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+        for raw in _read("readers.toml")["layer"]
+    )
 
 
 @cache

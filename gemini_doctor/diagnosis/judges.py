@@ -1,0 +1,417 @@
+"""The judgements that need context: a signature with `judge = NAME` hands the evidence to NAME here.
+
+Each weighs what a signature alone cannot: the quota details against billing and the paid quota (the four
+causes of a 429), a 404 against the model table, an unknown field against the API version, modalities against
+the model, a 200 answer's image against the request. They follow Google's documented behaviour; where the
+evidence cannot tell two causes apart, both are returned with what would tell them apart. `score` on what they
+return is added to the score of the signature that called them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from gemini_doctor.diagnosis import Context, Diagnosis
+from gemini_doctor.diagnosis.facts import Evidence
+from gemini_doctor.diagnosis.request import (
+    IMAGEN_FIELDS,
+    VERTEX_ONLY_FIELDS,
+    RequestSettings,
+    canonical_size,
+    read_request,
+)
+from gemini_doctor.images import aspect_matches, size_bucket
+from gemini_doctor.knowledge import Model, closest_models, find_model
+
+TELL_APART = "Run `gemini-doctor check --project PROJECT` to read billing and quotas and tell these apart."
+STRUCTURED = 6  # a QuotaFailure or field violation read from the body is as specific as Google's own words
+
+
+def basics(evidence: Evidence) -> list[str]:
+    lines = []
+    status = " ".join(str(x) for x in (evidence.http_status, evidence.status) if x)
+    if status:
+        lines.append(f"HTTP {status}" if evidence.http_status else status)
+    if evidence.message:
+        lines.append(f"message: {evidence.excerpt(240)!r}")
+    if evidence.reasons:
+        lines.append(f"ErrorInfo.reason {', '.join(evidence.reasons)}")
+    for header in ("retry-after", "proxy-authenticate", "via"):
+        if header in evidence.headers:
+            lines.append(f"header {header}: {evidence.headers[header][:120]}")
+    return lines or [f"input read as {evidence.kind}"]
+
+
+def quota(evidence: Evidence, context: Context) -> list[Diagnosis]:
+    """The 429 family: which quota, what limit, and what billing says."""
+    lines = basics(evidence) + [f"QuotaFailure: {v.describe()}" for v in evidence.violations]
+    if evidence.retry_delay:
+        lines.append(f"RetryInfo.retryDelay {evidence.retry_delay}")
+    zero = [v for v in evidence.violations if v.value == 0]
+    zero_free = [v for v in zero if v.free_tier]
+    if zero_free:
+        return _free_tier_zero(lines, context)
+    if zero:
+        return [
+            Diagnosis.of(
+                "billing-limit-zero",
+                "possible",
+                ["the 429 names a paid (not free-tier) quota whose value is 0", *lines],
+                note="Not the free tier: the project has no quota for this model at its tier or in this region "
+                "(reported for preview models). Ask for an increase in Cloud Quotas or use another model. "
+                + TELL_APART,
+                score=STRUCTURED,
+            )
+        ]
+    if any(v.per_day for v in evidence.violations):
+        return [Diagnosis.of("daily-quota-exhausted", "certain", lines, score=STRUCTURED)]
+    if evidence.violations:
+        return [Diagnosis.of("ipm-exceeded", "certain", lines, score=STRUCTURED)]
+    return _quota_without_details(evidence, context, lines)
+
+
+def _free_tier_zero(lines: list[str], context: Context) -> list[Diagnosis]:
+    lines = ["the 429 names a free-tier quota whose value is 0", *lines]
+    if context.billing_enabled is True:
+        paid = f", paid quota {context.paid_quota}" if context.paid_quota else ", paid quota unknown"
+        return [
+            Diagnosis.of(
+                "ghost-429",
+                "likely" if context.paid_quota else "possible",
+                [*lines, f"context: billing is enabled{paid}"],
+                note="Could also be a key from another, unbilled project; tell apart by the key's project in "
+                "AI Studio. " + ("" if context.paid_quota else TELL_APART),
+                score=STRUCTURED,
+            )
+        ]
+    if context.billing_enabled is False:
+        return [Diagnosis.of("billing-limit-zero", "certain", [*lines, "context: billing is not enabled"], score=7)]
+    return [
+        Diagnosis.of(
+            "billing-limit-zero",
+            "likely",
+            lines,
+            note="Could also be ghost-429 if billing is already on for the key's project. " + TELL_APART,
+            score=STRUCTURED,
+        )
+    ]
+
+
+def _quota_without_details(evidence: Evidence, context: Context, lines: list[str]) -> list[Diagnosis]:
+    lines = [*lines, "the 429 carries no QuotaFailure detail"]
+    if context.billing_enabled is False:
+        return [Diagnosis.of("billing-limit-zero", "likely", [*lines, "context: billing is not enabled"])]
+    vertex = any(layer.startswith("google: Vertex") for layer in evidence.layers)
+    if vertex:
+        return [
+            Diagnosis.of(
+                "dynamic-shared-quota",
+                "possible",
+                [*lines, "Vertex AI answered: its 429 without details is shared capacity (DSQ) or a per-minute quota"],
+                note="Could also be ipm-exceeded (the project's per-minute quota); tell apart in the Vertex AI "
+                "quotas page of the console.",
+            )
+        ]
+    if context.billing_enabled is True:
+        return [
+            Diagnosis.of(
+                "dynamic-shared-quota",
+                "possible",
+                [*lines, "context: billing is enabled; the Developer API's own per-minute 429 names its quota"],
+                note="Could also be ipm-exceeded if a client dropped the QuotaFailure detail. " + TELL_APART,
+            )
+        ]
+    return [
+        Diagnosis.of(
+            "billing-limit-zero",
+            "possible",
+            [*lines, "an image model's most frequent 429 is the free tier's limit of 0 (no billing linked)"],
+            note="Could also be ipm-exceeded (per-minute quota) or dynamic-shared-quota (shared capacity); the "
+            "details the client dropped would say which. " + TELL_APART,
+        )
+    ]
+
+
+def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
+    """A 404: a model retired, renamed, misspelled, or served on another route."""
+    model_name = context.model or evidence.model
+    model = find_model(model_name) if model_name else None
+    lines = basics(evidence)
+    text = evidence.haystack.lower()
+    if model and model.is_shut_down:
+        hint = [f"Move to {model.replacement}."] if model.replacement else []
+        lines += [f"model table: {model.id} is shut down since {model.shutdown}"] if model.shutdown else []
+        return [Diagnosis.of("model-deprecated", "certain", lines, hints=hint, score=STRUCTURED)]
+    if "/openai/" in (evidence.url or "").lower() and "images" in (evidence.url or "").lower():
+        hint = f"Call POST /v1beta/models/{model_name or 'MODEL'}:generateContent instead of the OpenAI images route."
+        return [Diagnosis.of("wrong-endpoint", "likely", lines, hints=[hint], score=STRUCTURED)]
+    if model is not None and model_name and model.id != model_name.removeprefix("models/"):
+        lines.append(f"{model_name} is a name Google uses internally for {model.id}")
+        return [Diagnosis.of("wrong-model-name", "certain", lines, hints=[f"Call {model.id}."], score=STRUCTURED)]
+    if model is not None:
+        note = f"{model.id} is a known model: the API version or base URL may not serve it."
+        return [
+            Diagnosis.of("wrong-endpoint", "possible", lines, note=note + " Could also be wrong-model-name."),
+        ]
+    if model_name:
+        close = closest_models(model_name)
+        hints = [f"Closest valid names: {', '.join(close)}."] if close else []
+        lines.append(f"{model_name!r} is not a model the table knows")
+        confidence = "certain" if "models/" in text else "likely"
+        return [Diagnosis.of("wrong-model-name", confidence, lines, hints=hints)]
+    note = "A 404 without a model name usually means a wrong path or base URL."
+    return [Diagnosis.of("wrong-endpoint", "possible", lines, note=note, score=1)]
+
+
+def invalid_argument(evidence: Evidence, context: Context) -> list[Diagnosis]:
+    """A 400: which field, and whether the API version explains it."""
+    text = evidence.haystack.lower()
+    unknown = re.findall(r'unknown name \\?"([\w.]+)\\?"', text)
+    names = {n.lower() for n in unknown + [f.split(".")[-1] for f, _ in evidence.field_violations]}
+    lines = basics(evidence)
+    if names & {"responsemodalities", "response_modalities", "imageconfig", "image_config"}:
+        return [_image_fields_on_wrong_version(evidence, context, lines)]
+    vertex_only = {f.lower() for f in VERTEX_ONLY_FIELDS}
+    if names & vertex_only:
+        found = ", ".join(sorted(names & vertex_only))
+        return [Diagnosis.of("vertex-only-parameter", "certain", [*lines, f"unknown field {found}"], score=8)]
+    hints = [
+        f"{name} is an Imagen field, not a Gemini one: remove it." for name in sorted(names & _lower(IMAGEN_FIELDS))
+    ]
+    if "image_size" in text or "image size" in text:
+        settings = read_request(context.request)
+        size = settings.image_size or _quoted_after(evidence.haystack, ("image_size", "image size"))
+        canonical = canonical_size(size) if size else None
+        if size and canonical and canonical != size:
+            return [
+                Diagnosis.of(
+                    "image-size-case",
+                    "certain",
+                    [*lines, f"imageSize sent as {size!r}"],
+                    hints=[f'Send "imageSize": "{canonical}".'],
+                    score=STRUCTURED + 2,
+                )
+            ]
+        hints.append("Use an imageSize the model supports (see `gemini-doctor explain invalid-argument`).")
+    if "multiple candidates is not enabled" in text:
+        hints.append("Image models make one candidate per call: drop candidateCount and send N requests.")
+    if "json mode is not enabled" in text:
+        hints.append("Image models do not take responseMimeType / responseSchema: remove them.")
+    if "aspect_ratio" in text or "aspect ratio" in text:
+        hints.append("Use an aspectRatio the model lists; the error message names the valid ones.")
+    if "response_modalities" in text and "invalid value" in text:
+        hints.append('responseModalities takes "TEXT" and "IMAGE".')
+    return [Diagnosis.of("invalid-argument", "certain" if hints else "likely", lines, hints=hints)]
+
+
+def _image_fields_on_wrong_version(evidence: Evidence, context: Context, lines: list[str]) -> Diagnosis:
+    version = context.api_version or evidence.api_version
+    return Diagnosis.of(
+        "wrong-endpoint",
+        "likely" if version in ("v1", None) else "possible",
+        lines + ([f"the request went to API version {version}"] if version else []),
+        hints=[
+            "Send image requests to /v1beta/models/{model}:generateContent (google-genai: "
+            "HttpOptions(api_version='v1beta') or GOOGLE_GENAI_API_VERSION=beta)."
+        ],
+        score=STRUCTURED + 2,
+    )
+
+
+def modalities(evidence: Evidence, context: Context) -> list[Diagnosis]:
+    """ "Model does not support the requested response modalities": the model, or the modalities asked."""
+    text = evidence.haystack.lower()
+    model_name = context.model or evidence.model
+    model = find_model(model_name) if model_name else None
+    lines = basics(evidence)
+    asked = re.search(r"response modalities:?\s*\(?([a-z, ]+)\)?", text)
+    asked_set = {m.strip() for m in asked.group(1).split(",")} if asked else set()
+    if asked_set == {"image"} and (model is None or model.requires_text_modality):
+        return [
+            Diagnosis.of(
+                "missing-text-modality",
+                "likely",
+                [*lines, "only IMAGE was asked for, and this model needs TEXT with it"],
+                hints=['Send ["TEXT", "IMAGE"], or move to a current image model, which takes ["IMAGE"] alone.'],
+                note="Could also be wrong-response-modalities: a model that makes no images at all refuses IMAGE "
+                "the same way; `gemini-doctor explain` with --model tells them apart.",
+                score=1,
+            )
+        ]
+    hint = (
+        'Add "IMAGE" to responseModalities.'
+        if "image" not in asked_set
+        else "This model makes no images: call an image model (e.g. gemini-3.1-flash-image)."
+    )
+    return [Diagnosis.of("wrong-response-modalities", "certain", lines, hints=[hint])]
+
+
+def network(evidence: Evidence, context: Context) -> list[Diagnosis]:
+    if evidence.html_title is not None:
+        status = f"HTTP {evidence.http_status} " if evidence.http_status else ""
+        return [
+            Diagnosis.of(
+                "network-unreachable",
+                "likely",
+                [f"{status}answer is an HTML page (title {evidence.html_title!r}), not a Gemini JSON body"],
+                hints=[
+                    "A proxy, gateway or captive portal answered instead of Google: check HTTPS_PROXY and the base URL."
+                ],
+                score=5,
+            )
+        ]
+    what, hint = NETWORK_HINTS[evidence.network_error or "reset"]
+    return [
+        Diagnosis.of(
+            "network-unreachable",
+            "certain",
+            [f"no answer from the API: {what}", f"text: {evidence.excerpt(200)!r}"],
+            hints=[hint],
+            score=7,
+        )
+    ]
+
+
+NETWORK_HINTS = {
+    "dns": (
+        "the host name did not resolve (DNS)",
+        "Check the base URL's spelling and your DNS; `nslookup generativelanguage.googleapis.com`.",
+    ),
+    "connect": (
+        "no connection could be made to the host",
+        "Check the network path and firewall; `curl -sS https://generativelanguage.googleapis.com/v1beta/models`.",
+    ),
+    "refused": (
+        "the connection was refused",
+        "Nothing listens at that host and port: check the base URL, or a local proxy that is not running.",
+    ),
+    "tls": (
+        "the TLS handshake failed (certificate)",
+        "A corporate proxy that intercepts TLS needs its CA trusted: set SSL_CERT_FILE / REQUESTS_CA_BUNDLE "
+        "to a bundle that holds it, or use the system store via the truststore package.",
+    ),
+    "proxy": (
+        "the proxy refused or failed the request",
+        "Check HTTPS_PROXY / NO_PROXY and the proxy's credentials (407 means it wants authentication).",
+    ),
+    "timeout": (
+        "the request timed out",
+        "Check the network path; raise the client timeout only if a slow answer is expected.",
+    ),
+    "reset": (
+        "the connection was closed before a full answer",
+        "A proxy or firewall may cut long requests; retry once and test the path with `gemini-doctor check`.",
+    ),
+}
+
+
+def response(evidence: Evidence, context: Context) -> list[Diagnosis]:
+    """A 200 answer: no image (and why), or an image that is not what the request asked for."""
+    settings = read_request(context.request)
+    model_name = context.model or evidence.model
+    model = find_model(model_name) if model_name else None
+    lines = ["HTTP 200 generateContent answer", f"finishReason {', '.join(evidence.finish_reasons) or 'none'}"]
+    if evidence.finish_message:
+        lines.append(f"finishMessage {evidence.finish_message[:200]!r}")
+    images = evidence.final_images
+    if not images:
+        return _no_image(evidence, settings, model, lines)
+    if images[-1].info.format == "unknown":
+        mime = images[-1].declared_mime
+        return [Diagnosis.of("no-image-returned", "likely", [*lines, f"the image part ({mime}) is not a valid image"])]
+    return _image_against_request(evidence, context, settings, model, images[-1].info.size)
+
+
+def _no_image(evidence: Evidence, settings: RequestSettings, model: Model | None, lines: list[str]) -> list[Diagnosis]:
+    lines.append("no image part in the answer" + (f"; text: {evidence.texts[0][:160]!r}" if evidence.texts else ""))
+    upper = [m.upper() for m in settings.modalities or ()]
+    if settings.modalities is not None and "IMAGE" not in upper:
+        return [
+            Diagnosis.of(
+                "wrong-response-modalities",
+                "certain",
+                [*lines, f"the request's responseModalities is {list(settings.modalities)}"],
+                hints=['Add "IMAGE" to generationConfig.responseModalities.'],
+                score=9,
+            )
+        ]
+    if upper == ["IMAGE"] and model is not None and model.requires_text_modality:
+        return [
+            Diagnosis.of(
+                "missing-text-modality",
+                "likely",
+                [*lines, f'responseModalities ["IMAGE"] on {model.id}, which required TEXT too'],
+                hints=['Send ["TEXT", "IMAGE"], or move to a current image model.'],
+                score=9,
+            )
+        ]
+    return [Diagnosis.of("no-image-returned", "likely", lines, score=3)]
+
+
+def _image_against_request(
+    evidence: Evidence,
+    context: Context,
+    settings: RequestSettings,
+    model: Model | None,
+    size: tuple[int, int] | None,
+) -> list[Diagnosis]:
+    if size is None:
+        return []
+    width, height = size
+    got = f"got {width}x{height} ({size_bucket(width, height)}, {evidence.final_images[-1].info.format.upper()})"
+    found: list[Diagnosis] = []
+    mismatches: list[str] = []
+    if settings.image_size:
+        canonical = canonical_size(settings.image_size)
+        bucket = size_bucket(width, height)
+        if canonical and canonical != settings.image_size and bucket != canonical:
+            found.append(
+                Diagnosis.of(
+                    "image-size-case",
+                    "certain",
+                    [f"asked imageSize {settings.image_size!r}, {got}: the lowercase value fell back to the default"],
+                    hints=[f'Send "imageSize": "{canonical}".'],
+                )
+            )
+        elif canonical and (model is None or canonical in model.image_sizes) and bucket != canonical:
+            mismatches.append(f"asked imageSize {canonical}, {got}")
+    ratio_known = settings.aspect_ratio and (model is None or settings.aspect_ratio in model.aspect_ratios)
+    if ratio_known and not aspect_matches(width, height, settings.aspect_ratio):
+        mismatches.append(f"asked aspectRatio {settings.aspect_ratio}, {got}")
+    if mismatches and evidence.image_tokens:
+        mismatches.append(f"usageMetadata counts {evidence.image_tokens} image tokens, the price of the size made")
+    if mismatches:
+        proxied = bool(context.base_url) and "googleapis.com" not in (context.base_url or "")
+        via = f"; base URL {context.base_url}" if proxied else ""
+        found.append(
+            Diagnosis.of(
+                "image-config-stripped",
+                "likely" if proxied else "possible",
+                [*mismatches, f"imageConfig was in the request{via}"],
+                note="Compare with a direct call: `gemini-doctor check --generate` against Google itself.",
+            )
+        )
+    return found
+
+
+def _lower(names: Iterable[str]) -> set[str]:
+    return {name.lower() for name in names}
+
+
+def _quoted_after(text: str, words: tuple[str, ...]) -> str | None:
+    for word in words:
+        found = re.search(re.escape(word) + r"\s*'([^']+)'", text, re.I) or re.search(
+            re.escape(word) + r'\s*\\?"([^"\\]+)', text, re.I
+        )
+        if found:
+            return found.group(1)
+    return None
+
+
+JUDGES: dict[str, Callable[[Evidence, Context], list[Diagnosis]]] = {
+    "quota": quota,
+    "not_found": not_found,
+    "invalid_argument": invalid_argument,
+    "modalities": modalities,
+}

@@ -1,0 +1,96 @@
+"""The one matcher: scores the evidence against every signature in the catalog, most specific first.
+
+A signature (errors.toml, `[[error.signature]]`) holds when every condition it gives holds. Its score is the
+sum of what each condition is worth (an ErrorInfo reason or a finishReason says more than words, words more than
+a status code) plus its own `weight`; the best-scoring matches become the diagnoses, the rest are alternatives.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from gemini_doctor.diagnosis.facts import Evidence
+from gemini_doctor.knowledge import Signature, error_types
+
+WORTH = {"reason": 8, "finish": 8, "block": 8, "message": 6, "grpc": 2, "http": 1}
+
+
+@dataclass(frozen=True)
+class Match:
+    signature: Signature
+    score: int
+    evidence: tuple[str, ...]  # what held, in words, for the report
+
+
+@cache
+def all_signatures() -> tuple[Signature, ...]:
+    return tuple(signature for entry in error_types() for signature in entry.signatures)
+
+
+@cache
+def _patterns(signature: Signature) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(pattern, re.I) for pattern in signature.message)
+
+
+def match_all(evidence: Evidence) -> list[Match]:
+    """Every signature that holds for the evidence, best score first."""
+    haystack = evidence.haystack
+    found = [m for s in all_signatures() if (m := _match(s, evidence, haystack)) is not None]
+    return sorted(found, key=lambda m: -m.score)
+
+
+def _match(signature: Signature, evidence: Evidence, haystack: str) -> Match | None:
+    said: list[str] = []
+    score = signature.weight
+    checks = (
+        ("http", signature.http, lambda: _http(signature, evidence)),
+        ("grpc", signature.grpc, lambda: _grpc(signature, evidence)),
+        ("reason", signature.reason, lambda: _reason(signature, evidence)),
+        ("finish", signature.finish, lambda: _finish(signature, evidence)),
+        ("block", signature.block, lambda: _block(evidence)),
+        ("message", signature.message, lambda: _words(signature, haystack)),
+    )
+    for kind, condition, test in checks:
+        if not condition:
+            continue
+        held = test()
+        if held is None:
+            return None
+        score += WORTH[kind]
+        said.append(held)
+    return Match(signature, score, tuple(said)) if said else None
+
+
+def _http(signature: Signature, evidence: Evidence) -> str | None:
+    return f"HTTP {evidence.http_status}" if evidence.http_status in signature.http else None
+
+
+def _grpc(signature: Signature, evidence: Evidence) -> str | None:
+    return f"status {evidence.status}" if evidence.status in signature.grpc else None
+
+
+def _reason(signature: Signature, evidence: Evidence) -> str | None:
+    named = [r for r in evidence.reasons if r.upper() in signature.reason]
+    return f"ErrorInfo.reason {named[0]}" if named else None
+
+
+def _finish(signature: Signature, evidence: Evidence) -> str | None:
+    if evidence.final_images:
+        return None
+    named = [r for r in evidence.finish_reasons if r.upper() in signature.finish]
+    return f"finishReason {named[0]} and no image in the answer" if named else None
+
+
+def _block(evidence: Evidence) -> str | None:
+    return f"promptFeedback.blockReason {evidence.block_reason}" if evidence.block_reason else None
+
+
+def _words(signature: Signature, haystack: str) -> str | None:
+    for pattern in _patterns(signature):
+        found = pattern.search(haystack)
+        if found:
+            words = " ".join(found.group(0).split())
+            return f"the text says {words[:120]!r}"
+    return None
