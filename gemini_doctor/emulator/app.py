@@ -10,16 +10,18 @@ import asyncio
 import base64
 import copy
 import json
+import logging
 import re
 import secrets
 import threading
 import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -90,18 +92,43 @@ class Recorded:
     at: float = field(default_factory=time.monotonic)
 
 
+RECENT_REQUESTS = 1000  # the recorder keeps this many requests whole; the total stays exact whatever the traffic
+COUNTED_PATHS = 10_000  # distinct paths counted one by one; more than that (a fuzzer) share one tally
+MAX_RECORDED_CHARS = 1024  # of a path or a query, as recorded
+
+
 @dataclass
 class Recorder:
-    requests: list[Recorded] = field(default_factory=list)
+    """The last RECENT_REQUESTS requests, and exact counts: in all, and per path (up to COUNTED_PATHS paths)."""
+
+    recent: deque[Recorded] = field(default_factory=lambda: deque(maxlen=RECENT_REQUESTS))
+    total: int = 0
+    per_path: Counter[str] = field(default_factory=Counter)
+    uncounted: int = 0  # requests to paths beyond COUNTED_PATHS distinct ones
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, entry: Recorded) -> None:
+    @property
+    def requests(self) -> list[Recorded]:
+        """A snapshot of the recent requests, oldest first (all of them, below RECENT_REQUESTS)."""
         with self.lock:
-            self.requests.append(entry)
+            return list(self.recent)
+
+    def add(self, entry: Recorded) -> None:
+        entry.path, entry.query = entry.path[:MAX_RECORDED_CHARS], entry.query[:MAX_RECORDED_CHARS]
+        with self.lock:
+            self.recent.append(entry)
+            self.total += 1
+            if entry.path in self.per_path or len(self.per_path) < COUNTED_PATHS:
+                self.per_path[entry.path] += 1
+            else:
+                self.uncounted += 1
 
     def count(self, pattern: str = "") -> int:
+        """Requests whose path holds `pattern`, since the start (exact unless COUNTED_PATHS was passed)."""
         with self.lock:
-            return sum(1 for r in self.requests if pattern in r.path)
+            if not pattern:
+                return self.total
+            return sum(n for path, n in self.per_path.items() if pattern in path)
 
 
 class ApiError(Exception):
@@ -127,6 +154,16 @@ def _bad_field(name: str, where: str) -> ApiError:
                 "fieldViolations": [{"field": where, "description": message}],
             },
         ],
+    )
+
+
+def _bad_value(where: str, kind: str, value: Any, version: str = "v1beta") -> ApiError:
+    """Google's answer to a value of the wrong JSON type (an object where a list goes, a number for an enum)."""
+    shown = json.dumps(value)[:80]
+    return ApiError(
+        400,
+        "INVALID_ARGUMENT",
+        f"Invalid value at '{where}' (type.googleapis.com/google.ai.generativelanguage.{version}.{kind}), {shown}",
     )
 
 
@@ -231,16 +268,22 @@ class Emulator:
         contents = body.get("contents")
         if not contents:
             raise ApiError(400, "INVALID_ARGUMENT", "* GenerateContentRequest.contents: contents is not specified\n")
+        if not isinstance(contents, list | dict):
+            raise _bad_value("contents", "Content", contents)
         if self.scenario.answer == "error" and self.scenario.error_on == "generate":
             raise self.scenario_error(model)
         image_config = config.get("imageConfig", config.get("image_config"))
         if self.scenario.strip_image_config:
             image_config = None
-        image_config = image_config if isinstance(image_config, dict) else {}
+        if image_config is not None and not isinstance(image_config, dict):
+            raise _bad_value("generation_config.image_config", "ImageConfig", image_config, version)
+        image_config = image_config or {}
         for key in image_config:
             if _camel(key) not in IMAGE_CONFIG_FIELDS:
                 raise _bad_field(key, "generation_config.image_config")
         modalities = config.get("responseModalities", config.get("response_modalities"))
+        if modalities is not None and not isinstance(modalities, list):
+            raise _bad_value("generation_config.response_modalities", "GenerationConfig.Modality", modalities, version)
         for index, value in enumerate(modalities or []):
             if str(value).upper() not in MODALITIES:
                 raise ApiError(
@@ -510,6 +553,33 @@ def chaos_answer(kind: str, key: str | None) -> Response:
     raise ValueError(f"unknown chaos {kind!r}")
 
 
+MAX_BODY_BYTES = 20 * 1024 * 1024  # Google's limit on a request with inline data
+TOO_LARGE = f"Request payload size exceeds the limit: {MAX_BODY_BYTES} bytes."
+INTERNAL_ERROR = {
+    "error": {
+        "code": 500,
+        "message": "An internal error has occurred. Please retry or report in "
+        "https://developers.generativeai.google/guide/troubleshooting",
+        "status": "INTERNAL",
+    }
+}
+LOG = logging.getLogger("gemini_doctor.emulator")
+
+
+async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, read as it streams in and refused past `limit` (a declared length is refused unread)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(400, "INVALID_ARGUMENT", TOO_LARGE)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(400, "INVALID_ARGUMENT", TOO_LARGE)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def create_app(
     scenario: Scenario, latency_ms: int = 0, recorder: Recorder | None = None, chaos: str | None = None
 ) -> Starlette:
@@ -519,6 +589,16 @@ def create_app(
     emulator = Emulator(scenario, latency_ms, recorder)
 
     async def handle(request: Request) -> Response:
+        """Every answer, whatever the input: an exception becomes Google's 500 body, never a traceback."""
+        try:
+            return await answer(request)
+        except ClientDisconnect:
+            return Response(status_code=499)  # nobody is left to read it
+        except Exception as exc:  # a bug in the emulator: said in one line, answered as Google would
+            LOG.warning("emulator: %s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
+            return JSONResponse(INTERNAL_ERROR, status_code=500)
+
+    async def answer(request: Request) -> Response:
         path = request.url.path
         query = dict(request.query_params)
         key = request.headers.get("x-goog-api-key") or query.get("key")
@@ -592,10 +672,14 @@ def create_app(
         raise ApiError(404, "NOT_FOUND", f"The requested URL {path} was not found on this server.")
 
     async def _json_body(request: Request) -> Any:
-        raw = await request.body()
+        raw = await read_capped(request)
         try:
             return json.loads(raw or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except RecursionError:
+            raise ApiError(
+                400, "INVALID_ARGUMENT", "Invalid JSON payload received. Message nesting too deep."
+            ) from None
+        except ValueError:  # not JSON, not UTF-8, or an integer too long to convert
             snippet = raw[:40].decode("utf-8", "replace")
             raise ApiError(
                 400, "INVALID_ARGUMENT", f"Invalid JSON payload received. Unexpected token.\n{snippet}\n^"
