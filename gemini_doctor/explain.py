@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from gemini_doctor.input_error import InputError
@@ -11,7 +12,7 @@ from gemini_doctor.report import SCHEMA, entry_dict, tool_info
 
 if TYPE_CHECKING:
     from gemini_doctor.diagnosis import Context, Diagnosis
-    from gemini_doctor.diagnosis.evidence import Evidence
+    from gemini_doctor.diagnosis.evidence import Reading
 
 CODE_PATTERN = re.compile(r"^(?:GD\d{3}|[a-z0-9]+(?:-[a-z0-9]+)+)$", re.I)
 
@@ -43,18 +44,27 @@ def catalog_document() -> dict[str, Any]:
 
 
 def explain_document(text: str, source: str, context: Context) -> dict[str, Any]:
-    """Read, diagnose, and shape the answer as a `gemini-doctor/v1` document."""
-    from gemini_doctor.diagnosis.evidence import read_evidence
+    """Read, diagnose, and shape the answer as a `gemini-doctor/v1` document.
+
+    A paste holding several distinct errors gets each diagnosed; a cause they share is listed once with how
+    often it occurs, the most severe and most specific first.
+    """
+    from gemini_doctor.diagnosis import rank
+    from gemini_doctor.diagnosis.evidence import read_all
     from gemini_doctor.diagnosis.rules import diagnose
 
-    evidence = read_evidence(text)
-    diagnoses = diagnose(evidence, context)
+    readings = read_all(text)
+    found: list[Diagnosis] = []
+    for reading in readings:
+        for diagnosis in diagnose(reading.evidence, context):
+            found.append(replace(diagnosis, occurrences=reading.count))
+    diagnoses = _merged(found) if len(readings) > 1 else rank(found)
     code = exit_code_for(diagnoses)
     return {
         "schema": SCHEMA,
         "command": "explain",
         "tool": tool_info(),
-        "input": _input_summary(evidence, source),
+        "input": _input_summary(readings, source),
         "context": {
             k: v for k, v in (("model", context.model), ("billing_enabled", context.billing_enabled)) if v is not None
         },
@@ -63,6 +73,37 @@ def explain_document(text: str, source: str, context: Context) -> dict[str, Any]
     }
 
 
-def _input_summary(evidence: Evidence, source: str) -> dict[str, Any]:
-    status = " ".join(str(x) for x in (evidence.http_status, evidence.status) if x)
-    return {"source": source, "kind": evidence.kind, "status": status or None, "model": evidence.model}
+def _merged(found: list[Diagnosis]) -> list[Diagnosis]:
+    """One entry per cause across the errors of a paste, its occurrences summed."""
+    from gemini_doctor.diagnosis import rank
+
+    counts: dict[str, int] = {}
+    for diagnosis in found:
+        counts[diagnosis.error.slug] = counts.get(diagnosis.error.slug, 0) + diagnosis.occurrences
+    return [replace(d, occurrences=counts[d.error.slug]) for d in rank(found)]
+
+
+def _input_summary(readings: list[Reading], source: str) -> dict[str, Any]:
+    """What was read: the shape, the status, which layer produced the error, and what could not be read."""
+    from gemini_doctor.diagnosis.layers import produced_by
+
+    first = readings[0].evidence
+    status = " ".join(str(x) for x in (first.http_status, first.status) if x)
+    notes: list[str] = []
+    layers: list[str] = []
+    for reading in readings:
+        notes += [n for n in reading.evidence.notes if n not in notes]
+        layers += [layer for layer in reading.evidence.layers if layer not in layers]
+    summary: dict[str, Any] = {
+        "source": source,
+        "kind": first.kind,
+        "status": status or None,
+        "model": first.model,
+        "produced_by": produced_by(layers, first),
+        "layers": layers,
+        "notes": notes,
+    }
+    if len(readings) > 1:
+        summary["errors"] = sum(r.count for r in readings)
+        summary["distinct_errors"] = len(readings)
+    return summary

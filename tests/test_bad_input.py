@@ -22,13 +22,8 @@ def assert_clean_failure(code: int, out: str, err: str, *words: str) -> None:
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ("binary",)),
         (b"", ("empty",)),
         (b"   \n\t  ", ("empty",)),
-        (
-            b"<!DOCTYPE html><html><head><title>Access Denied</title></head><body>blocked</body></html>",
-            ("HTML", "Access Denied"),
-        ),
-        (b'{"error": {"code": 429, "message": "You exceeded your current quo', ("JSON", "cut off")),
     ],
-    ids=["binary", "empty", "blank", "html", "truncated-json"],
+    ids=["binary", "empty", "blank"],  # an HTML page or a cut-off body is read, not refused: tests/test_reading.py
 )
 def test_bad_files(tmp_path, content, words):
     path = tmp_path / "input.txt"

@@ -154,6 +154,15 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
         return [
             Diagnosis.of("wrong-endpoint", "possible", lines, note=note + " Could also be wrong-model-name."),
         ]
+    if re.search(r"for api version v1\b(?!beta)", text):
+        note = "Could also be wrong-model-name; v1 serves fewer models than v1beta (previews and image models)."
+        hint = "Call the model on /v1beta/ (google-genai: HttpOptions(api_version='v1beta'))."
+        return [Diagnosis.of("wrong-endpoint", "likely", lines, hints=[hint], note=note, score=1)]
+    if model_name and re.search(r"-(?:preview|exp)(?:-\d{2}-\d{2}|-\d{4})$", model_name):
+        note = "A dated preview name that is not found is most often a retired preview; could also be a typo."
+        close = closest_models(model_name)
+        hints = [f"Closest current names: {', '.join(close)}."] if close else []
+        return [Diagnosis.of("model-deprecated", "likely", lines, hints=hints, note=note, score=1)]
     if model_name:
         close = closest_models(model_name)
         hints = [f"Closest valid names: {', '.join(close)}."] if close else []
@@ -164,11 +173,43 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
     return [Diagnosis.of("wrong-endpoint", "possible", lines, note=note, score=1)]
 
 
+def publisher_model(evidence: Evidence, context: Context) -> list[Diagnosis]:
+    """Vertex AI's "Publisher Model … not found": the location does not serve it, or the id is not one."""
+    found = re.search(r"locations/([\w-]+)/(?:publishers/google/)?models/([\w.\-]+)", evidence.haystack)
+    location, model = (found.group(1), found.group(2)) if found else ("?", "?")
+    lines = [*basics(evidence), f"Vertex AI location {location}, model {model}"]
+    if location == "global":
+        return [
+            Diagnosis.of(
+                "wrong-model-name",
+                "likely",
+                lines,
+                hints=[
+                    "The global location serves every model it has: use a model id Vertex AI lists (often a "
+                    "versioned one such as gemini-2.0-flash-001) or check the project's access to it."
+                ],
+                note="Could also be a model the project may not use yet (preview access).",
+            )
+        ]
+    return [
+        Diagnosis.of(
+            "wrong-endpoint",
+            "likely",
+            lines,
+            hints=[
+                f"Location {location} may not serve {model}: use location global (host aiplatform.googleapis.com) "
+                "or a region that lists the model in Vertex AI's locations page."
+            ],
+            note="Could also be wrong-model-name if the id is misspelled or retired.",
+        )
+    ]
+
+
 def invalid_argument(evidence: Evidence, context: Context) -> list[Diagnosis]:
     """A 400: which field, and whether the API version explains it."""
     text = evidence.haystack.lower()
-    unknown = re.findall(r'unknown name \\?"([\w.]+)\\?"', text)
-    names = {n.lower() for n in unknown + [f.split(".")[-1] for f, _ in evidence.field_violations]}
+    unknown = re.findall(r'unknown name \\?"([\w.]+)\\?"', text)  # the field path says where, not what
+    names = {n.lower() for n in unknown or [f.split(".")[-1] for f, _ in evidence.field_violations]}
     lines = basics(evidence)
     if names & {"responsemodalities", "response_modalities", "imageconfig", "image_config"}:
         return [_image_fields_on_wrong_version(evidence, context, lines)]
@@ -226,7 +267,7 @@ def modalities(evidence: Evidence, context: Context) -> list[Diagnosis]:
     model = find_model(model_name) if model_name else None
     lines = basics(evidence)
     asked = re.search(r"response modalities:?\s*\(?([a-z, ]+)\)?", text)
-    asked_set = {m.strip() for m in asked.group(1).split(",")} if asked else set()
+    asked_set = set(re.findall(r"\b(text|image|audio)\b", asked.group(1))) if asked else set()
     if asked_set == {"image"} and (model is None or model.requires_text_modality):
         return [
             Diagnosis.of(
@@ -414,4 +455,5 @@ JUDGES: dict[str, Callable[[Evidence, Context], list[Diagnosis]]] = {
     "not_found": not_found,
     "invalid_argument": invalid_argument,
     "modalities": modalities,
+    "publisher_model": publisher_model,
 }

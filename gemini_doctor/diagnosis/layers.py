@@ -50,9 +50,10 @@ def produced_by(layer_names: list[str], evidence: Evidence) -> str:
     outer = [n.split(": ", 1)[1] for n in layer_names if n.startswith(("relay: ", "client: ", "app: "))]
     if evidence.network_error and not evidence.status:
         return "the network: no answer from Google" + (f" (seen by {outer[0]})" if outer else "")
-    if google and (evidence.wrapped or evidence.reasons or evidence.violations or evidence.status):
+    if google:
         via = f", passed on by {', '.join(outer[:3])}" if outer else ""
-        return f"Google ({google[0]}){via}"
+        said = "" if (evidence.status or evidence.reasons or evidence.is_response) else " (by its wording)"
+        return f"Google ({google[0]}){said}{via}"
     if outer:
-        return f"{outer[0]} (no Google error body inside)"
-    return "unknown: the paste names no layer"
+        return f"{outer[0]} (no Google error inside)"
+    return "not named in the paste: read from the words alone"

@@ -47,7 +47,8 @@ def _from_signatures(evidence: Evidence, context: Context) -> list[Diagnosis]:
             judged.add(judge)
             for diagnosis in JUDGES[judge](evidence, context):
                 score = match.score + (diagnosis.score or 0)
-                found.append(replace(diagnosis, score=score, evidence=(*diagnosis.evidence, *match.evidence)))
+                lines = tuple(dict.fromkeys((*diagnosis.evidence, *match.evidence)))
+                found.append(replace(diagnosis, score=score, evidence=lines))
     return found
 
 
@@ -56,7 +57,7 @@ def _named(match: Match, evidence: Evidence) -> Diagnosis:
     return Diagnosis.of(
         signature.slug,
         signature.confidence,
-        [*match.evidence, *basics(evidence)],
+        list(dict.fromkeys([*match.evidence, *basics(evidence)])),
         hints=[signature.hint] if signature.hint else [],
         score=match.score,
     )

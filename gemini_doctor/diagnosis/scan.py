@@ -17,7 +17,7 @@ from gemini_doctor.knowledge import network_markers
 
 _QUOTA_WORDS = (
     re.compile(r"Quota exceeded for metric:\s*([\w./\-]+),?\s*(?:limit:\s*(\d+))?(?:,\s*model:\s*([\w.\-]+))?", re.I),
-    re.compile(r"Quota exceeded for ((?:[\w\-]+\.)+googleapis\.com/\s?[\w./\-]+)(?: with base model: ([\w.\-]+))?"),
+    re.compile(r"Quota exceeded for ((?:[\w\-]+\.\s?)+com/\s?[\w./\-]+)(?: with base model: ([\w.\-]+))?"),
 )
 _QUOTA_SENTENCE = re.compile(r"Quota exceeded for quota metric '([^']+)' and limit '([^']+)'", re.I)
 _LIMIT_AFTER = re.compile(r"^\s*\n?\s*limit:\s*(\d+)")
@@ -74,8 +74,11 @@ def network_kind(text: str, connect_only: bool = False) -> str | None:
 def _scan_status(evidence: Evidence, haystack: str) -> None:
     if not evidence.status:
         found = re.search(r"\b(" + "|".join(GRPC_TO_HTTP) + r")\b", haystack)
+        camel = re.search(r"\bcode\s*=\s*([A-Z][a-z]+(?:[A-Z][a-z]+)*)\b", haystack)  # Go: code = InvalidArgument
         if found:
             evidence.status = found.group(1)
+        elif camel and _snake(camel.group(1)) in GRPC_TO_HTTP:
+            evidence.status = _snake(camel.group(1))
     if evidence.http_status is None:
         for pattern in _STATUS_WORDS:
             found = pattern.search(haystack)
@@ -90,16 +93,25 @@ def _scan_status(evidence: Evidence, haystack: str) -> None:
         evidence.status = HTTP_TO_GRPC[evidence.http_status]
 
 
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
+
+
 def _scan_metadata(evidence: Evidence, haystack: str) -> None:
     """ErrorInfo metadata printed as protobuf text: `metadata { key: "quota_limit_value" value: "0" }`."""
     for key, value in re.findall(r'metadata\s*\{\s*key:\s*"([^"]+)"\s*value:\s*"([^"]*)"\s*\}', haystack[:200_000]):
         evidence.error_metadata.setdefault(key, value)
     legacy_violation(evidence)
+    if evidence.block_reason is None:
+        found = re.search(r"block_?reason\s*[:=]\s*<?(?:BlockedReason\.)?([A-Z][A-Z_]{2,})", haystack[:200_000])
+        evidence.block_reason = found.group(1) if found else None
 
 
 def _scan_quota(evidence: Evidence, haystack: str) -> None:
     stated = _quota_from_words(haystack)
-    if evidence.violations:
+    if evidence.violations and all(v.value is None and v.quota_id is None for v in evidence.violations):
+        evidence.violations.extend(v for v in stated if v not in evidence.violations)  # the words say more
+    elif evidence.violations:
         # Real free-tier bodies leave quotaValue out of QuotaFailure and say "limit: 0" only in the message.
         evidence.violations = [_with_limit_from(v, stated) for v in evidence.violations]
     else:
@@ -112,7 +124,7 @@ def _quota_from_words(haystack: str) -> list[QuotaViolation]:
     found: list[QuotaViolation] = []
     for pattern in _QUOTA_WORDS:
         for match in pattern.finditer(haystack[:200_000]):
-            metric = match.group(1).replace(" ", "")
+            metric = "".join(match.group(1).split())
             limit = match.group(2) if pattern is _QUOTA_WORDS[0] else None
             if limit is None:
                 after = _LIMIT_AFTER.match(haystack, match.end())

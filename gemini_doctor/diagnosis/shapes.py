@@ -198,7 +198,7 @@ def _read_js_sdk(text: str) -> Evidence | None:
 
 
 def _read_api_core(text: str) -> Evidence | None:
-    api_core = re.search(r"google\.\s?api_core\.\s?exceptions\.?\s?(\w+):\s*(?:(\d{3})\s+)?(.*)", text, re.S)
+    api_core = re.search(r"google\.\s?api_core\.\s?exceptions\.?\s?(\w+):\s*(?:(\d{3})\s+)?(.*)", text, re.S | re.I)
     if not api_core:
         return None
     evidence = Evidence(kind="google.api_core exception")
@@ -398,26 +398,23 @@ def _image_info(data: Any) -> ImageInfo:
     return sniff(raw)
 
 
-def unwrap(evidence: Evidence) -> Evidence:
+def unwrap(evidence: Evidence, depth: int = 0) -> Evidence:
     """Google's error carried as text inside another layer's error: read it and let it speak."""
-    for _ in range(MAX_UNWRAP):
-        message = evidence.message
-        start = message.find("{")
-        if start < 0 or not re.search(r"""["']?error["']?\s*(?::|=>)""", message[start:]):
-            return evidence
-        inner = read_text(message[start:] if message[start:].lstrip("{ \n").startswith(("'", '"')) else message)
-        if not (inner.status or inner.reasons or inner.violations or inner.is_response):
-            return evidence
-        outer_status = evidence.http_status
-        outer_message = message[:start].strip(" :.-")
-        merge(evidence, inner)
-        evidence.wrapped = True
-        if outer_message and outer_message not in evidence.message:
-            evidence.notes.append(f"the outer layer said: {outer_message[:160]!r}")
-        if outer_status and inner.http_status and outer_status != inner.http_status:
-            evidence.notes.append(
-                f"the outer layer answered {outer_status}, Google's error inside is {inner.http_status}"
-            )
+    message = evidence.message
+    start = message.find("{")
+    if depth >= MAX_UNWRAP or start < 0 or not re.search(r"""["']?error["']?\s*(?::|=>)""", message[start:]):
+        return evidence
+    inner = unwrap(read_text(message[start:]), depth + 1)
+    if not (inner.status or inner.reasons or inner.violations or inner.is_response or inner.wrapped):
+        return evidence
+    outer_status = evidence.http_status
+    outer_message = message[:start].strip(" :.-")
+    merge(evidence, inner)
+    evidence.wrapped = True
+    if outer_message and outer_message not in evidence.message:
+        evidence.notes.append(f"the outer layer said: {outer_message[:160]!r}")
+    if outer_status and inner.http_status and outer_status != inner.http_status:
+        evidence.notes.append(f"the outer layer answered {outer_status}; Google's error inside: {inner.http_status}")
     return evidence
 
 

@@ -20,8 +20,12 @@ def render_markdown(document: dict[str, Any]) -> str:
     if kind == "check":
         lines += [*_target(document), "", *_checks(document), ""]
     elif document.get("input"):
-        facts = " · ".join(str(v) for v in document["input"].values() if v not in (None, ""))
+        summary = document["input"]
+        facts = " · ".join(str(summary[k]) for k in ("source", "kind", "status", "model") if summary.get(k))
         lines += [f"**Input:** {facts}", ""]
+        if summary.get("produced_by"):
+            lines += [f"Produced by {summary['produced_by']}.", ""]
+        lines += [f"- read: {note}" for note in summary.get("notes", [])] + ([""] if summary.get("notes") else [])
     lines += _diagnoses(document.get("diagnosis", []), failed=bool(document.get("exit_code")))
     versions = (
         f"{tool.get('name', 'gemini-doctor')} {tool.get('version', '')}, Python {tool.get('python', '?')}, "
@@ -49,13 +53,21 @@ def _checks(document: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _retry(item: dict[str, Any]) -> str:
+    if not item.get("retryable"):
+        return "no"
+    after = item.get("retry_after")
+    return "yes" if after is None else f"yes, after {after:g} s (RetryInfo)"
+
+
 def _diagnoses(diagnoses: list[dict[str, Any]], failed: bool = False) -> list[str]:
     if not diagnoses:
         return ["**A check failed: see above.**" if failed else "**No failure found.**"]
     lines = ["### Diagnosis", ""]
     for number, item in enumerate(diagnoses, 1):
         lines.append(f"#### {number}. `{item['code']}` {item['slug']}: {item['title']}")
-        lines.append(f"*{item['severity']}, {item['confidence']}; cause {item['established']}*")
+        times = f", {item['occurrences']} times" if item.get("occurrences", 1) > 1 else ""
+        lines.append(f"*{item['severity']}, {item['confidence']}; cause {item['established']}{times}*")
         lines.append("")
         if item.get("evidence"):
             lines += ["Evidence:"] + [f"- {_inline(e)}" for e in item["evidence"]] + [""]
@@ -63,7 +75,7 @@ def _diagnoses(diagnoses: list[dict[str, Any]], failed: bool = False) -> list[st
             lines += [f"> {item['note']}", ""]
         lines += ["Fix:"] + [f"{i}. {step}" for i, step in enumerate(item.get("fix", []), 1)] + [""]
         lines += [
-            f"Retry: {'yes' if item.get('retryable') else 'no'}: {item.get('retry_advice', '')}  ",
+            f"Retry: {_retry(item)}: {item.get('retry_advice', '')}  ",
             f"Docs: {item.get('docs', '')}",
             "",
         ]

@@ -30,10 +30,21 @@ def render_rich(document: dict[str, Any], color: bool = False, width: int | None
             _checks(console, document, verbose)
             _notes(console, document, verbose)
         elif document.get("input"):
-            facts = " · ".join(str(v) for v in document["input"].values() if v not in (None, ""))
-            console.print(f"[bold]Input[/]: {escape(facts)}")
+            _input(console, document["input"])
         _diagnoses(console, document.get("diagnosis", []), failed=bool(document.get("exit_code")))
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+def _input(console: Console, summary: dict[str, Any]) -> None:
+    """What explain read: the shape, the status, who produced the error, and what it could not read."""
+    facts = " · ".join(str(summary[k]) for k in ("source", "kind", "status", "model") if summary.get(k))
+    console.print(f"[bold]Input[/]: {escape(facts)}")
+    if summary.get("produced_by"):
+        _indented(console, f"produced by {escape(summary['produced_by'])}", 2)
+    if summary.get("distinct_errors"):
+        _indented(console, f"{summary['errors']} errors in the paste, {summary['distinct_errors']} distinct", 2)
+    for note in summary.get("notes", []):
+        _indented(console, f"[dim]read: {escape(note)}[/]", 2)
 
 
 def _checks(console: Console, document: dict[str, Any], verbose: bool) -> None:
@@ -68,6 +79,7 @@ def _diagnoses(console: Console, diagnoses: list[dict[str, Any]], failed: bool =
         console.print(
             f"{mark} [bold]{number}. {item['code']} {item['slug']}[/]: {escape(item['title'])} "
             f"[dim]({item['confidence']}; cause {item['established']})[/]"
+            + (f" [bold]×{item['occurrences']}[/]" if item.get("occurrences", 1) > 1 else "")
         )
         for line in item.get("evidence", []):
             _indented(console, f"• {escape(line)}", 4)
@@ -77,6 +89,8 @@ def _diagnoses(console: Console, diagnoses: list[dict[str, Any]], failed: bool =
         for step_number, step in enumerate(item.get("fix", []), 1):
             _indented(console, f"{step_number}. {escape(step)}", 6)
         retry = "yes" if item.get("retryable") else "no"
+        if item.get("retryable") and item.get("retry_after") is not None:
+            retry += f", after {item['retry_after']:g} s (RetryInfo)"
         _indented(console, f"[bold]Retry helps[/]: {retry}: {escape(item.get('retry_advice', ''))}", 4)
         _indented(console, f"[bold]Docs[/]: {escape(item.get('docs', ''))}", 4)
 
