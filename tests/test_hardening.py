@@ -24,7 +24,7 @@ from gemini_doctor.emulator.app import CHAOS
 from gemini_doctor.emulator.scenarios import find_scenario
 from gemini_doctor.emulator.server import EmulatorServer
 from gemini_doctor.report import FORMATS, render
-from tests.conftest import run_installed
+from tests.conftest import run_installed, timeout_bound
 
 MODELS_BODY = json.dumps(
     {"models": [{"name": "models/gemini-nano-banana-2.1", "supportedGenerationMethods": ["generateContent"]}]}
@@ -150,8 +150,8 @@ def test_broken_servers_are_named_and_time_is_bounded(handler, kind):
     assert code == 1
     assert first(document)["slug"] == "network-unreachable"
     assert kind in " ".join(first(document)["evidence"])
-    # every call is bounded by --timeout and they overlap: 1 s per call plus start-up, far below 3 sequential calls
-    assert wall < 1 * 3 + 3, wall
+    # every call is bounded by --timeout: the run ends within it (a wide margin for a loaded machine; speed is bench/'s)
+    assert wall < timeout_bound(1), wall
 
 
 def test_connection_refused_is_named():
@@ -307,7 +307,7 @@ def test_every_chaos_answer_ends_in_a_report(chaos):
     assert code == 1, document
     assert document["diagnosis"], document
     assert not any("the check itself failed" in c["summary"] for c in document["checks"]), document["checks"]
-    assert wall < 2 * 3 + 6, wall
+    assert wall < timeout_bound(2), wall
 
 
 def test_huge_retry_delay_is_reported_not_waited_for():
@@ -317,7 +317,7 @@ def test_huge_retry_delay_is_reported_not_waited_for():
     assert first(document)["slug"] == "ipm-exceeded"
     assert any("86400s" in line for line in first(document)["evidence"])
     assert generate_calls == 2  # the free shape probe and one generate: the 429 is not retried
-    assert wall < 30
+    assert wall < timeout_bound(10)  # the default --timeout; the one-day retryDelay was not waited for
 
 
 def test_a_non_image_image_part_is_named():
@@ -631,4 +631,4 @@ def test_google_cloud_calls_are_not_retried():
             "quota",
         )
     assert len(hits) == 3 == document["requests_sent"]["gcp"]  # the clients' default retry would send dozens
-    assert wall < 15
+    assert wall < timeout_bound(3)  # retries with backoff would outlast the timeout

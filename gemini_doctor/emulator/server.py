@@ -1,6 +1,7 @@
 """Serving the emulator with uvicorn: in the foreground (`gemini-doctor emulate`) or on a thread (tests, `check`).
 
-The socket is bound before serving so the URL (and a free port, with port 0) is known at once.
+The socket is bound and listening before serving: the URL (and a free port, with port 0) is known at once, and a
+client that connects the moment the URL is printed is queued by the kernel until uvicorn accepts it, never refused.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from gemini_doctor.emulator.app import Recorder, create_app
 from gemini_doctor.emulator.scenarios import Scenario
 
 LOOPBACK = "127.0.0.1"
+BACKLOG = 2048  # uvicorn's default
 
 
 class EmulatorServer:
@@ -31,6 +33,7 @@ class EmulatorServer:
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.socket.bind((host, port))
+            self.socket.listen(BACKLOG)  # from here on connections queue; uvicorn's own listen() only resizes it
         except OSError:
             self.socket.close()
             raise
@@ -43,6 +46,7 @@ class EmulatorServer:
             lifespan="off",
             timeout_graceful_shutdown=1,
             timeout_keep_alive=5,
+            backlog=BACKLOG,
         )
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
