@@ -6,8 +6,13 @@ pastes is tests/test_accuracy.py.
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
 from conftest import run_installed
 
 from gemini_doctor.diagnosis import Context
@@ -179,3 +184,45 @@ def test_reading_is_linear_on_a_long_broken_log():
 
     small, large = cost(200), cost(2000)  # a ratio, not a wall-clock bound: 10x the input, well under 100x the time
     assert large < small * 40 + 0.5
+
+
+def test_the_prefilter_never_skips_a_signature_that_would_match():
+    """`required_literal` spares compiling most patterns; it must be in every match, on every real paste."""
+    import re
+
+    from corpus import load_cases
+
+    from gemini_doctor.diagnosis.signatures import all_signatures, required_literal
+
+    texts = [case.text for case in load_cases()]
+    checked = 0
+    for signature in all_signatures():
+        for pattern in signature.message:
+            needle = required_literal(pattern)
+            for text in texts:
+                found = re.search(pattern, text, re.I)
+                if found and needle is not None:
+                    assert needle in found.group(0).lower(), (signature.id, pattern, needle)
+                    checked += 1
+    assert checked > 100
+    assert required_literal(r"\bquota (?:has been |was )?exceeded\b") == "exceeded"
+    assert required_literal("a|b") is None and required_literal(r"x{0,3}y") is None
+
+
+def test_the_parsed_catalog_copy_is_the_toml_and_never_stale(tmp_path, monkeypatch):
+    import tomllib
+
+    from gemini_doctor import knowledge
+
+    source = Path(knowledge.__file__).with_name("errors.toml")
+    assert knowledge._read("errors.toml") == tomllib.loads(source.read_text(encoding="utf-8"))
+    assert knowledge._read("errors.toml") == knowledge._read("errors.toml")  # second read: from the copy
+    fake = tmp_path / "errors.toml"
+    fake.write_text('[[x]]\nchecked = 2026-12-01\nname = "a"\n', encoding="utf-8")
+    monkeypatch.setattr(knowledge, "__file__", str(tmp_path / "__init__.py"))
+    monkeypatch.setattr(knowledge.resources, "files", lambda _package: tmp_path)
+    assert knowledge._read("errors.toml")["x"][0]["name"] == "a"
+    fake.write_text('[[x]]\nchecked = 2026-12-01\nname = "b"\n', encoding="utf-8")
+    second = knowledge._read("errors.toml")
+    assert second["x"][0]["name"] == "b" and str(second["x"][0]["checked"]) == "2026-12-01"
+    assert len(list((tmp_path / "__pycache__").glob("errors.toml.*.marshal"))) == 2

@@ -22,7 +22,7 @@ from gemini_doctor.diagnosis.request import (
     read_request,
 )
 from gemini_doctor.images import aspect_matches, size_bucket
-from gemini_doctor.knowledge import Model, closest_models, find_model
+from gemini_doctor.knowledge import Model, closest_models, find_model, find_retired
 
 TELL_APART = "Run `gemini-doctor check --project PROJECT` to read billing and quotas and tell these apart."
 STRUCTURED = 6  # a QuotaFailure or field violation read from the body is as specific as Google's own words
@@ -154,6 +154,10 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
         return [
             Diagnosis.of("wrong-endpoint", "possible", lines, note=note + " Could also be wrong-model-name."),
         ]
+    retired = find_retired(model_name) if model_name and model is None else None
+    if retired is not None:
+        lines.append(f"{model_name} is retired: {retired.note}")
+        return [Diagnosis.of("model-deprecated", "certain", lines, hints=[f"Move to {retired.replacement}."], score=4)]
     if re.search(r"for api version v1\b(?!beta)", text):
         note = "Could also be wrong-model-name; v1 serves fewer models than v1beta (previews and image models)."
         hint = "Call the model on /v1beta/ (google-genai: HttpOptions(api_version='v1beta'))."

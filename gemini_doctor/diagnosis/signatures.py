@@ -30,18 +30,65 @@ def all_signatures() -> tuple[Signature, ...]:
 
 
 @cache
-def _patterns(signature: Signature) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(pattern, re.I) for pattern in signature.message)
+def _pattern(text: str) -> re.Pattern[str]:
+    return re.compile(text, re.I)
+
+
+@cache
+def required_literal(pattern: str) -> str | None:
+    """A lowercase piece of text every match of `pattern` contains, or None when there is no safe one.
+
+    Only literal runs at the top level count (not inside groups or classes, not made optional by a quantifier,
+    and none at all when the pattern has a top-level `|`). Checking it with `in` spares most signatures both
+    their compilation and their search: start-up stays light and a long paste is read once per piece.
+    """
+    runs, run, depth, index = [], "", 0, 0
+    while index < len(pattern):
+        char, literal = pattern[index], None
+        if char == "\\" and index + 1 < len(pattern):
+            index += 1
+            literal = pattern[index] if not pattern[index].isalnum() else None
+        elif char == "[":
+            index = _class_end(pattern, index)
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return None
+        elif char in "?*{":
+            run = run[:-1]  # the quantified character may be absent
+            if char == "{":
+                index = pattern.find("}", index) if "}" in pattern[index:] else len(pattern)
+        elif char not in ".^$+":
+            literal = char
+        if literal is not None and depth == 0:
+            run += literal
+        elif char != "+":
+            runs.append(run)
+            run = ""
+        index += 1
+    runs.append(run)
+    best = max(runs, key=len).lower()
+    return best if len(best.strip()) >= 4 else None
+
+
+def _class_end(pattern: str, start: int) -> int:
+    index = start + 1
+    while index < len(pattern) and pattern[index] != "]":
+        index += 2 if pattern[index] == "\\" else 1
+    return index
 
 
 def match_all(evidence: Evidence) -> list[Match]:
     """Every signature that holds for the evidence, best score first."""
     haystack = evidence.haystack
-    found = [m for s in all_signatures() if (m := _match(s, evidence, haystack)) is not None]
+    lowered = haystack.lower()
+    found = [m for s in all_signatures() if (m := _match(s, evidence, haystack, lowered)) is not None]
     return sorted(found, key=lambda m: -m.score)
 
 
-def _match(signature: Signature, evidence: Evidence, haystack: str) -> Match | None:
+def _match(signature: Signature, evidence: Evidence, haystack: str, lowered: str) -> Match | None:
     said: list[str] = []
     score = signature.weight
     checks = (
@@ -50,7 +97,7 @@ def _match(signature: Signature, evidence: Evidence, haystack: str) -> Match | N
         ("reason", signature.reason, lambda: _reason(signature, evidence)),
         ("finish", signature.finish, lambda: _finish(signature, evidence)),
         ("block", signature.block, lambda: _block(evidence)),
-        ("message", signature.message, lambda: _words(signature, haystack)),
+        ("message", signature.message, lambda: _words(signature, haystack, lowered)),
     )
     for kind, condition, test in checks:
         if not condition:
@@ -87,9 +134,12 @@ def _block(evidence: Evidence) -> str | None:
     return f"promptFeedback.blockReason {evidence.block_reason}" if evidence.block_reason else None
 
 
-def _words(signature: Signature, haystack: str) -> str | None:
-    for pattern in _patterns(signature):
-        found = pattern.search(haystack)
+def _words(signature: Signature, haystack: str, lowered: str) -> str | None:
+    for text in signature.message:
+        needle = required_literal(text)
+        if needle is not None and needle not in lowered:
+            continue
+        found = _pattern(text).search(haystack)
         if found:
             words = " ".join(found.group(0).split())
             return f"the text says {words[:120]!r}"

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import marshal
+import os
 import tomllib
+import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 SERVICE = "generativelanguage.googleapis.com"  # the Gemini API's service name in Service Usage and Cloud Quotas
 CATEGORIES = ("hard-error", "silent-failure", "ignored-setting")
@@ -138,7 +142,51 @@ class Model:
 
 
 def _read(name: str) -> dict:
-    return tomllib.loads(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
+    """A knowledge file, parsed. The TOML is the source; a marshal copy keyed by the text's checksum is kept in
+    __pycache__ (as Python keeps bytecode there), because parsing the catalog is most of `explain`'s start-up.
+    A copy that cannot be read or written is simply not used."""
+    text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    cached = Path(__file__).with_name("__pycache__") / f"{name}.{zlib.crc32(text.encode()):08x}.{len(text)}.marshal"
+    try:
+        return _revive(marshal.loads(cached.read_bytes()))
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    data = tomllib.loads(text)
+    try:
+        cached.parent.mkdir(exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(marshal.dumps(_frozen(data)))
+        partial.replace(cached)
+    except (OSError, ValueError):
+        pass
+    return data
+
+
+def _frozen(value: object) -> object:
+    """Dates as tagged tuples, since marshal keeps only plain types."""
+    if isinstance(value, dict):
+        return {k: _frozen(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_frozen(v) for v in value]
+    if isinstance(value, dt.date):
+        return ("\x00date", value.isoformat())
+    return value
+
+
+def _revive(value: object) -> dict:
+    def walk(item: object) -> object:
+        if isinstance(item, dict):
+            return {k: walk(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        if isinstance(item, tuple) and len(item) == 2 and item[0] == "\x00date":
+            return dt.date.fromisoformat(item[1])
+        return item
+
+    revived = walk(value)
+    if not isinstance(revived, dict):
+        raise ValueError("not a knowledge file")
+    return revived
 
 
 @cache
@@ -162,6 +210,30 @@ def _signature(slug: str, raw: dict) -> Signature:
 def network_markers() -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Words clients print for each kind of network failure, in the order they are tried."""
     return tuple((raw["kind"], tuple(raw["markers"])) for raw in _read("readers.toml")["network"])
+
+
+@dataclass(frozen=True)
+class Retired:
+    """A text or multimodal model Google has shut down (image models are in the model table)."""
+
+    pattern: str
+    replacement: str
+    note: str
+    source: str
+    checked: dt.date
+
+
+@cache
+def retired_models() -> tuple[Retired, ...]:
+    return tuple(Retired(**raw) for raw in _read("readers.toml").get("retired", ()))
+
+
+def find_retired(name: str) -> Retired | None:
+    """The retirement that covers a model id, if any (a live models.list still wins in `check`)."""
+    import re
+
+    key = name.strip().removeprefix("models/")
+    return next((r for r in retired_models() if re.match(r.pattern, key)), None)
 
 
 @cache
