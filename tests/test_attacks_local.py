@@ -267,6 +267,114 @@ def test_output_to_a_folder_is_one_line(tmp_path):
     assert_clean_failure(*doctor("explain", EXPLAINED, "-o", str(tmp_path), cwd=tmp_path), "directory")
 
 
+# ----------------------------------------------------------- 9. bad input: one line and exit 2, never 3 or a hang
+
+
+def test_explain_on_a_fifo_with_no_writer_is_one_line_not_a_hang(tmp_path):
+    fifo = tmp_path / "error.pipe"
+    os.mkfifo(fifo)
+    assert_clean_failure(*doctor("explain", str(fifo), cwd=tmp_path), "named pipe", "nothing writes")
+
+
+def test_explain_reads_a_fifo_that_has_a_writer(tmp_path):
+    fifo = tmp_path / "error.pipe"
+    os.mkfifo(fifo)
+    text = Path(EXPLAINED).read_bytes()
+    writer = threading.Thread(target=lambda: fifo.write_bytes(text), daemon=True)  # blocks until a reader opens
+    writer.start()
+    code, out, err = doctor("explain", str(fifo), "--format", "json", cwd=tmp_path)
+    writer.join(timeout=30)
+    assert code == 1 and json.loads(out)["diagnosis"], err
+
+
+@pytest.mark.parametrize("key", ["\ufeff" + fake_key(), "ключ", fake_key()[:20] + "\u200b" + fake_key()[20:]])
+def test_a_key_a_header_cannot_carry_is_one_line_and_nothing_is_sent(tmp_path, attacker, key):
+    env = clean_env(GEMINI_API_KEY=key, GOOGLE_GEMINI_BASE_URL=attacker.url)
+    code, out, err = doctor("check", cwd=tmp_path, env=env)
+    assert_refused((code, out, err), attacker, "GEMINI_API_KEY", "cannot be sent")
+    assert key not in out + err and key.strip("\ufeff") not in out + err
+
+
+@pytest.mark.parametrize("target", ["folder", "/dev/zero", "fifo"])
+def test_google_application_credentials_that_is_no_file_is_one_line_not_a_hang(tmp_path, attacker, target):
+    if target == "fifo":
+        os.mkfifo(tmp_path / "adc.pipe")
+    path = {"folder": str(tmp_path), "/dev/zero": "/dev/zero", "fifo": str(tmp_path / "adc.pipe")}[target]
+    env = clean_env(GEMINI_API_KEY=fake_key(), GOOGLE_GEMINI_BASE_URL=attacker.url, GOOGLE_APPLICATION_CREDENTIALS=path)
+    result = doctor("check", "--project", "my-project", cwd=tmp_path, env=env)
+    assert_refused(result, attacker, "GOOGLE_APPLICATION_CREDENTIALS")
+
+
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (("--only", "model", "--skip", "model"), "both name model"),
+        (tuple(a for c in ("billing", "quota", "endpoint", "model", "parameters") for a in ("--skip", c)), "no check"),
+        (("--timeout", "0"), "timeout"),
+        (("--timeout", "nan"), "timeout"),
+        (("--timeout", "1e309"), "timeout"),
+        (("--timeout", "inf"), "timeout"),
+        (("--timeout", "-1"), "timeout"),
+    ],
+    ids=["only-and-skip", "skip-all", "timeout-0", "timeout-nan", "timeout-1e309", "timeout-inf", "timeout-neg"],
+)
+def test_settings_that_would_run_nothing_or_never_end_are_usage_errors(tmp_path, args, words):
+    assert_clean_failure(*doctor("check", "--emulator", "healthy", *args, cwd=tmp_path), words)
+
+
+def _request_file(tmp_path: Path, kind: str) -> str:
+    path = tmp_path / f"request-{kind}"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "huge":
+        path.write_bytes(b'{"contents": "' + b"x" * (2 * 1024 * 1024) + b'"}')
+    elif kind == "deep":
+        path.write_bytes(b"[" * 100_000)
+    elif kind == "long-integer":
+        path.write_bytes(b'{"contents": ' + b"1" * 5000 + b"}")
+    return {"dev-zero": "/dev/zero"}.get(kind, str(path))
+
+
+@pytest.mark.parametrize(
+    "kind,words",
+    [
+        ("folder", "directory"),
+        ("dev-zero", "larger than"),
+        ("fifo", "named pipe"),
+        ("huge", "larger than"),
+        ("deep", "nests deeper"),
+        ("long-integer", "not usable JSON"),
+    ],
+)
+def test_request_files_that_are_no_json_body_are_one_line(tmp_path, kind, words):
+    request = _request_file(tmp_path, kind)
+    assert_clean_failure(*doctor("check", "--emulator", "healthy", "--request", request, cwd=tmp_path), words)
+
+
+@pytest.mark.parametrize(
+    "content,words",
+    [
+        (b'[tool]\ngemini-doctor = "x"\n', "must be a table"),
+        (b"[tool.gemini-doctor\n", "not valid TOML"),
+        (b"\x00\x01\x02binary", "binary"),
+        (b"# " + b"x" * (2 * 1024 * 1024), "larger than"),
+        (b"a = " + b"[" * 100_000, "nests deeper"),
+    ],
+    ids=["not-a-table", "invalid", "binary", "huge", "deep"],
+)
+def test_broken_pyproject_is_one_line(tmp_path, content, words):
+    (tmp_path / "pyproject.toml").write_bytes(content)
+    assert_clean_failure(*doctor("check", "--emulator", "healthy", cwd=tmp_path), "pyproject.toml", words)
+
+
+def test_a_pyproject_that_is_a_folder_is_no_config(tmp_path):
+    (tmp_path / "pyproject.toml").mkdir()
+    code, _out, err = doctor("check", "--emulator", "healthy", "--only", "model", cwd=tmp_path)
+    assert code == 0 and "Traceback" not in err, err
+
+
 # ------------------------------------------------------------------------------ 10. the emulator's guard
 
 
