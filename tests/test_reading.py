@@ -226,3 +226,58 @@ def test_the_parsed_catalog_copy_is_the_toml_and_never_stale(tmp_path, monkeypat
     second = knowledge._read("errors.toml")
     assert second["x"][0]["name"] == "b" and str(second["x"][0]["checked"]) == "2026-12-01"
     assert len(list((tmp_path / "__pycache__").glob("errors.toml.*.marshal"))) == 2
+
+
+@pytest.mark.parametrize(
+    "metric",
+    [
+        "generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count",
+        "generativelanguage.googleapis.com/generate_requests_per_model",
+    ],
+)
+def test_a_paid_per_minute_quota_on_any_metric_is_the_per_minute_cause(metric):
+    body = {
+        "error": {
+            "code": 429,
+            "message": "You exceeded your current quota.",
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [
+                        {"quotaMetric": metric, "quotaId": "PerMinutePerProjectPerModel", "quotaValue": "1000000"}
+                    ],
+                }
+            ],
+        }
+    }
+    assert first(json.dumps(body)) == "ipm-exceeded"
+
+
+def test_code_assist_and_vertex_are_named_as_such():
+    vertex = (
+        "Quota exceeded for aiplatform.googleapis.com/generate_content_requests_per_minute_per_project_per_base_model"
+        " with base model: gemini-pro."
+    )
+    document = explain_document(vertex, "-", Context())
+    assert document["diagnosis"][0]["slug"] == "ipm-exceeded"
+    assert "Vertex AI" in document["input"]["produced_by"]
+    assist = json.dumps(
+        {
+            "error": {
+                "code": 429,
+                "message": "No capacity available for model gemini-3-pro on the server",
+                "status": "RESOURCE_EXHAUSTED",
+                "details": [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "reason": "MODEL_CAPACITY_EXHAUSTED",
+                        "domain": "cloudcode-pa.googleapis.com",
+                    }
+                ],
+            }
+        }
+    )
+    document = explain_document(assist, "-", Context())
+    assert document["diagnosis"][0]["slug"] == "model-overloaded"
+    assert "Code Assist" in document["input"]["produced_by"]
