@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, caller_pip_env
 
 LINT = FIXTURES / "lint"
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
@@ -41,7 +41,8 @@ def test_pre_commit_try_repo_runs_the_hook(tmp_path):
     shutil.copy(LINT / "javascript" / "clean.tsx", project / "clean.tsx")
     (project / "README.md").write_text("imageSize 1k is not code\n")
     env = {
-        **os.environ,
+        **{key: value for key, value in os.environ.items() if key != "PYTHONPATH"},  # the hook runs its own install
+        **caller_pip_env(),
         "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
         "GIT_AUTHOR_NAME": "test",
         "GIT_AUTHOR_EMAIL": "test@example.invalid",
