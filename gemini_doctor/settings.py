@@ -363,14 +363,23 @@ def _checked(name: str, value: Any) -> Any:
 
 
 def _validate_url(url: str, what: str) -> None:
+    """An http(s) URL whose host could be looked up and whose port is one (else a usage error before any request)."""
     from urllib.parse import urlsplit
 
     try:
         parts = urlsplit(url)
         host = parts.hostname
+        parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
     except ValueError as exc:
         raise InputError(f"{what} {url!r} is not a URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not host:
         raise InputError(
             f"{what} {url!r} is not an http(s) URL with a host, e.g. https://generativelanguage.googleapis.com"
         )
+    if ":" not in host and (BAD_HOST.search(host) or "" in host.split(".")[:-1]):
+        raise InputError(f"{what} {url!r} has a host name no server can have ({host!r})")
+    if "?" in url or "#" in url:  # the paths the doctor appends would become part of a query or fragment
+        raise InputError(f"{what} {url!r} has a query or fragment; give the scheme, host and path only")
+
+
+BAD_HOST = re.compile(r"[\s%/\\@?#\x00-\x1f\x7f]")

@@ -255,3 +255,20 @@ def test_google_application_credentials_must_name_a_small_regular_file(tmp_path)
 def test_a_project_that_is_no_project_id_is_refused(tmp_path, project):
     with pytest.raises(InputError, match="project"):
         resolve({"project": project}, {}, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "url,words",
+    [
+        ("http://127.0.0.1:99999", "not a URL"),
+        ("http://exa mple.com", "host name"),
+        ("http://%41", "host name"),
+        ("https://a..b", "host name"),
+        ("https://generativelanguage.googleapis.com/?x=", "query or fragment"),
+        ("https://generativelanguage.googleapis.com#", "query or fragment"),
+    ],
+)
+def test_urls_no_request_could_use_are_usage_errors(tmp_path, url, words):
+    for flags in ({"base_url": url}, {"gcp_endpoint": url}):
+        with pytest.raises(InputError, match=words):
+            resolve(flags, {}, tmp_path)

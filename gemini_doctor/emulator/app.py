@@ -272,27 +272,8 @@ class Emulator:
             raise _bad_value("contents", "Content", contents)
         if self.scenario.answer == "error" and self.scenario.error_on == "generate":
             raise self.scenario_error(model)
-        image_config = config.get("imageConfig", config.get("image_config"))
-        if self.scenario.strip_image_config:
-            image_config = None
-        if image_config is not None and not isinstance(image_config, dict):
-            raise _bad_value("generation_config.image_config", "ImageConfig", image_config, version)
-        image_config = image_config or {}
-        for key in image_config:
-            if _camel(key) not in IMAGE_CONFIG_FIELDS:
-                raise _bad_field(key, "generation_config.image_config")
-        modalities = config.get("responseModalities", config.get("response_modalities"))
-        if modalities is not None and not isinstance(modalities, list):
-            raise _bad_value("generation_config.response_modalities", "GenerationConfig.Modality", modalities, version)
-        for index, value in enumerate(modalities or []):
-            if str(value).upper() not in MODALITIES:
-                raise ApiError(
-                    400,
-                    "INVALID_ARGUMENT",
-                    f"Invalid value at 'generation_config.response_modalities"
-                    f"[{index}]' (type.googleapis.com/google.ai.generativelanguage.{version}."
-                    f'GenerationConfig.Modality), "{value}"',
-                )
+        image_config = {} if self.scenario.strip_image_config else self._image_config(config, version)
+        modalities = self._modalities(config, version)
         count = config.get("candidateCount", config.get("candidate_count"))
         if isinstance(count, int) and count > 1:
             raise ApiError(400, "INVALID_ARGUMENT", f"Multiple candidates is not enabled for models/{model.id}")
@@ -314,6 +295,32 @@ class Emulator:
                 model, [{"content": {"role": "model"}, "finishReason": "STOP", "index": 0}], image_tokens=0
             )
         return {"__image__": (model, size, ratio, upper)}
+
+    @staticmethod
+    def _image_config(config: dict[str, Any], version: str) -> dict[str, Any]:
+        image_config = config.get("imageConfig", config.get("image_config"))
+        if image_config is not None and not isinstance(image_config, dict):
+            raise _bad_value("generation_config.image_config", "ImageConfig", image_config, version)
+        for key in image_config or {}:
+            if _camel(key) not in IMAGE_CONFIG_FIELDS:
+                raise _bad_field(key, "generation_config.image_config")
+        return image_config or {}
+
+    @staticmethod
+    def _modalities(config: dict[str, Any], version: str) -> list[Any] | None:
+        modalities = config.get("responseModalities", config.get("response_modalities"))
+        if modalities is not None and not isinstance(modalities, list):
+            raise _bad_value("generation_config.response_modalities", "GenerationConfig.Modality", modalities, version)
+        for index, value in enumerate(modalities or []):
+            if str(value).upper() not in MODALITIES:
+                raise ApiError(
+                    400,
+                    "INVALID_ARGUMENT",
+                    f"Invalid value at 'generation_config.response_modalities"
+                    f"[{index}]' (type.googleapis.com/google.ai.generativelanguage.{version}."
+                    f'GenerationConfig.Modality), "{value}"',
+                )
+        return modalities
 
     def _check_ratio(self, model: Model, ratio: Any) -> str | None:
         if ratio is None:
@@ -493,16 +500,6 @@ def chaos_answer(kind: str, key: str | None) -> Response:
                 ]
             }
         )
-    if kind == "huge-body":
-
-        async def huge():
-            chunk = b" " * (1 << 20)
-            yield b'{"candidates": [], "padding": "'
-            for _ in range(40):
-                yield chunk
-            yield b'"}'
-
-        return StreamingResponse(huge(), media_type="application/json")
     if kind == "html-5xx":
         page = "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
         return HTMLResponse(page, status_code=502)
@@ -535,6 +532,26 @@ def chaos_answer(kind: str, key: str | None) -> Response:
             ).body,
             status_code=400,
         )
+    if kind in STREAMED_CHAOS:
+        return _streamed_chaos(kind)
+    raise ValueError(f"unknown chaos {kind!r}")
+
+
+STREAMED_CHAOS = ("huge-body", "drip", "close-mid-body")
+
+
+def _streamed_chaos(kind: str) -> StreamingResponse:
+    """The chaos answers that are streams: too large, too slow, or cut off."""
+    if kind == "huge-body":
+
+        async def huge():
+            chunk = b" " * (1 << 20)
+            yield b'{"candidates": [], "padding": "'
+            for _ in range(40):
+                yield chunk
+            yield b'"}'
+
+        return StreamingResponse(huge(), media_type="application/json")
     if kind == "drip":
 
         async def drip():
@@ -591,101 +608,114 @@ def create_app(
     async def handle(request: Request) -> Response:
         """Every answer, whatever the input: an exception becomes Google's 500 body, never a traceback."""
         try:
-            return await answer(request)
+            return await _answer(emulator, chaos, request)
         except ClientDisconnect:
             return Response(status_code=499)  # nobody is left to read it
         except Exception as exc:  # a bug in the emulator: said in one line, answered as Google would
             LOG.warning("emulator: %s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
             return JSONResponse(INTERNAL_ERROR, status_code=500)
 
-    async def answer(request: Request) -> Response:
-        path = request.url.path
-        query = dict(request.query_params)
-        key = request.headers.get("x-goog-api-key") or query.get("key")
-        emulator.recorder.add(
-            Recorded(request.method, path, request.url.query, "x-goog-api-key" in request.headers, "key" in query)
-        )
-        if emulator.latency:
-            await asyncio.sleep(emulator.latency)
-        if chaos and key and request.method == "POST" and path.endswith(":generateContent"):
-            if chaos == "hang":
-                await asyncio.sleep(3600)
-            return chaos_answer(chaos, key)
-        try:
-            return JSONResponse(await dispatch(request, path, query, key))
-        except ApiError as error:
-            return JSONResponse(error.body, status_code=error.code)
-
-    async def dispatch(request: Request, path: str, query: dict[str, str], key: str | None) -> dict[str, Any]:
-        if match := GEMINI_PATH.match(path):
-            version, name, method = match.groups()
-            if not key:
-                raise ApiError(
-                    403,
-                    "PERMISSION_DENIED",
-                    "Method doesn't allow unregistered callers (callers without "
-                    "established identity). Please use API Key or other form of API consumer identity "
-                    "to call this API.",
-                )
-            if scenario.answer == "error" and scenario.error_on == "all":
-                raise emulator.scenario_error(find_model(name) if name else None)
-            if name is None and method is None and request.method == "GET":
-                return emulator.list_models(query)
-            if name and method is None and request.method == "GET":
-                return emulator.model_resource(emulator.lookup(name, version, "get"))
-            if name and method == "generateContent" and request.method == "POST":
-                model = emulator.lookup(name, version)
-                body = await _json_body(request)
-                answer = emulator.generate(model, version, body)
-                if "__image__" in answer:
-                    return await run_in_threadpool(emulator.image_response, *answer["__image__"])
-                return answer
-            raise ApiError(404, "NOT_FOUND", f"Method not found: {request.method} {path}")
-        if match := OPENAI_IMAGES_PATH.match(path):
-            body = await _json_body(request)
-            name = str(body.get("model", "")) if isinstance(body, dict) else ""
-            model = find_model(name)
-            if model is None or not model.openai_images or not emulator.served(model):
-                raise ApiError(
-                    404,
-                    "NOT_FOUND",
-                    f"models/{name} is not found for API version v1main, or is not "
-                    "supported for predict. Call ListModels to see the list of available models and "
-                    "their supported methods.",
-                )
-            width, height = model.expected_size(model.default_size, "1:1")
-            data = base64.b64encode(make_image(model.output_format, width, height)).decode("ascii")
-            return {"created": int(time.time()), "data": [{"b64_json": data}]}
-        if request.method == "GET" and (match := SERVICE_PATH.match(path)):
-            return emulator.service(*match.groups())
-        if request.method == "GET" and (match := QUOTAS_PATH.match(path)):
-            project, service, quota_id = match.groups()
-            infos = emulator.quota_infos(project, service)
-            if quota_id is None:
-                return {"quotaInfos": infos}
-            for info in infos:
-                if info["quotaId"] == quota_id:
-                    return info
-            raise ApiError(404, "NOT_FOUND", f"QuotaInfo {quota_id} not found.")
-        if request.method == "GET" and (match := BILLING_PATH.match(path)):
-            return emulator.billing_info(match.group(1))
-        raise ApiError(404, "NOT_FOUND", f"The requested URL {path} was not found on this server.")
-
-    async def _json_body(request: Request) -> Any:
-        raw = await read_capped(request)
-        try:
-            return json.loads(raw or b"{}")
-        except RecursionError:
-            raise ApiError(
-                400, "INVALID_ARGUMENT", "Invalid JSON payload received. Message nesting too deep."
-            ) from None
-        except ValueError:  # not JSON, not UTF-8, or an integer too long to convert
-            snippet = raw[:40].decode("utf-8", "replace")
-            raise ApiError(
-                400, "INVALID_ARGUMENT", f"Invalid JSON payload received. Unexpected token.\n{snippet}\n^"
-            ) from None
-
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     app = Starlette(routes=[Route("/{path:path}", handle, methods=methods)])
     app.state.emulator = emulator
     return app
+
+
+async def _answer(emulator: Emulator, chaos: str | None, request: Request) -> Response:
+    path = request.url.path
+    query = dict(request.query_params)
+    key = request.headers.get("x-goog-api-key") or query.get("key")
+    emulator.recorder.add(
+        Recorded(request.method, path, request.url.query, "x-goog-api-key" in request.headers, "key" in query)
+    )
+    if emulator.latency:
+        await asyncio.sleep(emulator.latency)
+    if chaos and key and request.method == "POST" and path.endswith(":generateContent"):
+        if chaos == "hang":
+            await asyncio.sleep(3600)
+        return chaos_answer(chaos, key)
+    try:
+        return JSONResponse(await _dispatch(emulator, request, path, query, key))
+    except ApiError as error:
+        return JSONResponse(error.body, status_code=error.code)
+
+
+async def _dispatch(
+    emulator: Emulator, request: Request, path: str, query: dict[str, str], key: str | None
+) -> dict[str, Any]:
+    if match := GEMINI_PATH.match(path):
+        return await _gemini(emulator, request, match, query, key)
+    if OPENAI_IMAGES_PATH.match(path):
+        return await _openai_images(emulator, request)
+    if request.method == "GET" and (match := SERVICE_PATH.match(path)):
+        return emulator.service(*match.groups())
+    if request.method == "GET" and (match := QUOTAS_PATH.match(path)):
+        project, service, quota_id = match.groups()
+        infos = emulator.quota_infos(project, service)
+        if quota_id is None:
+            return {"quotaInfos": infos}
+        for info in infos:
+            if info["quotaId"] == quota_id:
+                return info
+        raise ApiError(404, "NOT_FOUND", f"QuotaInfo {quota_id} not found.")
+    if request.method == "GET" and (match := BILLING_PATH.match(path)):
+        return emulator.billing_info(match.group(1))
+    raise ApiError(404, "NOT_FOUND", f"The requested URL {path} was not found on this server.")
+
+
+async def _gemini(
+    emulator: Emulator, request: Request, match: re.Match[str], query: dict[str, str], key: str | None
+) -> dict[str, Any]:
+    version, name, method = match.groups()
+    if not key:
+        raise ApiError(
+            403,
+            "PERMISSION_DENIED",
+            "Method doesn't allow unregistered callers (callers without "
+            "established identity). Please use API Key or other form of API consumer identity "
+            "to call this API.",
+        )
+    if emulator.scenario.answer == "error" and emulator.scenario.error_on == "all":
+        raise emulator.scenario_error(find_model(name) if name else None)
+    if name is None and method is None and request.method == "GET":
+        return emulator.list_models(query)
+    if name and method is None and request.method == "GET":
+        return emulator.model_resource(emulator.lookup(name, version, "get"))
+    if name and method == "generateContent" and request.method == "POST":
+        model = emulator.lookup(name, version)
+        body = await _json_body(request)
+        answer = emulator.generate(model, version, body)
+        if "__image__" in answer:
+            return await run_in_threadpool(emulator.image_response, *answer["__image__"])
+        return answer
+    raise ApiError(404, "NOT_FOUND", f"Method not found: {request.method} {match.group(0)}")
+
+
+async def _openai_images(emulator: Emulator, request: Request) -> dict[str, Any]:
+    body = await _json_body(request)
+    name = str(body.get("model", "")) if isinstance(body, dict) else ""
+    model = find_model(name)
+    if model is None or not model.openai_images or not emulator.served(model):
+        raise ApiError(
+            404,
+            "NOT_FOUND",
+            f"models/{name} is not found for API version v1main, or is not "
+            "supported for predict. Call ListModels to see the list of available models and "
+            "their supported methods.",
+        )
+    width, height = model.expected_size(model.default_size, "1:1")
+    data = base64.b64encode(make_image(model.output_format, width, height)).decode("ascii")
+    return {"created": int(time.time()), "data": [{"b64_json": data}]}
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await read_capped(request)
+    try:
+        return json.loads(raw or b"{}")
+    except RecursionError:
+        raise ApiError(400, "INVALID_ARGUMENT", "Invalid JSON payload received. Message nesting too deep.") from None
+    except ValueError:  # not JSON, not UTF-8, or an integer too long to convert
+        snippet = raw[:40].decode("utf-8", "replace")
+        raise ApiError(
+            400, "INVALID_ARGUMENT", f"Invalid JSON payload received. Unexpected token.\n{snippet}\n^"
+        ) from None
