@@ -87,24 +87,33 @@ def run(settings: Settings, notify: Any = None) -> dict[str, Any]:
     notice = cost_notice(settings)
     if notice and notify is not None:
         notify(notice)
-    gcp_problem = None
-    if settings.project and any("gcp" in c.needs for c in checks):
-        from gemini_doctor.probes.gcp import credentials_ready
+    wants_gcp = bool(settings.project) and any("gcp" in c.needs for c in checks)
+    if wants_gcp:
+        from gemini_doctor.probes import gcp
 
-        gcp_problem = credentials_ready(settings)
-    results, sent = asyncio.run(_run(checks, settings, gcp_problem))
+        gcp.prepare()  # imports are start-up, not time the servers are given
+    results, sent = asyncio.run(_run(checks, settings, wants_gcp))
     return document(settings, results, sent)
 
 
 async def _run(
-    checks: list[Check], settings: Settings, gcp_problem: str | None
+    checks: list[Check], settings: Settings, wants_gcp: bool
 ) -> tuple[list[tuple[Check, CheckResult]], dict[str, int]]:
+    """One deadline for the whole run (`--timeout`), shared by every probe, the credentials search and the engine.
+
+    Blocking calls run in daemon threads (the default executor too, which resolves host names): at the deadline
+    the run stops waiting for them, and nothing left behind keeps the process alive.
+    """
     from gemini_doctor.probes.gcp import GcpProbe
     from gemini_doctor.probes.gemini import GeminiProbe
+    from gemini_doctor.probes.limits import DaemonExecutor, Deadline
 
+    asyncio.get_running_loop().set_default_executor(DaemonExecutor())
     probe, gcp = GeminiProbe(settings), GcpProbe(settings)
+    deadline = probe.deadline = gcp.deadline = Deadline(settings.timeout)
+    gcp_problem = gcp.credentials_problem() if wants_gcp else None
     try:
-        results = await run_checks(checks, settings, {"gemini": probe, "gcp": gcp}, gcp_problem)
+        results = await run_checks(checks, settings, {"gemini": probe, "gcp": gcp}, gcp_problem, deadline)
     finally:
         await probe.close()
     return results, {"gemini": probe.sent, "gcp": gcp.sent}
@@ -172,6 +181,19 @@ def github_outputs(doc: dict[str, Any], markdown: str) -> list[str]:
     for item in doc.get("diagnosis", []):
         level = "error" if item["severity"] == "error" else "warning"
         message = item["evidence"][0] if item["evidence"] else item["title"]
-        escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        lines.append(f"::{level} title={item['code']} {item['slug']}::{item['title']}: {escaped}")
+        lines.append(
+            f"::{level} title={_escape_property(item['code'])} {_escape_property(item['slug'])}::"
+            f"{_escape_data(item['title'])}: {_escape_data(message)}"
+        )
     return lines
+
+
+def _escape_data(text: str) -> str:
+    """An annotation's message as the Actions runner reads it: no line break or control character survives."""
+    from gemini_doctor.redact import neutralise
+
+    return neutralise(str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")

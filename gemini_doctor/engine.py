@@ -8,14 +8,19 @@ skipped is reported as skipped with the reason. Results are reported in the chec
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from gemini_doctor.diagnosis import Diagnosis, rank
+from gemini_doctor.redact import clip
 from gemini_doctor.settings import Settings
+
+if TYPE_CHECKING:  # the probes package imports httpx: not for a run that sends nothing
+    from gemini_doctor.probes.limits import Deadline
 
 ENTRY_POINT_GROUP = "gemini_doctor.checks"
 
@@ -45,7 +50,7 @@ class CheckResult:
         else:  # what was found, not the catalog's title: a static finding was never "rejected"
             top = diagnoses[0]
             detail = top.evidence[0] if top.evidence and not top.evidence[0].startswith("HTTP ") else top.error.title
-            summary = f"{top.error.code} {top.error.slug}: {detail[:160]}"
+            summary = f"{top.error.code} {top.error.slug}: {clip(detail, 160)}"
         return cls(status, summary, evidence or [], diagnoses, facts or {})
 
 
@@ -115,7 +120,7 @@ class BrokenPlugin:
         line = f"the check plugin {self.id!r} could not be loaded: {self.error}"
         return CheckResult(
             "fail",
-            line[:200],
+            clip(line, 200),
             [line],
             [Diagnosis.of("unknown", "possible", [line], note="Fix or uninstall the package that registers it.")],
         )
@@ -159,33 +164,36 @@ def missing_needs(check: Check, settings: Settings, gcp_problem: str | None) -> 
     return None
 
 
+GRACE_SECONDS = 2.0  # past the deadline, a check that has not ended (a plugin ignoring it) is given up on
+
+
 async def run_checks(
-    checks: list[Check], settings: Settings, probes: dict[str, Any], gcp_problem: str | None
+    checks: list[Check],
+    settings: Settings,
+    probes: dict[str, Any],
+    gcp_problem: str | Awaitable[str | None] | None,
+    deadline: Deadline | None = None,
 ) -> list[tuple[Check, CheckResult]]:
-    """Run the checks concurrently; results in order, prerequisites applied."""
+    """Run the checks concurrently; results in order, prerequisites applied.
+
+    `gcp_problem` (why GCP calls cannot be made, or None) may be an awaitable still being found out: a check that
+    needs Google Cloud waits for it, the others start at once. With a `deadline` (the run's one timeout), a check
+    still running GRACE_SECONDS after it is reported as not finished, so no plugin can keep the run going.
+    """
     ctx = CheckContext(settings, probes)
     loop = asyncio.get_running_loop()
     for check in checks:
         ctx._results[check.id] = loop.create_future()
-
     orders = {c.id: c.order for c in checks}
 
     async def one(check: Check) -> CheckResult:
         start = time.perf_counter()
-        reason = missing_needs(check, settings, gcp_problem)
+        problem = await gcp_problem if "gcp" in check.needs and inspect.isawaitable(gcp_problem) else gcp_problem
+        reason = missing_needs(check, settings, problem if isinstance(problem, str) else None)
         if reason:
             result = CheckResult("skip", f"skipped: {reason}")
         else:
-            try:
-                result = await check.run(ctx)
-            except Exception as exc:  # a plugin's bug must not take the report down
-                line = f"the {check.id} check raised {type(exc).__name__}: {exc}"
-                result = CheckResult(
-                    "fail",
-                    f"the check itself failed: {type(exc).__name__}: {exc}",
-                    [line],
-                    [Diagnosis.of("unknown", "possible", [line], note="A bug in the check: please report it.")],
-                )
+            result = await _run_one(check, ctx, deadline)
             earlier = tuple(d for d in check.depends_on if orders.get(d, check.order) < check.order)
             blocked = await ctx.prerequisites(earlier)  # only earlier checks: no cycle can hang the run
             if blocked:
@@ -198,3 +206,24 @@ async def run_checks(
     for task in ctx._cache.values():
         task.cancel()
     return list(zip(checks, results, strict=True))
+
+
+async def _run_one(check: Check, ctx: CheckContext, deadline: Deadline | None) -> CheckResult:
+    """One check's own result: a bug or an overrun becomes a failed check, never a traceback or a hang."""
+    try:
+        task = asyncio.ensure_future(check.run(ctx))
+        if deadline is not None:
+            await asyncio.wait({task}, timeout=deadline.remaining() + GRACE_SECONDS)
+            if not task.done():
+                task.cancel()
+                line = f"the {check.id} check did not end within the {deadline.seconds:g} s timeout"
+                return CheckResult("fail", line, [line], [Diagnosis.of("unknown", "possible", [line])])
+        return await task
+    except Exception as exc:  # a plugin's bug must not take the report down
+        line = clip(f"the {check.id} check raised {type(exc).__name__}: {exc}", 300)
+        return CheckResult(
+            "fail",
+            clip(f"the check itself failed: {type(exc).__name__}: {exc}", 200),
+            [line],
+            [Diagnosis.of("unknown", "possible", [line], note="A bug in the check: please report it.")],
+        )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from gemini_doctor.diagnosis import Diagnosis
 from gemini_doctor.engine import CheckContext, CheckResult
 
@@ -20,7 +18,7 @@ class BillingCheck:
 
         project = ctx.settings.project
         try:
-            info = await asyncio.wait_for(asyncio.to_thread(ctx.probes["gcp"].billing_info), ctx.settings.timeout + 1)
+            info = await ctx.probes["gcp"].billing_info()  # bounded by the run's deadline
         except Exception as exc:  # GoogleAPICallError, transport errors, timeouts: said, not raised
             return CheckResult("skip", f"could not read billing of {project}: {gcp.describe_gcp_error(exc)}")
         evidence = [f"Cloud Billing: projects/{project} billingEnabled={str(info['billing_enabled']).lower()}"]

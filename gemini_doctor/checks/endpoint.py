@@ -84,18 +84,20 @@ class EndpointCheck:
             return CheckResult.from_diagnoses(found or [Diagnosis.of("unknown", "possible", evidence)], "", evidence)
         count = len(listing.json().get("models") or [])
         evidence.append(f"GET {settings.api_version}/models answered 200 with {count} models")
-        if isinstance(shape, Answer):
-            text = shape.body.lower()
-            if shape.status == 400 and "unknown name" in text and "responsemodalities" in text:
-                evidence.append('a generateContent with image fields answered 400 Unknown name "responseModalities"')
-                found = diagnose(shape.evidence(), context)
-                return CheckResult.from_diagnoses(found, "", evidence)
-            evidence.append(
-                f"shape probe (empty contents, image fields) answered HTTP {shape.status}: the version "
-                "parses image fields"
-                if shape.status == 400
-                else f"shape probe answered HTTP {shape.status}"
-            )
-        return CheckResult(
-            "pass", f"{settings.base_url}/{settings.api_version} answers and takes image fields", evidence
-        )
+        if not isinstance(shape, Answer):  # a timeout or a broken connection is reported, never taken for a pass
+            failure = shape.evidence()
+            evidence.append(f"shape probe (empty contents, image fields): no answer ({failure.message})")
+            found = diagnose(failure, context) or [Diagnosis.of("network-unreachable", "possible", evidence)]
+            return CheckResult.from_diagnoses(found, "", evidence)
+        text = shape.body.lower()
+        if shape.status == 400 and "unknown name" in text and "responsemodalities" in text:
+            evidence.append('a generateContent with image fields answered 400 Unknown name "responseModalities"')
+            found = diagnose(shape.evidence(), context)
+            return CheckResult.from_diagnoses(found, "", evidence)
+        where = f"{settings.base_url}/{settings.api_version}"
+        if shape.status != 400:
+            evidence.append(f"shape probe answered HTTP {shape.status}")
+            unknown = f"the shape probe's HTTP {shape.status} does not say if it takes image fields"
+            return CheckResult("pass", f"{where} answers ({unknown})", evidence)
+        evidence.append("shape probe (empty contents, image fields) answered HTTP 400: the version parses image fields")
+        return CheckResult("pass", f"{where} answers and takes image fields", evidence)

@@ -37,6 +37,18 @@ def request_body(asked: RequestSettings, app_body: dict | None) -> dict:
     return body
 
 
+def too_late_for_an_image(deadline) -> str | None:
+    """Why the paid call is not sent this late in the run, or None. The run has one deadline (`--timeout`); an
+    image sent with little of it left would be paid for and then abandoned before it arrives."""
+    left = deadline.remaining()
+    if left >= deadline.seconds / 2:
+        return None
+    return (
+        f"only {left:.1f} s of the {deadline.seconds:g} s timeout were left after the free checks, too little for "
+        "an image that is paid for even when the answer is abandoned (raise --timeout)"
+    )
+
+
 class ParametersCheck:
     id = "parameters"
     title = "Parameters (modalities, imageConfig, sizes, ratios)"
@@ -53,6 +65,8 @@ class ParametersCheck:
         evidence = [f"settings under test: {asked.generation_config() or 'none (model defaults)'}"]
         body = request_body(asked, settings.request_body)
         blocked = await ctx.prerequisites(self.live_prerequisites) if settings.generate else None
+        late = None if blocked or not settings.generate else too_late_for_an_image(ctx.probes["gemini"].deadline)
+        blocked = blocked or late
         if blocked:
             evidence.append(f"no image requested: {blocked}, so the paid call was not sent")
         elif settings.generate and settings.api_key:
@@ -87,7 +101,10 @@ class ParametersCheck:
         passed = "the settings are valid for this model"
         if settings.generate and not blocked and settings.api_key:
             passed = "one image generated as asked"
-        return CheckResult.from_diagnoses(found, passed, evidence)
+        result = CheckResult.from_diagnoses(found, passed, evidence)
+        if late and result.status == "pass":
+            result.status, result.summary = "warn", f"no image requested: {late}"
+        return result
 
     @staticmethod
     def _describe(answer, observed) -> str:

@@ -40,10 +40,8 @@ class QuotaCheck:
         from gemini_doctor.probes import gcp
 
         settings = ctx.settings
-        limit = settings.timeout + 1
-        state_call = asyncio.wait_for(asyncio.to_thread(ctx.probes["gcp"].service_state), limit)
-        quota_call = asyncio.wait_for(asyncio.to_thread(ctx.probes["gcp"].quota_infos), limit)
-        state, quotas = await asyncio.gather(state_call, quota_call, return_exceptions=True)
+        probe = ctx.probes["gcp"]  # both calls bounded by the run's deadline
+        state, listing = await asyncio.gather(probe.service_state(), probe.quota_infos(), return_exceptions=True)
         if isinstance(state, BaseException):
             return CheckResult("skip", f"could not read Service Usage: {gcp.describe_gcp_error(state)}")
         evidence = [f"Service Usage: {gcp.SERVICE} is {state}"]
@@ -55,39 +53,47 @@ class QuotaCheck:
                 [Diagnosis.of("service-disabled", "certain", evidence)],
                 facts={},
             )
-        if isinstance(quotas, BaseException):
+        if isinstance(listing, BaseException):
             return CheckResult(
                 "warn",
-                f"API enabled; could not read Cloud Quotas: {gcp.describe_gcp_error(quotas)}",
+                f"API enabled; could not read Cloud Quotas: {gcp.describe_gcp_error(listing)}",
                 evidence,
                 facts={},
             )
-        model = find_model(settings.model or "")
-        model_ids = {settings.model or ""} | ({model.id, *model.aliases} if model else set())
-        relevant = for_model(quotas, model_ids)
-        billing = await ctx.fact("billing", "billing_enabled")
-        paid = [q for q in relevant if not is_free_tier(q)]
-        free = [q for q in relevant if is_free_tier(q)]
-        for quota in relevant:
-            scope = quota["dimensions"].get("model", "all models")
-            evidence.append(f"Cloud Quotas: {quota['quota_id']} = {quota['value']} per {quota['refresh']} ({scope})")
-        per_minute = [q["value"] for q in paid if q["refresh"] == "minute"]
-        facts = {"paid_quota": max(per_minute) if per_minute else None}
-        applicable = free if billing is False else (paid or free)
-        if applicable and all(q["value"] == 0 for q in applicable):
-            slug = "ghost-429" if billing else "billing-limit-zero"
-            confidence = "possible" if billing else ("certain" if billing is False else "likely")
-            return CheckResult.from_diagnoses([Diagnosis.of(slug, confidence, evidence)], "", evidence, facts)
-        if not relevant:
-            return CheckResult(
-                "pass", f"API enabled; no quota in Cloud Quotas names {settings.model}", evidence, facts=facts
+        if not listing.complete:
+            evidence.append(
+                f"Cloud Quotas has more pages: only the first was read (at most {gcp.MAX_REQUESTS} requests to "
+                "Google Cloud per run); a quota on a later page is not seen"
             )
-        tier = (
-            "a paid tier (an inference from non-zero paid quotas; AI Studio shows the tier)"
-            if paid and any(q["value"] for q in paid)
-            else "the free tier (an inference)"
-        )
-        minute = f"{facts['paid_quota']} per minute" if facts["paid_quota"] is not None else "no per-minute quota"
-        return CheckResult(
-            "pass", f"API enabled; {minute} for {settings.model}; suggests {tier}", evidence, facts=facts
-        )
+        result = judge(listing.entries, settings.model or "", await ctx.fact("billing", "billing_enabled"), evidence)
+        if result.status == "pass" and not listing.complete:
+            result.summary += " (first page of Cloud Quotas only)"
+        return result
+
+
+def judge(quotas: list[dict[str, Any]], name: str, billing: bool | None, evidence: list[str]) -> CheckResult:
+    """What the quotas that apply to the model say, with billing's answer (None when unknown)."""
+    model = find_model(name)
+    model_ids = {name} | ({model.id, *model.aliases} if model else set())
+    relevant = for_model(quotas, model_ids)
+    paid = [q for q in relevant if not is_free_tier(q)]
+    free = [q for q in relevant if is_free_tier(q)]
+    for quota in relevant:
+        scope = quota["dimensions"].get("model", "all models")
+        evidence.append(f"Cloud Quotas: {quota['quota_id']} = {quota['value']} per {quota['refresh']} ({scope})")
+    per_minute = [q["value"] for q in paid if q["refresh"] == "minute"]
+    facts = {"paid_quota": max(per_minute) if per_minute else None}
+    applicable = free if billing is False else (paid or free)
+    if applicable and all(q["value"] == 0 for q in applicable):
+        slug = "ghost-429" if billing else "billing-limit-zero"
+        confidence = "possible" if billing else ("certain" if billing is False else "likely")
+        return CheckResult.from_diagnoses([Diagnosis.of(slug, confidence, evidence)], "", evidence, facts)
+    if not relevant:
+        return CheckResult("pass", f"API enabled; no quota in Cloud Quotas names {name}", evidence, facts=facts)
+    tier = (
+        "a paid tier (an inference from non-zero paid quotas; AI Studio shows the tier)"
+        if paid and any(q["value"] for q in paid)
+        else "the free tier (an inference)"
+    )
+    minute = f"{facts['paid_quota']} per minute" if facts["paid_quota"] is not None else "no per-minute quota"
+    return CheckResult("pass", f"API enabled; {minute} for {name}; suggests {tier}", evidence, facts=facts)

@@ -1,108 +1,212 @@
 """Google Cloud through its client libraries (REST transport), imported only when a GCP check runs.
 
-Every call passes `retry=None`: the clients' default retry (up to 60 s on 503) would break the doctor's promise of a
-handful of requests, each bounded by `--timeout`.
+The same bounds as the Gemini path: every call passes `retry=None` (the clients' default retry would send dozens
+of requests on a 503), and runs over the bounded session of `gcp_http` (no redirect, the body capped as it is
+decoded, at most MAX_REQUESTS requests to Google Cloud per run, no refresh-and-retry on 401). The calls block, so
+they run in daemon threads that the run stops waiting for at its deadline: a server that drips, or a metadata
+server that never answers, cannot keep the process alive past `--timeout`.
 
 An http:// loopback endpoint (the emulator) gets anonymous credentials; anything else Application Default
-Credentials. The calls block, so the checks run them in worker threads, each with the run's timeout.
+Credentials, looked for once per run, within the deadline, and without asking the metadata server off Google Cloud.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import os
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from gemini_doctor.knowledge import SERVICE
+from gemini_doctor.probes.limits import DAEMONS, Budget, Deadline
+from gemini_doctor.redact import clip, redact
 from gemini_doctor.settings import Settings
 
-MAX_QUOTA_PAGES = 5  # no retries, and a bounded number of pages: a handful of requests at most
+MAX_REQUESTS = 3  # billing, Service Usage, one page of Cloud Quotas: the README's promise
+MAX_AUTH_REQUESTS = 3  # a metadata ping, a project lookup, one token
+SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+MAX_CREDENTIALS_FILE = 1024 * 1024
+
+T = TypeVar("T")
 
 
-def credentials_ready(settings: Settings) -> str | None:
-    """Why GCP calls cannot be made, or None when they can. Never prompts, never reads the key."""
+def prepare() -> None:
+    """Import the clients before the deadline starts: start-up, not time any server is given."""
+    from google.cloud import billing_v1, cloudquotas_v1, service_usage_v1  # noqa: F401
+
+    from gemini_doctor.probes import gcp_http  # noqa: F401
+
+
+def find_credentials(settings: Settings, request: Any) -> tuple[Any, str | None]:
+    """(credentials, None), or (None, why GCP calls cannot be made). Never prompts, never reads the API key."""
     if settings.gcp_is_local:
-        return None
+        from google.auth.credentials import AnonymousCredentials
+
+        return AnonymousCredentials(), None
     try:
         import google.auth
         from google.auth.exceptions import DefaultCredentialsError
     except ImportError:
-        return "the google-auth package is not installed"
+        return None, "the google-auth package is not installed"
+    problem = _credentials_file_problem()
+    if problem:
+        return None, problem
+    from gemini_doctor.probes.gcp_http import NotOnGoogleCloud
+
     try:
-        google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
-    except DefaultCredentialsError:
-        return "no Application Default Credentials"
+        credentials, _project = google.auth.default(scopes=SCOPES, request=request)
+    except (DefaultCredentialsError, NotOnGoogleCloud):
+        return None, "no Application Default Credentials"
+    except Exception as exc:  # a broken ADC file, a metadata server answering nonsense: said, not raised
+        return None, f"Application Default Credentials could not be read: {describe_gcp_error(exc)}"
+    return credentials, None
+
+
+def _credentials_file_problem() -> str | None:
+    """GOOGLE_APPLICATION_CREDENTIALS naming a folder, a device or a huge file is refused before it is read."""
+    path = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if not path:
+        return None
+    if not os.path.isfile(path):
+        return f"GOOGLE_APPLICATION_CREDENTIALS={path} is not a regular file"
+    if os.path.getsize(path) > MAX_CREDENTIALS_FILE:
+        return f"GOOGLE_APPLICATION_CREDENTIALS={path} is larger than 1 MiB: not a credentials file"
     return None
 
 
-def _client_kwargs(settings: Settings) -> dict[str, Any]:
+def _client_kwargs(settings: Settings, credentials: Any) -> dict[str, Any]:
     from google.api_core.client_options import ClientOptions
 
-    kwargs: dict[str, Any] = {"transport": "rest"}
+    kwargs: dict[str, Any] = {"transport": "rest", "credentials": credentials}
     if settings.gcp_endpoint:
         kwargs["client_options"] = ClientOptions(api_endpoint=settings.gcp_endpoint)
-    if settings.gcp_is_local:
-        from google.auth.credentials import AnonymousCredentials
-
-        kwargs["credentials"] = AnonymousCredentials()
     return kwargs
 
 
+async def in_daemon_thread(work: Callable[[], T], deadline: Deadline) -> T:
+    """`work()` in a daemon thread, waited for until the deadline only: a stuck call is left behind (it holds no
+    lock the run needs, and a daemon thread does not keep the process alive), never waited for."""
+    call = asyncio.get_running_loop().run_in_executor(DAEMONS, work)
+    try:
+        return await asyncio.wait_for(call, deadline.remaining())
+    except TimeoutError:
+        raise TimeoutError(deadline.spent()) from None
+
+
+@dataclass
+class QuotaListing:
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    complete: bool = True  # False: Cloud Quotas had more pages than the request budget allowed
+
+
 class GcpProbe:
-    """The three GCP reads the checks need; blocking (run them in threads), counted, each with the run's timeout."""
+    """The three GCP reads the checks need, each awaited until the run's deadline, all within one request budget."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, deadline: Deadline | None = None):
         self.settings = settings
-        self.sent = 0
+        self.deadline = deadline or Deadline(settings.timeout)
+        self.budget = Budget(MAX_REQUESTS, "Google Cloud")
+        self.auth_budget = Budget(MAX_AUTH_REQUESTS, "Google's sign-in and metadata servers")
+        self.credentials: Any = None
+        self._auth: Any = None
+        self._lock = threading.Lock()
+        self._ready: asyncio.Future[str | None] | None = None
 
-    def billing_info(self) -> dict[str, Any]:
+    @property
+    def sent(self) -> int:
+        return self.budget.sent
+
+    @property
+    def auth(self) -> Any:
+        """google.auth's transport for tokens and the metadata probe, bounded like the rest (built on first use:
+        requests and google.auth are imported only by a run that talks to Google Cloud)."""
+        with self._lock:
+            if self._auth is None:
+                from gemini_doctor.probes import gcp_http
+
+                allowed = gcp_http.metadata_allowed()
+                self._auth = gcp_http.BoundedRequest(self.deadline, self.auth_budget, metadata_allowed=allowed)
+            return self._auth
+
+    def credentials_problem(self) -> Awaitable[str | None]:
+        """Why GCP calls cannot be made, or None; looked for once, in a daemon thread, within the deadline."""
+        if self._ready is None:
+            self._ready = asyncio.ensure_future(self._find_credentials())
+        return self._ready
+
+    async def _find_credentials(self) -> str | None:
+        try:
+            self.credentials, problem = await in_daemon_thread(
+                lambda: find_credentials(self.settings, self.auth), self.deadline
+            )
+        except TimeoutError:
+            return (
+                f"no Application Default Credentials found within the {self.deadline.seconds:g} s timeout "
+                "(a metadata server that does not answer?)"
+            )
+        return problem
+
+    def _client(self, make: Callable[..., T]) -> T:
+        from gemini_doctor.probes import gcp_http
+
+        client = make(**_client_kwargs(self.settings, self.credentials))
+        return gcp_http.install(client, self.deadline, self.budget, self.auth)
+
+    async def billing_info(self) -> dict[str, Any]:
+        return await in_daemon_thread(self._billing_info, self.deadline)
+
+    async def service_state(self) -> str:
+        return await in_daemon_thread(self._service_state, self.deadline)
+
+    async def quota_infos(self) -> QuotaListing:
+        return await in_daemon_thread(self._quota_infos, self.deadline)
+
+    def _billing_info(self) -> dict[str, Any]:
         from google.cloud import billing_v1
 
-        self.sent += 1
-        client = billing_v1.CloudBillingClient(**_client_kwargs(self.settings))
+        client = self._client(billing_v1.CloudBillingClient)
         info = client.get_project_billing_info(
-            name=f"projects/{self.settings.project}", retry=None, timeout=self.settings.timeout
+            name=f"projects/{self.settings.project}", retry=None, timeout=self.deadline.remaining()
         )
         return {"billing_enabled": bool(info.billing_enabled), "billing_account": info.billing_account_name or None}
 
-    def service_state(self) -> str:
+    def _service_state(self) -> str:
         from google.cloud import service_usage_v1
 
-        self.sent += 1
-        client = service_usage_v1.ServiceUsageClient(**_client_kwargs(self.settings))
+        client = self._client(service_usage_v1.ServiceUsageClient)
         name = f"projects/{self.settings.project}/services/{SERVICE}"
-        service = client.get_service(request={"name": name}, retry=None, timeout=self.settings.timeout)
+        service = client.get_service(request={"name": name}, retry=None, timeout=self.deadline.remaining())
         return service_usage_v1.State(service.state).name
 
-    def quota_infos(self) -> list[dict[str, Any]]:
+    def _quota_infos(self) -> QuotaListing:
+        """The first page only: a second would pass the budget of MAX_REQUESTS; the listing says so."""
         from google.cloud import cloudquotas_v1
 
-        client = cloudquotas_v1.CloudQuotasClient(**_client_kwargs(self.settings))
+        client = self._client(cloudquotas_v1.CloudQuotasClient)
         parent = f"projects/{self.settings.project}/locations/global/services/{SERVICE}"
-        found = []
-        self.sent += 1  # the first page
-        pager = client.list_quota_infos(parent=parent, retry=None, timeout=self.settings.timeout)
-        for number, page in enumerate(pager.pages, 1):
-            if number > 1:
-                self.sent += 1
-            for info in page.quota_infos:
-                for dimensions in info.dimensions_infos:
-                    found.append(
-                        {
-                            "quota_id": info.quota_id,
-                            "metric": info.metric,
-                            "refresh": info.refresh_interval,
-                            "dimensions": dict(dimensions.dimensions),
-                            "value": int(dimensions.details.value),
-                        }
-                    )
-            if number >= MAX_QUOTA_PAGES:
-                break
-        return found
+        page = client.list_quota_infos(parent=parent, retry=None, timeout=self.deadline.remaining())
+        listing = QuotaListing(complete=not page.next_page_token)
+        for info in page.quota_infos:  # this page's entries: iterating the pager itself would fetch the next
+            for dimensions in info.dimensions_infos:
+                listing.entries.append(
+                    {
+                        "quota_id": info.quota_id,
+                        "metric": info.metric,
+                        "refresh": info.refresh_interval,
+                        "dimensions": dict(dimensions.dimensions),
+                        "value": int(dimensions.details.value),
+                    }
+                )
+        return listing
 
 
 def describe_gcp_error(error: BaseException) -> str:
-    """One line for a failed GCP call, with the role that usually fixes a 403."""
+    """One line for a failed GCP call, redacted before it is cut, with the role that usually fixes a 403."""
     detail = str(error).strip() or "no answer in time"
-    text = f"{type(error).__name__}: {detail}".splitlines()[0][:300]
+    whole = redact(f"{type(error).__name__}: {detail}")  # before any cut: a cut key is no longer key-shaped
+    text = clip(whole.splitlines()[0], 300)
     if "403" in text or "PermissionDenied" in text or "Forbidden" in text:
         text += " (the caller needs roles/viewer, or the specific viewer role of that API)"
     return text

@@ -15,9 +15,8 @@ import httpx
 
 from gemini_doctor import __version__
 from gemini_doctor.diagnosis.evidence import Evidence, network_evidence, read_http_answer
+from gemini_doctor.probes.limits import ACCEPT_ENCODING, MAX_BODY_BYTES, BodyDecoder, Deadline
 from gemini_doctor.settings import Settings
-
-MAX_BODY_BYTES = 32 * 1024 * 1024  # a 4K image answer is a few MiB; anything past this is not a real answer
 
 
 @dataclass
@@ -53,11 +52,19 @@ class NetworkFailure:
 
 
 class GeminiProbe:
-    """One AsyncClient per check run; requests are counted so the report can say how many were sent."""
+    """One AsyncClient per check run; requests are counted so the report can say how many were sent.
 
-    def __init__(self, settings: Settings):
+    Every request gets what is left of the run's deadline (one `--timeout` for the whole run, not one per call).
+    """
+
+    def __init__(self, settings: Settings, deadline: Deadline | None = None):
         self.settings = settings
-        headers = {"user-agent": f"gemini-doctor/{__version__}", "x-goog-api-client": f"gemini-doctor/{__version__}"}
+        self.deadline = deadline or Deadline(settings.timeout)
+        headers = {
+            "user-agent": f"gemini-doctor/{__version__}",
+            "x-goog-api-client": f"gemini-doctor/{__version__}",
+            "accept-encoding": ACCEPT_ENCODING,
+        }
         if settings.api_key:
             headers["x-goog-api-key"] = settings.api_key.reveal()
         self.client = httpx.AsyncClient(
@@ -83,25 +90,26 @@ class GeminiProbe:
         return await self.request("POST", self.url(path), json=body)
 
     async def request(self, method: str, url: str, **kwargs: Any) -> Answer | NetworkFailure:
+        left = self.deadline.remaining()
+        if left <= 0:  # not sent: the run's timeout is spent
+            return NetworkFailure(TimeoutError(self.deadline.spent()), url)
         self.sent += 1
         try:
-            return await asyncio.wait_for(self._send(method, url, **kwargs), self.settings.timeout)
+            return await asyncio.wait_for(self._send(method, url, **kwargs), left)
         except (TimeoutError, httpx.HTTPError, OSError, ValueError) as exc:
             if isinstance(exc, asyncio.TimeoutError):
-                exc = TimeoutError(f"no complete answer within {self.settings.timeout:g} s (timed out)")
+                exc = TimeoutError(self.deadline.spent())
             return NetworkFailure(exc, url)
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> Answer:
+        """The body is read raw and decoded here, within the cap at every stage: never `.read()` uncapped."""
         async with self.client.stream(method, url, **kwargs) as response:
-            chunks, size, truncated = [], 0, False
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > MAX_BODY_BYTES:
-                    truncated = True
+            decoder = BodyDecoder(response.headers.get("content-encoding", ""))
+            async for chunk in response.aiter_raw():
+                if not decoder.feed(chunk):
                     break
-                chunks.append(chunk)
-            body = b"".join(chunks).decode(response.encoding or "utf-8", errors="replace")
-            return Answer(response.status_code, body, str(response.url), truncated)
+            body = decoder.body().decode(response.encoding or "utf-8", errors="replace")
+            return Answer(response.status_code, body, str(response.url), decoder.truncated)
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -1,7 +1,9 @@
 """Reports: plain documents (dicts in the `gemini-doctor/v1` shape) and the door every output passes through.
 
 Renderers turn a document into text; they know no probe and no check. `render` redacts the document before
-rendering and the text after it, so nothing key-shaped leaves the program.
+rendering and the text after it, so nothing key-shaped leaves the program; and it neutralises every string of the
+document (control characters, BiDi overrides made visible) before any renderer sees it, so that text a server
+sent cannot clear the screen, retitle the window or print a fake line in any format.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from gemini_doctor import __version__
-from gemini_doctor.redact import redact, redact_obj
+from gemini_doctor.redact import redact, scrub_obj
 
 SCHEMA = "gemini-doctor/v1"
 FORMATS = ("rich", "json", "markdown")
@@ -71,7 +73,7 @@ def render(
 ) -> str:
     """The document as text in one of FORMATS, redacted."""
     secrets = tuple(secrets)
-    document = redact_obj(document, secrets)  # type: ignore[assignment]
+    document = scrub_obj(document, secrets)  # type: ignore[assignment]
     if fmt == "json":
         from gemini_doctor.report.render_json import render_json
 
