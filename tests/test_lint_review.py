@@ -96,19 +96,26 @@ def test_a_file_that_could_not_be_read_is_visible_in_ci_formats(run_cli, tmp_pat
     assert notes and "not valid Python" in notes[0]["message"]["text"]
 
 
-def test_symlinks_are_linted_once_and_linked_folders_are_walked(run_cli, tmp_path, monkeypatch):
+def test_symlinks_are_linted_once_and_followed_only_inside_the_linted_folders(run_cli, tmp_path, monkeypatch):
     real = tmp_path / "real"
     real.mkdir()
     (real / "a.py").write_text('cfg = {"imageConfig": {"imageSize": "2k"}}\n')
     os.symlink(real / "a.py", tmp_path / "link.py")
+    os.symlink(real, tmp_path / "alias")  # a folder linked inside the tree: its files are linted once
     outside = tmp_path.parent / (tmp_path.name + "-linked")
     outside.mkdir()
     (outside / "b.py").write_text('cfg = {"imageConfig": {"imageSize": "4k"}}\n')
     os.symlink(outside, tmp_path / "src")
+    os.symlink(outside / "b.py", tmp_path / "b.py")
     os.symlink(tmp_path, real / "loop")  # a loop back up the tree must not hang the walk
     monkeypatch.chdir(tmp_path)
-    _code, document = lint_json(run_cli, ".")
-    assert sorted(f["line"] for f in document["findings"]) == [1, 1] and len(document["findings"]) == 2
+    code, document = lint_json(run_cli, ".")
+    assert code == 1 and [(f["path"], f["line"]) for f in document["findings"]] == [("link.py", 1)]  # once
+    reasons = {s["path"]: s["reason"] for s in document["skipped"]}
+    assert set(reasons) == {"src", "b.py"} and "outside the linted folders" in reasons["src"]
+    assert document["unreadable"] == 0  # left on purpose, not an error
+    _code, named = lint_json(run_cli, "src")  # named on the command line: walked
+    assert [(f["path"], f["line"]) for f in named["findings"]] == [("src/b.py", 1)]
 
 
 def test_a_misspelled_model_inside_a_url_string_is_found(run_cli, tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ a file that mentions none of the words any rule needs is not parsed at all. No k
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -96,6 +97,7 @@ class LintResult:
     files: int = 0  # files read
     parsed: int = 0  # files that mention Gemini and were parsed
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    unreadable: list[str] = field(default_factory=list)  # paths among the skipped that could not be read
     ignored: int = 0  # findings silenced by --ignore or an inline comment
 
 
@@ -144,22 +146,94 @@ def display_path(path: Path, cwd: Path) -> str:
         return path.as_posix()
 
 
-def collect(paths: Iterable[str]) -> Iterator[Path]:
-    """The files to lint: given files as they are (if their language is known), folders walked, junk skipped."""
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            yield from _walk(path)
+# Kernel pseudo-filesystems: endless, blocking or device files, never source. Never walked, never read.
+PSEUDO_ROOTS = ("/proc", "/sys", "/dev")
+
+
+def _pseudo(real: str) -> bool:
+    return any(real == root or real.startswith(root + os.sep) for root in PSEUDO_ROOTS)
+
+
+def _inside(real: str, roots: tuple[str, ...]) -> bool:
+    return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A path lint did not read, and why; `unreadable` when reading failed (an I/O error fails the run, as ruff's
+    E902 does), not when lint chose to leave it."""
+
+    path: Path
+    reason: str
+    unreadable: bool = False
+
+
+def _kind(mode: int) -> str:
+    import stat
+
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def collect(paths: Iterable[str]) -> Iterator[Path | Skip]:
+    """The files to lint, and the paths left: given files as they are (if their language is known), folders
+    walked, junk skipped. Symbolic links are followed only inside the given folders, never into /proc, /sys, /dev."""
+    given = [Path(item) for item in paths]
+    roots = tuple(os.path.realpath(path) for path in given if path.is_dir())
+    for path in given:
+        if not os.path.lexists(path):
+            raise InputError(f"path {str(path)!r} does not exist")
+        if not path.exists():
+            raise InputError(f"path {str(path)!r} is a broken symbolic link")
+        if _pseudo(os.path.realpath(path)):
+            yield Skip(path, "on a kernel pseudo-filesystem (/proc, /sys, /dev): not source, not read")
+        elif path.is_dir():
+            yield from _walk(path, roots)
         elif path.is_file():
             if path.suffix.lower() in LANGUAGES:
                 yield path
-        elif path.exists():
-            continue  # a socket or a device: nothing to lint
         else:
-            raise InputError(f"path {given!r} does not exist")
+            yield Skip(path, f"{_kind(path.stat().st_mode)}, not a file: not read")
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def _link(path: str, is_folder: bool, roots: tuple[str, ...]) -> Skip | None:
+    """Why a symbolic link met in a walk is not followed, or None to follow it."""
+    real = os.path.realpath(path)
+    if _pseudo(real):
+        return Skip(Path(path), "a symbolic link into /proc, /sys or /dev: not followed")
+    if not _inside(real, roots):
+        what = "folder" if is_folder else "file"
+        return Skip(
+            Path(path), f"a symbolic link to a {what} outside the linted folders: not followed (name it to lint it)"
+        )
+    return None
+
+
+def _entry(entry: os.DirEntry, roots: tuple[str, ...]) -> Path | Skip | str | None:
+    """One folder entry: a file to lint, a Skip, a subfolder's path (str) to walk, or None to pass over."""
+    name = entry.name
+    linted = os.path.splitext(name)[1].lower() in LANGUAGES
+    if entry.is_symlink() and not os.path.exists(entry.path):
+        return Skip(Path(entry.path), "a broken symbolic link: cannot be read", unreadable=True) if linted else None
+    if entry.is_dir():
+        if name in SKIP_DIRS or name.endswith(".egg-info"):
+            return None
+        return (_link(entry.path, True, roots) if entry.is_symlink() else None) or entry.path
+    if not linted:
+        return None
+    if entry.is_symlink() and (skip := _link(entry.path, False, roots)):
+        return skip
+    if entry.is_file():
+        return Path(entry.path)
+    return Skip(Path(entry.path), f"{_kind(entry.stat().st_mode)}, not a file: not read")
+
+
+def _walk(folder: Path, roots: tuple[str, ...]) -> Iterator[Path | Skip]:
     stack = [str(folder)]
     visited: set[str] = set()
     while stack:
@@ -168,35 +242,67 @@ def _walk(folder: Path) -> Iterator[Path]:
         if real in visited:  # a folder symlink back up the tree would loop
             continue
         visited.add(real)
+        if _pseudo(real):
+            yield Skip(Path(current), "on a kernel pseudo-filesystem (/proc, /sys, /dev): not walked")
+            continue
         try:
             entries = sorted(os.scandir(current), key=lambda e: e.name)
-        except OSError:
+        except OSError as exc:
+            yield Skip(Path(current), f"folder cannot be read ({exc.strerror or exc})", unreadable=True)
             continue
         subfolders = []
         for entry in entries:
-            name = entry.name
             try:
-                if entry.is_dir():
-                    if name not in SKIP_DIRS and not name.endswith(".egg-info"):
-                        subfolders.append(entry.path)
-                elif entry.is_file() and os.path.splitext(name)[1].lower() in LANGUAGES:
-                    yield Path(entry.path)
-            except OSError:
-                continue
+                found = _entry(entry, roots)
+            except OSError as exc:
+                found = Skip(Path(entry.path), f"cannot be read ({exc.strerror or exc})", unreadable=True)
+            if isinstance(found, str):
+                subfolders.append(found)
+            elif found is not None:
+                yield found
         for sub in reversed(subfolders):
             if not os.path.exists(os.path.join(sub, "pyvenv.cfg")):
                 stack.append(sub)
 
 
-def _read(path: Path) -> tuple[bytes | None, str | None]:
-    """(the bytes, or None when the file cannot hold a finding; the reason it was skipped, or None)."""
+def _read_capped(path: Path) -> bytes | Skip:
+    """The file's bytes, opened without blocking (a FIFO swapped in is refused, not waited on), at most
+    MAX_FILE_BYTES + 1 of them."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0))
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None, f"larger than {MAX_FILE_BYTES // 1048576} MiB"
-        data = path.read_bytes()
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return Skip(path, f"{_kind(info.st_mode)}, not a file: not read")
+        if info.st_size > MAX_FILE_BYTES:
+            return Skip(path, f"larger than {MAX_FILE_BYTES // 1048576} MiB")
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES and (chunk := os.read(fd, MAX_FILE_BYTES + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > MAX_FILE_BYTES:
+        return Skip(path, f"larger than {MAX_FILE_BYTES // 1048576} MiB")
+    return b"".join(chunks)
+
+
+def _read(path: Path) -> bytes | Skip | None:
+    """The bytes as UTF-8 (UTF-16 files transcoded, so the word filter sees their text), a Skip, or None when the
+    file cannot hold a finding."""
+    try:
+        data = _read_capped(path)
     except OSError as exc:
-        return None, f"cannot be read ({exc.strerror or exc})"
-    return (data if relevant(data) else None), None
+        return Skip(path, f"cannot be read ({exc.strerror or exc})", unreadable=True)
+    if isinstance(data, Skip):
+        return data
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:400]:
+        from gemini_doctor.inputs import decode
+
+        with contextlib.suppress(InputError):  # binary: skipped as such if it names a rule's word, when parsed
+            data = decode(data, "file").encode("utf-8")
+    return data if relevant(data) else None
 
 
 def _lint_bytes(job: tuple[bytes, str, str, frozenset[str]]) -> tuple[list[Finding], int, str | None, bool]:
@@ -265,17 +371,19 @@ def lint_paths(
     result = LintResult()
     seen: set[str] = set()
     work: list[tuple[bytes, str, str, frozenset[str]]] = []
-    for path in collect(paths):
-        absolute = os.path.abspath(path)
+    for item in collect(paths):
+        path = item.path if isinstance(item, Skip) else item
         real = os.path.realpath(path)
         if real in seen:  # a file reached twice (a symlink, or named twice) is linted once
             continue
         seen.add(real)
-        label = display_path(Path(absolute), base)
-        result.files += 1
-        data, skipped = _read(path)
-        if skipped:
-            result.skipped.append((label, skipped))
+        label = display_path(Path(os.path.abspath(path)), base)
+        data = item if isinstance(item, Skip) else _read(path)
+        result.files += not isinstance(item, Skip)
+        if isinstance(data, Skip):
+            result.skipped.append((label, data.reason))
+            if data.unreadable:
+                result.unreadable.append(label)
         elif data is not None:
             work.append((data, LANGUAGES[path.suffix.lower()], label, codes))
     for (_, _, label, _), (findings, dropped, skipped, parsed) in zip(work, _run(work, _workers(jobs)), strict=True):

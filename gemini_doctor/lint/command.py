@@ -49,6 +49,7 @@ def lint_document(paths: list[str], ignore: Iterable[str] = ()) -> dict[str, Any
     for item in findings:
         by_code[item["code"]] = by_code.get(item["code"], 0) + 1
     errors = sum(1 for item in findings if item["severity"] == "error")
+    unreadable = set(result.unreadable)
     return {
         "schema": SCHEMA,
         "command": "lint",
@@ -59,11 +60,14 @@ def lint_document(paths: list[str], ignore: Iterable[str] = ()) -> dict[str, Any
         "ignore": sorted(codes),
         "files": result.files,
         "files_parsed": result.parsed,
-        "skipped": [{"path": path, "reason": reason} for path, reason in result.skipped],
+        "skipped": [
+            {"path": path, "reason": reason, "unreadable": path in unreadable} for path, reason in result.skipped
+        ],
+        "unreadable": len(unreadable),
         "ignored": result.ignored,
         "findings": findings,
         "summary": {"errors": errors, "warnings": len(findings) - errors, "by_code": dict(sorted(by_code.items()))},
-        "exit_code": 1 if findings else 0,
+        "exit_code": 1 if findings or unreadable else 0,  # a file that could not be read is no green (ruff: E902)
     }
 
 

@@ -52,12 +52,14 @@ def _summary(document: dict[str, Any]) -> str:
     scanned = f"{files} file{'s' if files != 1 else ''}"
     ignored = f" ({document['ignored']} ignored)" if document.get("ignored") else ""
     total = summary["errors"] + summary["warnings"]
+    unreadable = document.get("unreadable", 0)
+    failed = f" {unreadable} path{'s' if unreadable != 1 else ''} could not be read." if unreadable else ""
     if not total:
-        return f"No finding in {scanned}{ignored}."
+        return f"No finding in {scanned}{ignored}.{failed}"
     return (
         f"Found {total} finding{'s' if total != 1 else ''} ({summary['errors']} error"
         f"{'s' if summary['errors'] != 1 else ''}, {summary['warnings']} warning"
-        f"{'s' if summary['warnings'] != 1 else ''}) in {scanned}{ignored}."
+        f"{'s' if summary['warnings'] != 1 else ''}) in {scanned}{ignored}.{failed}"
     )
 
 
@@ -82,7 +84,8 @@ def rich(document: dict[str, Any], color: bool = False, width: int | None = None
         console.print(f"[dim]skipped {escape(skipped['path'])}: {escape(skipped['reason'])}[/]")
     if document["findings"]:
         console.print()
-    tone = "red" if document["summary"]["errors"] else "yellow" if document["findings"] else "green"
+    failed = document["summary"]["errors"] or document.get("unreadable")
+    tone = "red" if failed else "yellow" if document["findings"] else "green"
     console.print(f"[{tone}]{escape(_summary(document))}[/]")
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
@@ -109,8 +112,9 @@ def github(document: dict[str, Any]) -> str:
         fix = _first_fix(item)
         lines.append(f"::{level} {where}::{_data(item['message'] + (' Fix: ' + fix if fix else ''))}")
     for skipped in document.get("skipped", []):  # a file that was never checked must not pass unseen
+        level = "error" if skipped.get("unreadable") else "warning"
         lines.append(
-            f"::warning file={_property(skipped['path'])},title=gemini-doctor lint skipped it::"
+            f"::{level} file={_property(skipped['path'])},title=gemini-doctor lint skipped it::"
             f"{_data(skipped['reason'])}"
         )
     return "".join(line + "\n" for line in lines)
@@ -130,6 +134,10 @@ def markdown(document: dict[str, Any]) -> str:
                 f"| `{_cell(item['path'])}:{item['line']}:{item['column']}` | `{item['code']}` {item['slug']} | "
                 f"{item['severity']} | {_cell(item['message'])} | {_cell(_first_fix(item))} |"
             )
+        lines.append("")
+    if document.get("skipped"):
+        lines += ["| skipped | why |", "|---|---|"]
+        lines += [f"| `{_cell(item['path'])}` | {_cell(item['reason'])} |" for item in document["skipped"]]
         lines.append("")
     lines.append(f"**{_summary(document)}**")
     tool = document.get("tool", {})
@@ -223,11 +231,12 @@ def sarif(document: dict[str, Any]) -> dict[str, Any]:
         run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": document.get("repository_root") or document["root"]}}
     notes = [
         {
-            "level": "warning",
+            "level": "error" if s.get("unreadable") else "warning",
             "message": {"text": f"skipped: {s['reason']}"},
             "locations": [{"physicalLocation": {"artifactLocation": artifact(s["path"])}}],
         }
         for s in document.get("skipped", [])
     ]
-    run["invocations"] = [{"executionSuccessful": True, "toolExecutionNotifications": notes}]
+    read_all = not document.get("unreadable")
+    run["invocations"] = [{"executionSuccessful": read_all, "toolExecutionNotifications": notes}]
     return {"version": "2.1.0", "$schema": SARIF_SCHEMA, "runs": [run]}
