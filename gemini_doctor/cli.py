@@ -371,9 +371,15 @@ def emulate(
     url = server.url
     lines = [
         f"gemini-doctor emulator · scenario {chosen.slug}: {chosen.title}",
-        f"  listening on {url} (Gemini API: /v1beta, /v1; Service Usage, Cloud Quotas, Cloud Billing: /v1)",
+        f"  listening on {url} (Gemini API: /v1beta, /v1, /v1beta/openai; Service Usage, Cloud Quotas, "
+        "Cloud Billing: /v1)",
         f"  reproduce:   {reproduce_command(url, chosen.check_args)}",
         f"  your app:    GOOGLE_GEMINI_BASE_URL={url} GEMINI_API_KEY={EMULATED_KEY} (any key works)",
+        "               google-genai 3.x needs nothing else: its default API version, v1, takes image fields here"
+        if chosen.v1_generation_config == "current"
+        else "               /v1/ refuses image fields in this scenario (as in Feb 2026); GOOGLE_GENAI_API_VERSION=v1beta"
+        " selects v1beta",
+        f"  OpenAI SDK:  OPENAI_BASE_URL={url}/v1beta/openai/ OPENAI_API_KEY={EMULATED_KEY}",
     ]
     if chaos:
         lines.append(f"  chaos:       {CHAOS[chaos]}")

@@ -69,8 +69,11 @@ def fill(value: Any, model: Model) -> Any:
 
 
 def served_ids(slug: str) -> list[str]:
+    """Every model the emulator's own table serves in a scenario: image and text models."""
+    from gemini_doctor.emulator.tables import api_models
+
     retired = BY_SLUG[slug]["serve_retired"]
-    return [m.id for m in models() if m.status != "shut-down" or m.id in retired]
+    return [m.id for m in api_models() if m.served or m.id in retired]
 
 
 def model(model_id: str) -> Model:
@@ -231,16 +234,14 @@ def test_text_part_present_when_text_is_asked(emulator):
     assert_image(only_image(response), used, used.default_size, "16:9")
 
 
-def test_default_sdk_version_v1_rejects_response_modalities(emulator, monkeypatch):
+def test_default_sdk_version_v1_gets_an_image_in_healthy(emulator, monkeypatch):
+    """Issue 11: google-genai 3.x defaults to /v1/; with only a base URL and a key it gets its image in healthy.
+    (Changed behaviour: before, healthy's /v1/ refused image fields; that is now the wrong-endpoint scenario.)"""
     monkeypatch.delenv("GOOGLE_GENAI_API_VERSION", raising=False)
     server = emulator("healthy")
-    error = api_error(lambda: generate(sdk(server, api_version=None), recommended_model().id, ["IMAGE"]))
-    assert isinstance(error, errors.ClientError)
-    assert error.code == 400
-    assert error.status == "INVALID_ARGUMENT"
-    assert 'Unknown name "responseModalities"' in error.message
-    details = error.details["error"].get("details") or []
-    assert any(d["@type"].endswith("google.rpc.BadRequest") for d in details)
+    used = recommended_model()
+    response = generate(sdk(server, api_version=None), used.id, ["IMAGE"], ratio="16:9")
+    assert_image(only_image(response), used, used.default_size, "16:9")
     assert server.recorder.count("/v1/models/") == 1  # the SDK's default is /v1/
     assert server.recorder.count("/v1beta/") == 0
 

@@ -37,6 +37,7 @@ class Scenario:
     error: dict[str, Any] = field(default_factory=dict)
     finish_reason: str | None = None
     finish_message: str | None = None
+    v1_generation_config: str = "current"  # "current" | "proto-2025-12" (v1 refuses image fields)
 
     @property
     def model(self) -> str | None:
