@@ -25,13 +25,13 @@ MASK = "[REDACTED]"
 
 _KEY_CHARS = r"0-9A-Za-z_\-"
 _INVISIBLE = "\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff"  # soft hyphen, vowel separator, zero widths, BOM
-_INVISIBLE_ESCAPED = r"\\u(?:00[aA][dD]|180[eE]|200[bBcCdD]|2060|[fF][eE][fF][fF])"
+_INVISIBLE_ESCAPED = r"\\++u(?:00[aA][dD]|180[eE]|200[bBcCdD]|2060|[fF][eE][fF][fF])"
 _HIDDEN = rf"(?:[{_INVISIBLE}]|{_INVISIBLE_ESCAPED})"  # invisible, raw or escaped
-_BREAK = r"(?:\r\n?|\n|\\[rn])"  # a line break, raw or escaped
+_BREAK = r"(?:\r\n?|\n|\\++[rn])"  # a line break, raw or escaped
 _ANY_SEPARATOR = rf"(?:{_HIDDEN}|{_BREAK})"
 # The hex codes of key characters (- 0-9 A-Z _ a-z), either case: an escape of anything else ends a key.
 _KEY_HEX = r"(?:2[dD]|3[0-9]|4[1-9a-fA-F]|5[0-9aA]|5[fF]|6[1-9a-fA-F]|7[0-9aA])"
-_ESCAPE = r"(?:\\u00|\\x|%)"
+_ESCAPE = r"(?:\\++u00|\\++x|%)"  # a backslash doubled by a JSON or repr encoding counts too
 _KEY_UNIT = rf"(?:[{_KEY_CHARS}]|{_ESCAPE}{_KEY_HEX})"
 _DOTTED_UNIT = rf"(?:[{_KEY_CHARS}.]|{_ESCAPE}(?:{_KEY_HEX}|2[eE]))"
 
@@ -56,9 +56,9 @@ def _char(c: str) -> str:
     if ord(c) < 256:
         forms.append(rf"{_ESCAPE}{_hex(ord(c), 2)}")
     elif ord(c) < 0x10000:
-        forms.append(rf"\\u{_hex(ord(c), 4)}")
+        forms.append(rf"\\++u{_hex(ord(c), 4)}")
     if c == "/":
-        forms.append(r"\\/")
+        forms.append(r"\\++/")
     return f"(?:{'|'.join(forms)})"
 
 

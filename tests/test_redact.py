@@ -93,6 +93,7 @@ def disguises(key: str) -> dict[str, str]:
         + key[1:]
         + '", ',
         "json-escaped throughout": _escaped(key),
+        "escaped, each backslash doubled by a JSON encoding": _escaped(key).replace("\\", "\\\\"),
         "python-escaped": "".join(f"\\x{ord(c):02x}" for c in key[:6]) + key[6:],
         "percent-encoded throughout": _percent(key),
         "percent-encoded first letter": _percent(key[0]) + key[1:],
@@ -191,6 +192,8 @@ SHAPES = {
     "an unclosed quote": lambda n: '"x-goog-api-key":' + " " * n + '"x',
     "escapes": lambda n: "\\u0041" * (n // 6),
     "escaped prefixes": lambda n: "\\u0041\\u0049\\u007a" * (n // 18),
+    "escapes with doubled backslashes": lambda n: "\\\\u0041\\\\u0049" * (n // 14),
+    "a letter, backslash runs, escapes": lambda n: ("A" + "\\" * 50 + "u0041") * (n // 56),
     "percent escapes": lambda n: "%41" * (n // 3),
     "zero-width spaces": lambda n: "A\u200b" * (n // 2),
     "line breaks inside words": lambda n: "a\nb" * (n // 3),

@@ -16,6 +16,7 @@ from gemini_doctor.diagnosis import Context, Diagnosis
 from gemini_doctor.diagnosis.rules import diagnose
 from gemini_doctor.engine import CheckContext, CheckResult
 from gemini_doctor.probes.gemini import Answer
+from gemini_doctor.probes.limits import MAX_BODY_BYTES
 from gemini_doctor.redact import redact
 
 SHAPE_PROBE = {"contents": [], "generationConfig": {"responseModalities": ["TEXT", "IMAGE"]}}
@@ -81,6 +82,8 @@ class EndpointCheck:
         if listing.status != 200 or not isinstance(listing.json(), dict):
             found = diagnose(listing.evidence(), context)
             evidence.append(f"GET models answered HTTP {listing.status}")
+            if listing.truncated:
+                evidence.append(f"GET models: the answer was larger than {MAX_BODY_BYTES >> 20} MiB decoded; cut off")
             return CheckResult.from_diagnoses(found or [Diagnosis.of("unknown", "possible", evidence)], "", evidence)
         count = len(listing.json().get("models") or [])
         evidence.append(f"GET {settings.api_version}/models answered 200 with {count} models")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -16,7 +16,11 @@ import httpx
 from gemini_doctor import __version__
 from gemini_doctor.diagnosis.evidence import Evidence, network_evidence, read_http_answer
 from gemini_doctor.probes.limits import ACCEPT_ENCODING, MAX_BODY_BYTES, BodyDecoder, Deadline
+from gemini_doctor.redact import redact
 from gemini_doctor.settings import Settings
+
+READ_HEAD = 1024 * 1024  # of a cut-off or non-JSON body, what the reader is given: no real answer is larger
+_UNPARSED = object()
 
 
 @dataclass
@@ -25,15 +29,25 @@ class Answer:
     body: str
     url: str
     truncated: bool = False
+    secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)  # the user's key, masked first
+    _parsed: Any = field(default=_UNPARSED, repr=False, compare=False)
 
     def json(self) -> Any:
-        try:
-            return json.loads(self.body)
-        except (json.JSONDecodeError, ValueError):
-            return None
+        """The body as JSON (parsed once), or None."""
+        if self._parsed is _UNPARSED:
+            try:
+                self._parsed = json.loads(self.body)
+            except (json.JSONDecodeError, ValueError, RecursionError):
+                self._parsed = None
+        return self._parsed
 
     def evidence(self) -> Evidence:
-        found = read_http_answer(self.status, self.body, self.url)
+        body = self.body
+        if len(body) > READ_HEAD and (self.truncated or self.json() is None):
+            body = body[:READ_HEAD]  # its head says what it is; reading (and redacting) 32 MiB of it says no more
+        # The user's own key is masked before the reader sees the body: the reader cuts excerpts, and the report's
+        # door could no longer recognise a cut key that has no known shape.
+        found = read_http_answer(self.status, redact(body, self.secrets), self.url)
         if self.truncated:
             found.message = (
                 f"the answer was larger than {MAX_BODY_BYTES // 1048576} MiB and was cut off there: "
@@ -109,7 +123,7 @@ class GeminiProbe:
                 if not decoder.feed(chunk):
                     break
             body = decoder.body().decode(response.encoding or "utf-8", errors="replace")
-            return Answer(response.status_code, body, str(response.url), decoder.truncated)
+            return Answer(response.status_code, body, str(response.url), decoder.truncated, self.settings.secrets)
 
     async def close(self) -> None:
         await self.client.aclose()
