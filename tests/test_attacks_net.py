@@ -188,6 +188,23 @@ class Counting:
         self.handle(conn)
 
 
+# ------------------------------------------------------------------------------------------------ 2. linear redaction
+
+
+def test_a_server_answering_header_names_and_runs_of_spaces_cannot_stall_the_check():
+    """600 KB of `Authorization:`, spaces and `$` made redaction quadratic, holding check far past its timeout."""
+    body = "".join(f"{name}{' ' * 60_000}$" for name in ("Authorization:", "x-goog-api-key:") * 5).encode()
+
+    def answer(conn: socket.socket) -> None:
+        read_request(conn)
+        reply(conn, "400 Bad Request", body, content_type="text/plain")
+
+    with raw_server(answer) as port:
+        run = gemini_check(port, "--only", "endpoint", "--only", "model")
+    assert run.check("endpoint")["status"] == "fail"
+    assert run.elapsed < bound(), run.elapsed
+
+
 # ------------------------------------------------------------------------------------------------ 3. decoded bodies
 
 

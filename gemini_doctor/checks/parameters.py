@@ -110,6 +110,8 @@ class ParametersCheck:
     def _describe(answer, observed) -> str:
         if not isinstance(answer, Answer):
             return f"generateContent: no answer ({observed.network_error})"
+        if answer.truncated:
+            return f"generateContent: HTTP {answer.status}, an answer larger than 32 MiB, cut off there"
         images = observed.final_images
         if answer.status == 200 and images:
             image = images[-1]
