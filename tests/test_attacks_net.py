@@ -626,3 +626,25 @@ def test_a_request_after_the_deadline_is_not_sent():
 def test_the_wrapper_measures_the_doctor_itself():
     run = doctor("--version")
     assert run.code == 0 and 10 < run.rss_mb < MAX_RSS_MB
+
+
+def test_a_check_that_ignores_the_deadline_is_given_up_on():
+    import asyncio
+
+    from gemini_doctor.engine import CheckResult, run_checks
+    from gemini_doctor.probes.limits import Deadline
+    from gemini_doctor.settings import Settings
+
+    class Stuck:
+        id = "stuck"
+        title = "A plugin that never looks at the clock"
+        order = 1
+        needs = ()
+        depends_on = ()
+
+        async def run(self, ctx) -> CheckResult:
+            await asyncio.sleep(30)
+            return CheckResult("pass", "woke up")
+
+    [(_check, result)] = asyncio.run(run_checks([Stuck()], Settings(timeout=0.5), {}, None, Deadline(0.5)))
+    assert result.status == "fail" and "did not end within the 0.5 s timeout" in result.summary
