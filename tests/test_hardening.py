@@ -459,12 +459,11 @@ def test_a_key_never_appears_in_any_output(tmp_path, monkeypatch):
     ):
         for server in (healthy, echo):
             base = ["check", "--base-url", server.url, "--gcp-endpoint", server.url, "--project", "p", "--generate"]
-            for fmt in FORMATS:
+            for fmt in FORMATS:  # the key from the environment into a file, from the flag to stdout; all evidence
                 target = tmp_path / f"out-{fmt}-{server.port}"
-                runs.append(run_installed(*base, "--format", fmt, "--verbose", env=env))
-                runs.append(run_installed(*base, "--format", fmt, "--output", str(target), env=env))
+                runs.append(run_installed(*base, "--format", fmt, "--verbose", "--output", str(target), env=env))
                 runs.append(("file", target.read_text(), ""))
-                runs.append(run_installed(*base, "--api-key", key, "--format", fmt, env=env))
+                runs.append(run_installed(*base, "--api-key", key, "--format", fmt, "--verbose", env=env))
         for fmt in FORMATS:
             runs.append(run_installed("explain", str(pasted), "--format", fmt, env=env))
         source = tmp_path / "app.py"

@@ -16,7 +16,7 @@ from gemini_doctor.emulator.scenarios import find_scenario
 from gemini_doctor.emulator.server import EmulatorServer
 from tests.conftest import ROOT, EmulateProcess, isolated, timeout_bound
 
-LAUNCHES = 20  # the old race lost 10 connections out of 10; 20 in a row with none refused
+LAUNCHES = 12  # the old race lost 10 connections out of 10; a dozen in a row, none refused
 
 
 def _get_models(url: httpx.URL) -> bytes:
