@@ -108,8 +108,17 @@ def gemini_like(conn: socket.socket) -> None:
 
 
 def check(*args: str, timeout: float = 60, env: dict | None = None) -> tuple[int, dict, str, float]:
+    """The installed CLI, as a subprocess: (exit code, JSON report, stderr, seconds it took)."""
     start = time.monotonic()
     code, out, err = run_installed("check", *args, "--format", "json", timeout=timeout, env=env)
+    assert "Traceback" not in err, err
+    return code, json.loads(out), err, time.monotonic() - start
+
+
+def check_in_process(run_cli, *args: str) -> tuple[int, dict, str, float]:
+    """The same CLI in this process (no interpreter start-up to pay): an exception fails the test outright."""
+    start = time.monotonic()
+    code, out, err = run_cli("check", *args, "--format", "json")
     assert "Traceback" not in err, err
     return code, json.loads(out), err, time.monotonic() - start
 
@@ -289,9 +298,10 @@ def test_no_proxy_bypasses_the_proxy(emulator):
 
 
 @pytest.mark.parametrize("chaos", sorted(CHAOS))
-def test_every_chaos_answer_ends_in_a_report(chaos):
+def test_every_chaos_answer_ends_in_a_report(run_cli, chaos):
     with EmulatorServer(find_scenario("healthy"), chaos=chaos) as server:
-        code, document, _, wall = check(
+        code, document, _, wall = check_in_process(
+            run_cli,
             "--base-url",
             server.url,
             "--gcp-endpoint",
@@ -310,9 +320,9 @@ def test_every_chaos_answer_ends_in_a_report(chaos):
     assert wall < timeout_bound(2), wall
 
 
-def test_huge_retry_delay_is_reported_not_waited_for():
+def test_huge_retry_delay_is_reported_not_waited_for(run_cli):
     with EmulatorServer(find_scenario("healthy"), chaos="huge-retry-delay") as server:
-        _code, document, _, wall = check("--base-url", server.url, "--api-key", "k", "--generate")
+        _code, document, _, wall = check_in_process(run_cli, "--base-url", server.url, "--api-key", "k", "--generate")
         generate_calls = server.recorder.count(":generateContent")
     assert first(document)["slug"] == "ipm-exceeded"
     assert any("86400s" in line for line in first(document)["evidence"])
@@ -320,10 +330,10 @@ def test_huge_retry_delay_is_reported_not_waited_for():
     assert wall < timeout_bound(10)  # the default --timeout; the one-day retryDelay was not waited for
 
 
-def test_a_non_image_image_part_is_named():
+def test_a_non_image_image_part_is_named(run_cli):
     with EmulatorServer(find_scenario("healthy"), chaos="bad-image") as server:
-        _code, document, _, _ = check(
-            "--base-url", server.url, "--api-key", "k", "--generate", "--skip", "billing", "--skip", "quota"
+        _code, document, _, _ = check_in_process(
+            run_cli, "--base-url", server.url, "--api-key", "k", "--generate", "--skip", "billing", "--skip", "quota"
         )
     assert first(document)["slug"] == "no-image-returned"
     assert "not a valid image" in " ".join(first(document)["evidence"])
@@ -551,9 +561,9 @@ def test_request_counts_are_pinned(emulator, args, gemini, gcp):
 
 
 @pytest.mark.parametrize("slug", ["ipm-exceeded", "dynamic-shared-quota", "model-overloaded"])
-def test_retryable_errors_are_never_retried(emulator, slug):
+def test_retryable_errors_are_never_retried(run_cli, emulator, slug):
     server = emulator(slug)
-    code, _document, _, _ = check("--base-url", server.url, "--api-key", "k", "--generate")
+    code, _document, _, _ = check_in_process(run_cli, "--base-url", server.url, "--api-key", "k", "--generate")
     assert server.recorder.count(":generateContent") == 2  # the free shape probe and the one image request
     assert code == 1
 
