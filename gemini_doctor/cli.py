@@ -22,7 +22,7 @@ EXIT_CODES_HELP = "Exit codes: 0 no failure found (warnings allowed), 1 a failur
 class _CommandsInOrderOfUse(TyperGroup):
     """`--help` lists the main job first, not the order the functions happen to be defined in."""
 
-    ORDER = ("check", "explain", "errors", "lint", "emulate")
+    ORDER = ("check", "explain", "errors", "lint", "emulate", "proxy")
 
     def list_commands(self, ctx: typer.Context) -> list[str]:
         names = super().list_commands(ctx)
@@ -68,9 +68,9 @@ def _root(
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """One clear line on stderr, then the exit code; never a traceback."""
-    from gemini_doctor.redact import redact
+    from gemini_doctor.redact import neutralise, redact
 
-    typer.echo(f"gemini-doctor: error: {redact(message)}", err=True)
+    typer.echo(f"gemini-doctor: error: {neutralise(redact(message))}", err=True)
     return typer.Exit(code)
 
 
@@ -377,8 +377,8 @@ def emulate(
         f"  your app:    GOOGLE_GEMINI_BASE_URL={url} GEMINI_API_KEY={EMULATED_KEY} (any key works)",
         "               google-genai 3.x needs nothing else: its default API version, v1, takes image fields here"
         if chosen.v1_generation_config == "current"
-        else "               /v1/ refuses image fields in this scenario (as in Feb 2026); GOOGLE_GENAI_API_VERSION=v1beta"
-        " selects v1beta",
+        else "               /v1/ refuses image fields in this scenario (as in Feb 2026); "
+        "GOOGLE_GENAI_API_VERSION=v1beta selects v1beta",
         f"  OpenAI SDK:  OPENAI_BASE_URL={url}/v1beta/openai/ OPENAI_API_KEY={EMULATED_KEY}",
     ]
     if chaos:
@@ -394,6 +394,49 @@ def emulate(
         pass
     finally:
         server.socket.close()
+
+
+@app.command()
+def proxy(
+    upstream: Annotated[
+        str, typer.Option(help="Where requests go on to: Google's endpoint, or a gateway, or the emulator.")
+    ] = "https://generativelanguage.googleapis.com",
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 8766,
+    host: Annotated[str, typer.Option(help="Address to listen on. Loopback unless you say otherwise.")] = "127.0.0.1",
+    expect: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--expect",
+            metavar="SETTING=VALUE",
+            help="What the app means to send: aspect-ratio=16:9, image-size=2K (repeatable). A request that "
+            "reaches Google without it is named image-config-stripped.",
+        ),
+    ] = None,
+    request: Annotated[
+        str | None, typer.Option(help="The JSON body the app means to send: its imageConfig is expected.")
+    ] = None,
+    log: Annotated[
+        str | None, typer.Option(help="Append each exchange to this file as a JSON line (redacted).")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds an upstream answer may take.", min=1, max=3600)] = 300,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Format of the report at Ctrl-C.")] = (
+        OutputFormat.rich
+    ),
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+) -> None:
+    """Forward an app's Gemini calls and diagnose each one live; Ctrl-C prints the report."""
+    from gemini_doctor.input_error import InputError
+    from gemini_doctor.inputs import read_json_object
+    from gemini_doctor.proxy import ProxyOptions, serve
+
+    try:
+        body = read_json_object(request, "request") if request else None
+        options = ProxyOptions(upstream, host, port, expect or [], body, log, timeout, live=sys.stderr.isatty())
+        document = serve(options)
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    emit(document, fmt, output)
+    raise typer.Exit(document["exit_code"])
 
 
 class LintFormat(StrEnum):

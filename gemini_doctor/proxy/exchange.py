@@ -1,0 +1,133 @@
+"""One exchange seen by the proxy, summarised as it is recorded: what the app sent (without image data), what came
+back (status, error body, finish reason, the image's real format and pixel size), and the timings.
+
+Nothing here keeps a body: requests are summarised once, answers are tapped up to a cap and reduced to what the
+classifier needs (images shrunk to the header bytes that give their size), then dropped. Keys never enter a record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from gemini_doctor.probes.limits import BodyDecoder, DecodingError
+from gemini_doctor.redact import clip, redact
+
+TAP_CAP = 8 * 1024 * 1024  # what of an answer is kept for reading: an image's header is at its start
+IMAGE_HEAD = 96 * 1024  # base64 characters of each image kept: enough for any PNG/JPEG header
+MODEL_IN_PATH = re.compile(r"/models/([^/:?]+)")
+_DATA_FIELD = re.compile(r'"(?:data|b64_json)"\s*:\s*"')
+
+
+@dataclass
+class Exchange:
+    """What the proxy saw of one request and its answer; safe to log, show and keep."""
+
+    number: int
+    started: float
+    method: str
+    path: str
+    model: str | None
+    request: dict[str, Any] | None  # the JSON body as it reached Google, image data replaced by their sizes
+    request_digest: str
+    status: int | None = None
+    ttfb_ms: float | None = None
+    total_ms: float | None = None
+    error_text: str | None = None
+    finish_reasons: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)  # "png 1376x768"
+    retry_of: int | None = None  # the exchange this one repeats, when the app resent it after an error
+    diagnosis: list[dict[str, Any]] = field(default_factory=list)
+    images_in_window: int = 0
+    note: str | None = None
+    clock: str = field(default_factory=lambda: time.strftime("%H:%M:%S"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, [], {})}
+
+    @property
+    def cause(self) -> str:
+        errors = [d for d in self.diagnosis if d.get("severity") == "error"]
+        return errors[0]["slug"] if errors else ("ok" if self.status and self.status < 400 else "")
+
+
+def summarise_request(raw: bytes) -> dict[str, Any] | None:
+    """The JSON body with inline image data replaced by its length: what the app asked for, not its pixels."""
+    try:
+        body = json.loads(raw.decode("utf-8")) if raw else None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+    return _without_data(body) if isinstance(body, dict) else None
+
+
+def _without_data(value: Any, depth: int = 0) -> Any:
+    if depth > 64:
+        return "…"
+    if isinstance(value, dict):
+        return {
+            k: (
+                f"<{len(v)} base64 characters>"
+                if k in ("data", "b64_json") and isinstance(v, str) and len(v) > 256
+                else _without_data(v, depth + 1)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_without_data(v, depth + 1) for v in value[:64]]
+    if isinstance(value, str):
+        return clip(value, 2000)
+    return value
+
+
+def model_of(path: str, request: dict[str, Any] | None) -> str | None:
+    found = MODEL_IN_PATH.search(path)
+    if found:
+        return found.group(1)
+    model = (request or {}).get("model")
+    return str(model).removeprefix("models/") if model else None
+
+
+class Tap:
+    """The answer's bytes as they stream past, decoded and kept up to TAP_CAP; never more."""
+
+    def __init__(self, content_encoding: str):
+        self.decoder = BodyDecoder(content_encoding, cap=TAP_CAP)
+        self.broken = False
+        self.first_byte: float | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        if self.first_byte is None:
+            self.first_byte = time.monotonic()
+        if self.broken or self.decoder.truncated:
+            return
+        try:
+            self.decoder.feed(chunk)
+        except DecodingError:
+            self.broken = True
+
+    def text(self) -> str:
+        """The answer as text, each image's data shrunk to its first bytes (enough for its format and size)."""
+        return shrink_images(self.decoder.body().decode("utf-8", "replace"))
+
+
+def shrink_images(text: str) -> str:
+    """Cut every base64 image to IMAGE_HEAD characters, in one linear pass (no parser walks the pixels)."""
+    pieces, position = [], 0
+    for found in _DATA_FIELD.finditer(text):
+        if found.start() < position:
+            continue
+        start = found.end()
+        end = text.find('"', start)
+        end = len(text) if end < 0 else end
+        head = text[start : min(end, start + IMAGE_HEAD)]
+        pieces += [text[position:start], head[: len(head) - len(head) % 4], '"']
+        position = end + 1
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def error_excerpt(status: int, text: str) -> str | None:
+    return clip(redact(" ".join(text.split())), 600) if status >= 400 and text else None

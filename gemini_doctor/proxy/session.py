@@ -1,0 +1,158 @@
+"""A proxy session: the server on its socket, the exchanges it has seen, the live view, the log, the report.
+
+Memory stays bounded over a long run: exchanges are summaries (no body), and only the last MAX_KEPT are kept for
+the view and the report; the totals count every one.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from typing import IO, Any
+
+import uvicorn
+
+from gemini_doctor.proxy.exchange import Exchange
+from gemini_doctor.proxy.forward import create_proxy, log_line
+from gemini_doctor.proxy.watch import Watcher
+from gemini_doctor.report import SCHEMA, tool_info
+
+MAX_KEPT = 1000
+BACKLOG = 2048
+
+
+class Session:
+    """Exchanges as they finish: counted, kept (the last MAX_KEPT), logged, and shown."""
+
+    def __init__(self, upstream: str, log: IO[str] | None = None, show: Callable[[Exchange], None] | None = None):
+        self.upstream = upstream
+        self.recent: deque[Exchange] = deque(maxlen=MAX_KEPT)
+        self.total = 0
+        self.statuses: Counter[int] = Counter()
+        self.causes: Counter[str] = Counter()
+        self.found: dict[str, dict[str, Any]] = {}
+        self.log = log
+        self.show = show
+        self.lock = threading.Lock()
+
+    def add(self, exchange: Exchange) -> None:
+        with self.lock:
+            self.total += 1
+            self.recent.append(exchange)
+            self.statuses[exchange.status or 0] += 1
+            for item in exchange.diagnosis:
+                if item.get("severity") == "error":
+                    self.causes[item["slug"]] += 1
+                    self.found.setdefault(item["slug"], item)
+            if self.log is not None:
+                self.log.write(log_line(exchange) + "\n")
+                self.log.flush()
+        if self.show is not None:
+            self.show(exchange)
+
+    def document(self, watcher: Watcher) -> dict[str, Any]:
+        """The report at the end, in the shape every renderer takes."""
+        diagnoses = []
+        for slug, item in sorted(self.found.items(), key=lambda kv: -self.causes[kv[0]]):
+            entry = dict(item)
+            if self.causes[slug] > 1:
+                entry["occurrences"] = self.causes[slug]
+            diagnoses.append(entry)
+        statuses = ", ".join(f"{count}× {status or 'no answer'}" for status, count in sorted(self.statuses.items()))
+        return {
+            "schema": SCHEMA,
+            "command": "proxy",
+            "tool": tool_info(),
+            "input": {
+                "source": f"proxy to {self.upstream}",
+                "kind": f"{self.total} exchanges",
+                "status": statuses or None,
+                "notes": [f"the app resent {watcher.retries} request(s) after an error"] if watcher.retries else [],
+            },
+            "exchanges": [e.to_dict() for e in list(self.recent)[-50:]],
+            "totals": {"exchanges": self.total, "retries": watcher.retries, "by_status": dict(self.statuses)},
+            "diagnosis": diagnoses,
+            "exit_code": 1 if diagnoses else 0,
+        }
+
+
+class ProxyServer:
+    """The proxy on one socket, listening before its URL is printed; served on a thread or in the foreground."""
+
+    def __init__(
+        self,
+        upstream: str,
+        watcher: Watcher,
+        session: Session,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        timeout: float = 300.0,
+        transport: Any = None,
+    ):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.socket(family, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no delayed-ACK stall per answer
+        try:
+            self.socket.bind((host, port))
+            self.socket.listen(BACKLOG)
+        except OSError:
+            self.socket.close()
+            raise
+        self.host, self.port = self.socket.getsockname()[:2]
+        app = create_proxy(upstream, watcher, session.add, timeout=timeout, transport=transport)
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            backlog=BACKLOG,
+            timeout_graceful_shutdown=2,
+            timeout_keep_alive=30,
+        )
+        self.server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def serve_forever(self) -> None:
+        self.server.run(sockets=[self.socket])
+
+    def start(self) -> ProxyServer:
+        self._thread = threading.Thread(target=self.serve_forever, name="gemini-doctor-proxy", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the proxy did not start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.socket.close()
+
+    def __enter__(self) -> ProxyServer:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def line(exchange: Exchange) -> str:
+    """One exchange in a line, for the terminal view and piped output."""
+    images = f" images {', '.join(exchange.images)}" if exchange.images else ""
+    retry = f" (retry of #{exchange.retry_of})" if exchange.retry_of else ""
+    took = f" {exchange.total_ms:.0f} ms" if exchange.total_ms is not None else ""
+    return (
+        f"{exchange.clock} #{exchange.number} {exchange.model or '-'} {exchange.status or '-'} {exchange.cause or '-'}"
+        f"{images}{retry}{took} · {exchange.images_in_window} image(s) in the last 60 s"
+    )
