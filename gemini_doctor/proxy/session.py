@@ -6,22 +6,18 @@ the view and the report; the totals count every one.
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections import Counter, deque
 from collections.abc import Callable
 from typing import IO, Any
-
-import uvicorn
 
 from gemini_doctor.proxy.exchange import Exchange
 from gemini_doctor.proxy.forward import create_proxy, log_line
 from gemini_doctor.proxy.watch import Watcher
 from gemini_doctor.report import SCHEMA, tool_info
+from gemini_doctor.serving import SocketServer
 
 MAX_KEPT = 1000
-BACKLOG = 2048
 
 
 class Session:
@@ -79,8 +75,10 @@ class Session:
         }
 
 
-class ProxyServer:
+class ProxyServer(SocketServer):
     """The proxy on one socket, listening before its URL is printed; served on a thread or in the foreground."""
+
+    name = "proxy"
 
     def __init__(
         self,
@@ -92,59 +90,9 @@ class ProxyServer:
         timeout: float = 300.0,
         transport: Any = None,
     ):
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.socket = socket.socket(family, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no delayed-ACK stall per answer
-        try:
-            self.socket.bind((host, port))
-            self.socket.listen(BACKLOG)
-        except OSError:
-            self.socket.close()
-            raise
-        self.host, self.port = self.socket.getsockname()[:2]
+        super().__init__(host, port)
         app = create_proxy(upstream, watcher, session.add, timeout=timeout, transport=transport)
-        config = uvicorn.Config(
-            app,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            backlog=BACKLOG,
-            timeout_graceful_shutdown=2,
-            timeout_keep_alive=30,
-        )
-        self.server = uvicorn.Server(config)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    def serve_forever(self) -> None:
-        self.server.run(sockets=[self.socket])
-
-    def start(self) -> ProxyServer:
-        self._thread = threading.Thread(target=self.serve_forever, name="gemini-doctor-proxy", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the proxy did not start")
-            time.sleep(0.005)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self.socket.close()
-
-    def __enter__(self) -> ProxyServer:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+        self.serve_app(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2, timeout_keep_alive=30)
 
 
 def line(exchange: Exchange) -> str:
