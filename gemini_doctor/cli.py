@@ -338,6 +338,15 @@ def emulate(
         int, typer.Option(help="Delay every answer by this much (for benchmarks).", min=0, max=600_000)
     ] = 0,
     list_scenarios: Annotated[bool, typer.Option("--list", help="List the scenarios, a line each, and exit.")] = False,
+    per_minute: Annotated[
+        int | None,
+        typer.Option(
+            help="Make the scenario's failure a real per-minute quota: this many images in any rolling minute "
+            "succeed, then its error until the window frees (e.g. -s ipm-exceeded --per-minute 5).",
+            min=1,
+            max=100_000,
+        ),
+    ] = None,
     chaos: Annotated[
         str | None,
         typer.Option(
@@ -364,7 +373,7 @@ def emulate(
         raise fail(f"unknown chaos {chaos!r}; one of: {', '.join(CHAOS)}")
 
     try:
-        server = EmulatorServer(chosen, host=host, port=port, latency_ms=latency_ms, chaos=chaos)
+        server = EmulatorServer(chosen, host=host, port=port, latency_ms=latency_ms, chaos=chaos, per_minute=per_minute)
     except OSError as exc:
         hint = "; pass --port 0 for a free one" if exc.errno in (98, 48, 10048) else ""
         raise fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}){hint}") from None

@@ -200,3 +200,29 @@ def test_real_litellm_dropping_aspect_ratio_is_named_image_config_stripped(proxi
     assert found and found[0]["slug"] == "image-config-stripped"
     assert any("no generationConfig.imageConfig.aspectRatio" in line for line in found[0]["evidence"])
     assert session.recent[-1].images[0].endswith("1024x1024")  # what came back: the default square
+
+
+def test_per_minute_quota_and_ghost_429_are_told_apart_through_the_proxy():
+    """The emulator's per-minute scenario as a real quota: the first 3 images of a rolling minute work, then 429.
+    Through the proxy, that 429 is the per-minute quota; ghost-429's 429 from the first image is not."""
+    from gemini_doctor.emulator.scenarios import find_scenario
+    from gemini_doctor.emulator.server import EmulatorServer
+
+    body = {"contents": [{"parts": [{"text": "a cat"}]}], "generationConfig": {"responseModalities": ["IMAGE"]}}
+    path = "/v1beta/models/gemini-3.1-flash-image:generateContent"
+    verdicts = {}
+    for slug, per_minute in (("ipm-exceeded", 3), ("ghost-429", None)):
+        with EmulatorServer(find_scenario(slug), per_minute=per_minute) as upstream:
+            watcher, session = Watcher(upstream=upstream.url), Session(upstream.url)
+            with (
+                ProxyServer(upstream.url, watcher, session) as proxy,
+                httpx.Client(base_url=proxy.url, headers={"x-goog-api-key": KEY}, timeout=30) as client,
+            ):
+                statuses = [client.post(path, json=body).status_code for _ in range(4)]
+                wait_for(session, 4)
+        last = session.recent[-1]
+        verdicts[slug] = (statuses, last.images_in_window, [d["slug"] for d in last.diagnosis])
+    assert verdicts["ipm-exceeded"][0] == [200, 200, 200, 429]
+    assert verdicts["ipm-exceeded"][1] == 3 and verdicts["ipm-exceeded"][2][0] == "ipm-exceeded"
+    assert verdicts["ghost-429"][0] == [429] * 4
+    assert verdicts["ghost-429"][1] == 0 and "ipm-exceeded" not in verdicts["ghost-429"][2]

@@ -85,12 +85,17 @@ async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
 
 
 def create_app(
-    scenario: Any, latency_ms: int = 0, recorder: Recorder | None = None, chaos: str | None = None
+    scenario: Any,
+    latency_ms: int = 0,
+    recorder: Recorder | None = None,
+    chaos: str | None = None,
+    per_minute: int | None = None,
 ) -> Starlette:
-    """The ASGI app for one scenario; `chaos` (a key of CHAOS) breaks generateContent on purpose."""
+    """The ASGI app for one scenario; `chaos` (a key of CHAOS) breaks generateContent on purpose; `per_minute`
+    makes a generate-failing scenario a real quota: that many images in any rolling minute, then its error."""
     if chaos is not None and chaos not in CHAOS:
         raise ValueError(f"unknown chaos {chaos!r}")
-    emulator = Emulator(scenario, latency_ms, recorder)
+    emulator = Emulator(scenario, latency_ms, recorder, per_minute)
 
     async def handle(request: Request) -> Response:
         """Every answer, whatever the input: an exception becomes Google's 500 body, never a traceback."""

@@ -10,6 +10,9 @@ import base64
 import copy
 import math
 import secrets
+import threading
+import time
+from collections import deque
 from typing import Any
 
 from gemini_doctor.emulator.errors import ApiError, invalid_argument
@@ -68,10 +71,15 @@ def usage(prompt: dict[str, int], output: dict[str, int]) -> dict[str, Any]:
 class Emulator:
     """State and behaviour of one emulated world (a scenario)."""
 
-    def __init__(self, scenario: Scenario, latency_ms: int = 0, recorder: Recorder | None = None):
+    def __init__(
+        self, scenario: Scenario, latency_ms: int = 0, recorder: Recorder | None = None, per_minute: int | None = None
+    ):
         self.scenario = scenario
         self.latency = latency_ms / 1000
         self.recorder = recorder or Recorder()
+        self.per_minute = per_minute  # a real per-minute quota: this many images in any 60 s, then the error
+        self._made: deque[float] = deque()
+        self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- model table
     def served(self, model: ApiModel) -> bool:
@@ -119,7 +127,20 @@ class Emulator:
         return self.scenario.answer == "error" and self.scenario.error_on == "all"
 
     def fails_generate(self) -> bool:
-        return self.scenario.answer == "error" and self.scenario.error_on == "generate"
+        if not (self.scenario.answer == "error" and self.scenario.error_on == "generate"):
+            return False
+        return self.per_minute is None or not self._room_in_window()
+
+    def _room_in_window(self) -> bool:
+        """With a per-minute quota: whether one more image fits in the rolling 60 s window (it is counted)."""
+        with self._lock:
+            now = time.monotonic()
+            while self._made and now - self._made[0] >= 60:
+                self._made.popleft()
+            if self.per_minute is not None and len(self._made) >= self.per_minute:
+                return False
+            self._made.append(now)
+            return True
 
     # ---------------------------------------------------------------- Gemini API
     def list_models(self, query: dict[str, str]) -> dict[str, Any]:

@@ -18,12 +18,18 @@ class EmulatorServer(SocketServer):
     name = "emulator"
 
     def __init__(
-        self, scenario: Scenario, host: str = LOOPBACK, port: int = 0, latency_ms: int = 0, chaos: str | None = None
+        self,
+        scenario: Scenario,
+        host: str = LOOPBACK,
+        port: int = 0,
+        latency_ms: int = 0,
+        chaos: str | None = None,
+        per_minute: int | None = None,
     ):
         super().__init__(host, port)
         self.scenario = scenario
         self.recorder = Recorder()
-        app = create_app(scenario, latency_ms=latency_ms, recorder=self.recorder, chaos=chaos)
+        app = create_app(scenario, latency_ms=latency_ms, recorder=self.recorder, chaos=chaos, per_minute=per_minute)
         self.serve_app(
             app,
             log_level="critical" if chaos else "warning",
