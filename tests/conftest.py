@@ -23,7 +23,6 @@ from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
-CALLER_HOME = Path(os.environ.get("HOME") or Path.home())  # before any test replaces it
 
 # Variables the doctor, google-auth, httpx, requests, rich or a CI runner read: none of the caller's may leak in.
 ISOLATED_PREFIXES = ("GEMINI_", "GOOGLE_", "GITHUB_", "RUNNER_", "CLOUDSDK_", "GCLOUD_", "GCE_", "ACTIONS_")
@@ -88,17 +87,6 @@ def _isolation(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
 
 
 STARTUP_BOUND_S = 60  # a Python process starting on a loaded 2-core machine: a hang, not slowness, fails it
-
-
-def caller_pip_env() -> dict[str, str]:
-    """For a test that pip-installs (pre-commit's hook): the caller's pip configuration and cache, machine set-up
-    that decides where packages come from, not a setting of the doctor's."""
-    env = {"PIP_CACHE_DIR": str(CALLER_HOME / ".cache" / "pip")}
-    for config in (CALLER_HOME / ".config" / "pip" / "pip.conf", CALLER_HOME / ".pip" / "pip.conf"):
-        if config.is_file():
-            env["PIP_CONFIG_FILE"] = str(config)
-            break
-    return env
 
 
 def timeout_bound(timeout: float) -> float:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import FIXTURES, ROOT, caller_pip_env
+from tests.conftest import FIXTURES, ROOT
 
 LINT = FIXTURES / "lint"
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
@@ -33,7 +33,9 @@ def test_pre_commit_try_repo_runs_the_hook(tmp_path):
     """pre-commit builds a virtualenv, pip-installs this repo into it and runs the hook on a project's files.
 
     try-repo takes the repository's HEAD plus its uncommitted changes to tracked files: the hook files must be
-    committed (or staged). Installing the dependencies takes about a minute.
+    committed (or staged). Offline, as every test: the virtualenv sees this interpreter's packages, so pip finds
+    the dependencies installed and builds the doctor without fetching anything; PATH holds no other gemini-doctor,
+    so the hook can only run the one pip put in the hook's environment.
     """
     project = tmp_path / "project"
     project.mkdir()
@@ -42,7 +44,10 @@ def test_pre_commit_try_repo_runs_the_hook(tmp_path):
     (project / "README.md").write_text("imageSize 1k is not code\n")
     env = {
         **{key: value for key, value in os.environ.items() if key != "PYTHONPATH"},  # the hook runs its own install
-        **caller_pip_env(),
+        "PATH": os.pathsep.join(os.path.dirname(shutil.which(tool) or tool) for tool in ("git", "bash")),
+        "VIRTUALENV_SYSTEM_SITE_PACKAGES": "1",
+        "PIP_NO_INDEX": "1",
+        "PIP_NO_BUILD_ISOLATION": "0",  # pip's inverted spelling: build with the setuptools already installed
         "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
         "GIT_AUTHOR_NAME": "test",
         "GIT_AUTHOR_EMAIL": "test@example.invalid",
@@ -50,6 +55,7 @@ def test_pre_commit_try_repo_runs_the_hook(tmp_path):
         "GIT_COMMITTER_EMAIL": "test@example.invalid",
         "NO_COLOR": "1",
     }
+    assert shutil.which("gemini-doctor", path=env["PATH"]) is None  # only the hook's environment can provide it
     subprocess.run(["git", "init", "-q", str(project)], check=True, env=env)
     subprocess.run(["git", "add", "."], cwd=project, check=True, env=env)
     command = [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), "gemini-doctor-lint", "--color", "never"]
