@@ -11,6 +11,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
@@ -452,7 +453,10 @@ def test_corrupted_answers_through_the_whole_check():
 # ------------------------------------------------------------------------------------------------ secrets
 
 
-def test_a_key_never_appears_in_any_output(tmp_path, monkeypatch):
+def test_a_key_never_appears_in_any_output(tmp_path):
+    """Every command, every format, every output path, the key from the environment and from the flag, against a
+    server that echoes it. The launches run two at a time: each is a separate process, what they print is read
+    whole afterwards."""
     key = "AIzaSyDOCTOR" + "x7Q9" * 6 + "zz1"  # distinctive, built at run time, never a real key
     summary = tmp_path / "summary.md"
     env = {"GEMINI_API_KEY": key, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
@@ -462,34 +466,34 @@ def test_a_key_never_appears_in_any_output(tmp_path, monkeypatch):
         f"x-goog-api-key: {key}\n400 INVALID_ARGUMENT. {{'error': {{'code': 400, 'message': "
         f"'API key not valid: {key}', 'status': 'INVALID_ARGUMENT'}}}}"
     )
-    runs = []
+    source = tmp_path / "app.py"
+    source.write_text(
+        f'client = genai.Client(api_key="{key}")\n'
+        f'URL = "https://generativelanguage.googleapis.com/v1beta/openai/images/generations?key={key}"\n'
+        'config = {"imageConfig": {"imageSize": "2k"}}\n'
+    )
+    launches: list[tuple[str, ...]] = [("explain", str(pasted), "--format", fmt) for fmt in FORMATS]
+    launches += [("lint", str(source), "--format", fmt) for fmt in ("rich", "json", "sarif", "github", "markdown")]
+    launches.append(("errors",))
+    files = []
     with (
         EmulatorServer(find_scenario("healthy")) as healthy,
         EmulatorServer(find_scenario("healthy"), chaos="echo-key") as echo,
     ):
         for server in (healthy, echo):
-            base = ["check", "--base-url", server.url, "--gcp-endpoint", server.url, "--project", "p", "--generate"]
+            base = ("check", "--base-url", server.url, "--gcp-endpoint", server.url, "--project", "p", "--generate")
             for fmt in FORMATS:  # the key from the environment into a file, from the flag to stdout; all evidence
-                target = tmp_path / f"out-{fmt}-{server.port}"
-                runs.append(run_installed(*base, "--format", fmt, "--verbose", "--output", str(target), env=env))
-                runs.append(("file", target.read_text(), ""))
-                runs.append(run_installed(*base, "--api-key", key, "--format", fmt, "--verbose", env=env))
-        for fmt in FORMATS:
-            runs.append(run_installed("explain", str(pasted), "--format", fmt, env=env))
-        source = tmp_path / "app.py"
-        source.write_text(
-            f'client = genai.Client(api_key="{key}")\n'
-            f'URL = "https://generativelanguage.googleapis.com/v1beta/openai/images/generations?key={key}"\n'
-            'config = {"imageConfig": {"imageSize": "2k"}}\n'
-        )
-        for fmt in ("rich", "json", "sarif", "github", "markdown"):
-            runs.append(run_installed("lint", str(source), "--format", fmt, env=env))
-        runs.append(run_installed("errors", env=env))
+                files.append(tmp_path / f"out-{fmt}-{server.port}")
+                launches.append((*base, "--format", fmt, "--verbose", "--output", str(files[-1])))
+                launches.append((*base, "--api-key", key, "--format", fmt, "--verbose"))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = list(pool.map(lambda args: run_installed(*args, env=env), launches))
         for entry in healthy.recorder.requests + echo.recorder.requests:
             assert not entry.key_in_query, entry.path
             assert key not in entry.query
         gemini_calls = [r for r in healthy.recorder.requests if "/models" in r.path]
         assert gemini_calls and all(r.key_in_header for r in gemini_calls)
+    runs += [("file", target.read_text(), "") for target in files]
     for _, out, err in runs:
         assert key not in out and key not in err
         assert key[4:24] not in out and key[4:24] not in err
