@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,8 +170,6 @@ class Skip:
 
 
 def _kind(mode: int) -> str:
-    import stat
-
     if stat.S_ISFIFO(mode):
         return "a named pipe"
     if stat.S_ISSOCK(mode):
@@ -268,9 +267,8 @@ def _walk(folder: Path, roots: tuple[str, ...]) -> Iterator[Path | Skip]:
 def _read_capped(path: Path) -> bytes | Skip:
     """The file's bytes, opened without blocking (a FIFO swapped in is refused, not waited on), at most
     MAX_FILE_BYTES + 1 of them."""
-    import stat
-
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
