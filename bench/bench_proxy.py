@@ -101,7 +101,10 @@ def main() -> None:
     finally:
         for process in (proxy, emulator):
             process.terminate()
-            process.wait(timeout=10)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 if __name__ == "__main__":
