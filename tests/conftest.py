@@ -54,6 +54,17 @@ ISOLATED_NAMES = frozenset(
 )
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (the default in pyproject.toml): a worker per CPU and one more, as many tests spend their time
+    waiting on a timeout or a slow loopback server rather than on the CPU (measured on 2 cores: 184 s with 3
+    workers, 210 s with 2)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cpus = os.cpu_count() or 1
+    return cpus + 1
+
+
 def isolated(name: str) -> bool:
     upper = name.upper()
     return upper.startswith(ISOLATED_PREFIXES) or upper in ISOLATED_NAMES
