@@ -142,9 +142,9 @@ class Diagnoser:
     def submit(self, exchange: Exchange, tap: Tap, url: str) -> None:
         try:
             self.queue.put_nowait((exchange, tap, url))
-        except queue.Full:
+        except queue.Full:  # recorded off the event loop too: a slow terminal or log must not stall answers
             exchange.note = "not diagnosed: more exchanges were waiting than the proxy keeps"
-            self.on_exchange(exchange)
+            threading.Thread(target=self.on_exchange, args=(exchange,), daemon=True).start()
 
     def drain(self, timeout: float = 10.0) -> None:
         """Wait until every submitted exchange has been diagnosed (at the end of a session)."""
