@@ -418,38 +418,40 @@ def test_any_answer_to_a_probe_becomes_a_report(status, body):
         assert render(document, fmt)
 
 
-def test_corrupted_answers_through_the_whole_check():
-    """A few corrupted answers end to end: real server, real CLI (the in-process property test covers the rest)."""
-    samples = [
+@pytest.mark.parametrize(
+    "status,body",
+    [
         (200, b"\x00\xff garbage"),
         (200, b"[1, 2, 3]"),
         (429, b'{"error": "x"}'),
         (500, b""),
         (200, b'{"candidates": [{"content": {"parts": [{"inlineData": {"data": 5}}]}}]}'),
-    ]
-    for status, body in samples:
+    ],
+)
+def test_corrupted_answers_through_the_whole_check(status, body):
+    """A few corrupted answers end to end: real server, real CLI (the in-process property test covers the rest)."""
 
-        def handler(conn: socket.socket, status=status, body=body) -> None:
-            request = read_request(conn)
-            if request.startswith(b"GET"):
-                reply(conn, "200 OK", MODELS_BODY)
-            else:
-                reply(conn, f"{status} X", body)
+    def handler(conn: socket.socket) -> None:
+        request = read_request(conn)
+        if request.startswith(b"GET"):
+            reply(conn, "200 OK", MODELS_BODY)
+        else:
+            reply(conn, f"{status} X", body)
 
-        with raw_server(handler) as port:
-            code, document, _, _ = check(
-                "--base-url",
-                f"http://127.0.0.1:{port}",
-                "--api-key",
-                "k",
-                "--generate",
-                "--model",
-                "gemini-nano-banana-2.1",
-                "--timeout",
-                "3",
-            )
-        assert code in (0, 1) and document["checks"], (status, body)
-        assert not any("the check itself failed" in c["summary"] for c in document["checks"]), (status, body)
+    with raw_server(handler) as port:
+        code, document, _, _ = check(
+            "--base-url",
+            f"http://127.0.0.1:{port}",
+            "--api-key",
+            "k",
+            "--generate",
+            "--model",
+            "gemini-nano-banana-2.1",
+            "--timeout",
+            "3",
+        )
+    assert code in (0, 1) and document["checks"], (status, body)
+    assert not any("the check itself failed" in c["summary"] for c in document["checks"]), (status, body)
 
 
 # ------------------------------------------------------------------------------------------------ secrets
