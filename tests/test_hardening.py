@@ -49,13 +49,7 @@ def raw_server(handle: Callable[[socket.socket], None], tls: ssl.SSLContext | No
                 conn, _ = listener.accept()
             except (TimeoutError, OSError):
                 continue
-            if tls is not None:
-                try:
-                    conn = tls.wrap_socket(conn, server_side=True)
-                except (ssl.SSLError, OSError):
-                    conn.close()
-                    continue
-            threading.Thread(target=_guarded, args=(handle, conn, stop), daemon=True).start()
+            threading.Thread(target=_guarded, args=(handle, conn, tls), daemon=True).start()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -67,24 +61,39 @@ def raw_server(handle: Callable[[socket.socket], None], tls: ssl.SSLContext | No
         listener.close()
 
 
-def _guarded(handle: Callable[[socket.socket], None], conn: socket.socket, stop: threading.Event) -> None:
+def _guarded(handle: Callable[[socket.socket], None], conn: socket.socket, tls: ssl.SSLContext | None) -> None:
+    """One connection on its own thread: the TLS handshake too, so a slow one never holds up the next accept."""
     conn.settimeout(10)
     try:
+        if tls is not None:
+            conn = tls.wrap_socket(conn, server_side=True)
         handle(conn)
-    except OSError:
+    except OSError:  # ssl.SSLError included
         pass
     finally:
         conn.close()
 
 
 def read_request(conn: socket.socket) -> bytes:
+    """The request's head and its body (per Content-Length): closing with unread bytes would reset the connection
+    before the client read the answer."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
         if not chunk:
-            break
+            return data
         data += chunk
-    return data
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
+        0,
+    )
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
 
 
 def reply(
