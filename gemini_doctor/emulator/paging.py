@@ -38,7 +38,9 @@ def read_token(kind: str, token: str | None) -> int:
         return 0
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        body, mac = raw.rsplit(b"|", 1)
+        if len(raw) < 10 or raw[-9:-8] != b"|":  # the mac is 8 bytes and may itself hold a "|"
+            raise ValueError("not a token")
+        body, mac = raw[:-9], raw[-8:]
         name, offset = body.decode().split(":")
         valid = hmac.compare_digest(mac, hmac.new(_KEY, body, hashlib.sha256).digest()[:8]) and name == kind
         if valid and offset.isdigit():
