@@ -214,12 +214,15 @@ def _unescape(char: str, text: str, pos: int) -> str:
 def structures(text: str, opener: re.Pattern[str], limit: int = 8) -> list[tuple[int, Parsed]]:
     """Up to `limit` structures whose start `opener` finds, each parsed forgivingly, none inside another."""
     found: list[tuple[int, Parsed]] = []
-    end = -1
+    end, failures = -1, 0
     for match in opener.finditer(text):
         if match.start() < end:
             continue
         parsed = parse_at(text, match.start())
         if parsed is None:
+            failures += 1
+            if failures > 4 * limit:  # a broken log full of openers stays linear: give up, the scanner reads it
+                break
             continue
         found.append((match.start(), parsed))
         end = parsed.end
