@@ -85,6 +85,7 @@ class GeminiProbe:
             timeout=httpx.Timeout(settings.timeout), headers=headers, follow_redirects=False, trust_env=True
         )
         self.sent = 0
+        self.secrets: tuple[str, ...] = settings.secrets  # masked in every answer before it is read
 
     @staticmethod
     def model_path(model: str, method: str | None = None) -> str:
@@ -123,7 +124,7 @@ class GeminiProbe:
                 if not decoder.feed(chunk):
                     break
             body = decoder.body().decode(response.encoding or "utf-8", errors="replace")
-            return Answer(response.status_code, body, str(response.url), decoder.truncated, self.settings.secrets)
+            return Answer(response.status_code, body, str(response.url), decoder.truncated, self.secrets)
 
     async def close(self) -> None:
         await self.client.aclose()

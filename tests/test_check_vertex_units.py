@@ -1,0 +1,152 @@
+"""The Vertex AI backend's units: the backend choice and target as google-genai itself decides them (its client is
+built with the same environment and compared), hosts, the locations table, and the authorisation paths."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from gemini_doctor.backend import (
+    Backend,
+    choose_backend,
+    known_locations,
+    location_problem,
+    model_served,
+    vertex_api_version,
+    vertex_host,
+    vertex_target,
+)
+
+
+@pytest.mark.parametrize(
+    ("environ", "flag", "expected", "source"),
+    [
+        ({}, None, Backend.GEMINI, "default"),
+        ({"GOOGLE_GENAI_USE_VERTEXAI": "true"}, None, Backend.VERTEX, "GOOGLE_GENAI_USE_VERTEXAI"),
+        ({"GOOGLE_GENAI_USE_VERTEXAI": "1"}, None, Backend.VERTEX, "GOOGLE_GENAI_USE_VERTEXAI"),
+        ({"GOOGLE_GENAI_USE_VERTEXAI": "TRUE"}, None, Backend.VERTEX, "GOOGLE_GENAI_USE_VERTEXAI"),
+        ({"GOOGLE_GENAI_USE_VERTEXAI": "yes"}, None, Backend.GEMINI, "GOOGLE_GENAI_USE_VERTEXAI"),
+        ({"GOOGLE_GENAI_USE_VERTEXAI": "false"}, None, Backend.GEMINI, "GOOGLE_GENAI_USE_VERTEXAI"),
+        (
+            {"GOOGLE_GENAI_USE_VERTEXAI": "true", "GOOGLE_GENAI_USE_ENTERPRISE": "false"},
+            None,
+            Backend.GEMINI,
+            "GOOGLE_GENAI_USE_ENTERPRISE",
+        ),
+        ({"GOOGLE_GENAI_USE_VERTEXAI": "true"}, "gemini", Backend.GEMINI, "--backend"),
+        ({}, "vertex", Backend.VERTEX, "--backend"),
+    ],
+)
+def test_the_backend_is_chosen_as_google_genai_chooses_it_and_the_flag_wins(environ, flag, expected, source):
+    choice = choose_backend(flag, environ)
+    assert (choice.backend, choice.source) == (expected, source)
+
+
+def _genai_client(monkeypatch, environ: dict[str, str]):
+    """google-genai's own client built from this environment alone (vertexai left to the variables)."""
+    import warnings
+
+    from google.genai import _api_client
+
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _api_client.BaseApiClient()
+
+
+GENAI_CASES = [
+    {"GOOGLE_GENAI_USE_VERTEXAI": "true", "GOOGLE_CLOUD_PROJECT": "p-1", "GOOGLE_CLOUD_LOCATION": "us-central1"},
+    {"GOOGLE_GENAI_USE_VERTEXAI": "true", "GOOGLE_CLOUD_PROJECT": "p-1"},
+    {"GOOGLE_GENAI_USE_VERTEXAI": "true", "GOOGLE_CLOUD_PROJECT": "p-1", "GOOGLE_CLOUD_LOCATION": "eu"},
+    {"GOOGLE_GENAI_USE_VERTEXAI": "1", "GOOGLE_API_KEY": "AQ.express-key-000"},
+    {
+        "GOOGLE_GENAI_USE_VERTEXAI": "true",
+        "GOOGLE_CLOUD_PROJECT": "p-1",
+        "GOOGLE_CLOUD_LOCATION": "europe-west4",
+        "GEMINI_API_KEY": "AQ.env-key-000",
+        "GOOGLE_GENAI_API_VERSION": "v1",
+    },
+]
+
+
+@pytest.mark.parametrize("environ", GENAI_CASES)
+def test_project_location_key_host_and_version_match_google_genai(monkeypatch, environ):
+    client = _genai_client(monkeypatch, environ)
+    target = vertex_target({}, environ, has_key=bool(environ.get("GOOGLE_API_KEY") or environ.get("GEMINI_API_KEY")))
+    assert (target.project, target.location) == (client.project, client.location)
+    assert target.keep_key == bool(client.api_key)
+    assert client._http_options.base_url == f"https://{vertex_host(target.location)}/"
+    assert client._http_options.api_version == vertex_api_version(environ)
+
+
+def test_a_key_given_as_a_flag_beats_the_environments_project_as_in_google_genai():
+    environ = {"GOOGLE_CLOUD_PROJECT": "p-1", "GOOGLE_CLOUD_LOCATION": "us-central1"}
+    target = vertex_target({"api_key": "AQ.flag"}, environ, has_key=True)
+    assert target.express and target.keep_key and target.project is None
+    target = vertex_target({"project": "p-2"}, {"GEMINI_API_KEY": "x"}, has_key=True)
+    assert (target.project, target.location, target.keep_key) == ("p-2", "global", False)
+
+
+def test_hosts_for_global_multi_region_and_region():
+    assert vertex_host("global") == "aiplatform.googleapis.com"
+    assert vertex_host(None) == "aiplatform.googleapis.com"
+    assert vertex_host("us") == "aiplatform.us.rep.googleapis.com"
+    assert vertex_host("asia-northeast1") == "asia-northeast1-aiplatform.googleapis.com"
+
+
+def test_an_unlisted_location_is_named_with_the_closest_listed_ones():
+    assert location_problem("us-central1") is None and location_problem("global") is None
+    problem = location_problem("us-central1-a")  # a zone, not a region
+    assert problem is not None and "us-central1" in problem
+    assert location_problem("mars-north1") is not None
+    assert len(set(known_locations())) == len(known_locations())
+
+
+def test_which_models_a_location_serves_comes_from_the_table_or_is_left_open():
+    assert model_served("gemini-3-pro-image-preview", "us-central1", preview=True).served is False
+    assert model_served("gemini-3-pro-image-preview", "global", preview=True).served is True
+    assert model_served("gemini-2.5-flash-image", "us-central1", preview=False).served is True
+    assert model_served("gemini-2.5-flash-image", "asia-south1", preview=False).served is None  # not judged
+    assert model_served("some-preview-image", "europe-west4", preview=True).served is False
+    assert model_served("some-ga-image", "europe-west4", preview=False).served is None
+    assert "https://" in model_served("gemini-3-pro-image-preview", "global", preview=True).source
+
+
+LOOPBACK_RUN = """
+import asyncio, sys
+from types import SimpleNamespace
+from gemini_doctor.probes.adc import LOOPBACK
+from gemini_doctor.probes.vertex import VertexProbe
+
+settings = SimpleNamespace(
+    api_key=None, secrets=(), timeout=5.0, base_url="http://127.0.0.1:1", api_version="v1beta1",
+    base_is_local=True, vertex_express=False, project="p", location="global",
+)
+
+async def go():
+    probe = VertexProbe(settings, gcp=None)
+    try:
+        return await probe.authorise(), probe.url(probe.model_path("m", "generateContent")), probe.sent
+    finally:
+        await probe.close()
+
+auth, url, sent = asyncio.run(go())
+assert auth is LOOPBACK and sent == 0, (auth, sent)
+print(url)
+print(sorted(name for name in sys.modules if name.startswith("google.auth")))
+"""
+
+
+def test_the_loopback_authorisation_imports_no_google_auth_and_sends_nothing():
+    """The --emulator path: the probe authorises without google-auth and without a request."""
+    import subprocess
+
+    from tests.conftest import doctor_env
+
+    result = subprocess.run([sys.executable, "-c", LOOPBACK_RUN], capture_output=True, text=True, env=doctor_env())
+    assert result.returncode == 0, result.stderr
+    url, imported = result.stdout.splitlines()
+    assert url == "http://127.0.0.1:1/v1beta1/projects/p/locations/global/publishers/google/models/m:generateContent"
+    assert imported == "[]"
