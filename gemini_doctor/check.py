@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import replace
 from typing import Any
 
@@ -168,32 +167,107 @@ def document(settings: Settings, results: list[tuple[Check, CheckResult]], sent:
     }
 
 
-def github_outputs(doc: dict[str, Any], markdown: str) -> list[str]:
-    """Under GitHub Actions: the Markdown into the step summary, and one annotation line per diagnosis."""
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        try:
-            with open(summary, "a", encoding="utf-8") as handle:
-                handle.write(markdown + "\n")
-        except OSError:
-            pass
+def annotations(doc: dict[str, Any]) -> list[str]:
+    """One GitHub annotation line per diagnosis."""
+    from gemini_doctor.report.github import Level, annotation
+
     lines = []
     for item in doc.get("diagnosis", []):
-        level = "error" if item["severity"] == "error" else "warning"
+        level = Level.ERROR if item["severity"] == "error" else Level.WARNING
         message = item["evidence"][0] if item["evidence"] else item["title"]
-        lines.append(
-            f"::{level} title={_escape_property(item['code'])} {_escape_property(item['slug'])}::"
-            f"{_escape_data(item['title'])}: {_escape_data(message)}"
-        )
+        lines.append(annotation(level, f"{item['title']}: {message}", title=f"{item['code']} {item['slug']}"))
     return lines
 
 
-def _escape_data(text: str) -> str:
-    """An annotation's message as the Actions runner reads it: no line break or control character survives."""
-    from gemini_doctor.redact import neutralise
+def ci_outputs(document: dict[str, Any], settings: Settings) -> list[str]:
+    """Under GitHub Actions: the Markdown report into the step summary; the annotation lines to print."""
+    from gemini_doctor.redact import redact_obj
+    from gemini_doctor.report import render
+    from gemini_doctor.report.github import append_step_summary, in_actions
 
-    return neutralise(str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+    if not in_actions():
+        return []
+    append_step_summary(render(document, "markdown", secrets=settings.secrets))
+    return annotations(redact_obj(document, settings.secrets))  # type: ignore[arg-type]
 
 
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+EMULATED_KEY = "emulated-key"  # any non-empty key works against the emulator
+EMULATED_PROJECT = "emulated-project"
+
+
+def reproduce_command(url: str, check_args: tuple[str, ...]) -> str:
+    """The `gemini-doctor check` line that reproduces a scenario against a running emulator."""
+    return " ".join(
+        [
+            "gemini-doctor check",
+            "--base-url",
+            url,
+            "--gcp-endpoint",
+            url,
+            "--project",
+            EMULATED_PROJECT,
+            "--api-key",
+            EMULATED_KEY,
+            *check_args,
+        ]
+    )
+
+
+def run_command(flags: dict[str, Any], notify: Any = None) -> tuple[dict[str, Any], Settings]:
+    """`check` from its flags (keys of settings.SETTINGS, None when not given): the report and the settings.
+
+    With `emulator`, the embedded emulator serves the scenario for the run and the flags point at it.
+    """
+    from gemini_doctor.settings import resolve
+
+    server = None
+    try:
+        if flags.get("emulator"):
+            server, flags = _start_emulator(flags["emulator"], flags)
+        settings = resolve(flags)
+        if server is not None:
+            given = {k for k, v in flags.items() if v not in (None, ())}
+            settings = apply_scenario_args(settings, server.scenario.check_args, given)
+        settings = _read_check_files(settings)
+        _check_output_folder(settings.output)
+        document = run(settings, notify)
+        if server is not None:
+            document["target"]["emulator"] = server.scenario.slug
+    finally:
+        if server is not None:
+            server.stop()
+    return document, settings
+
+
+def _start_emulator(slug: str, flags: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from gemini_doctor.emulator.scenarios import find_scenario
+    from gemini_doctor.emulator.server import EmulatorServer
+
+    scenario = find_scenario(slug)
+    if scenario is None:
+        raise InputError(f"unknown scenario {slug!r}; `gemini-doctor emulate --list` lists them")
+    server = EmulatorServer(scenario).start()
+    pointed = {"base_url": server.url, "gcp_endpoint": server.url, "project": EMULATED_PROJECT}
+    return server, {**flags, **pointed, "api_key": EMULATED_KEY}
+
+
+def _read_check_files(settings: Settings) -> Settings:
+    from gemini_doctor.inputs import read_json_object, read_text, refuse_credentials
+
+    if settings.request_file:
+        body = read_json_object(settings.request_file, "request")
+        refuse_credentials(body, settings.request_file, "request")
+        settings = replace(settings, request_body=body)
+    if settings.error_file:
+        settings = replace(settings, error_text=read_text(settings.error_file, "error")[0])
+    return settings
+
+
+def _check_output_folder(output: str | None) -> None:
+    """Said before any request, not after the paid one."""
+    if output:
+        from pathlib import Path
+
+        folder = Path(output).parent
+        if not folder.is_dir():
+            raise InputError(f"cannot write {output!r}: the folder {str(folder)!r} does not exist")

@@ -6,15 +6,17 @@ Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from gemini_doctor import __version__
+from gemini_doctor.settings import SETTINGS, Kind, Setting
 
 EXIT_CODES_HELP = "Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or input error."
 
@@ -155,176 +157,56 @@ def errors(
     emit(catalog_document(), fmt)
 
 
-@app.command()
-def check(
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            help="API key (else GOOGLE_API_KEY, then GEMINI_API_KEY). Never "
-            "printed; sent only in the x-goog-api-key header.",
-            show_default=False,
-        ),
-    ] = None,
-    project: Annotated[str | None, typer.Option(help="Google Cloud project of the key (GOOGLE_CLOUD_PROJECT).")] = None,
-    model: Annotated[str | None, typer.Option(help="Model to check (default: the recommended image model).")] = None,
-    base_url: Annotated[str | None, typer.Option(help="Gemini API base URL (GOOGLE_GEMINI_BASE_URL).")] = None,
-    api_version: Annotated[str | None, typer.Option(help="API version path: v1beta (default) or v1.")] = None,
-    gcp_endpoint: Annotated[
-        str | None,
-        typer.Option(
-            help="Endpoint for Service Usage, Cloud Quotas, Cloud Billing; http:// loopback gets anonymous "
-            "credentials (GEMINI_DOCTOR_GCP_ENDPOINT)."
-        ),
-    ] = None,
-    request: Annotated[str | None, typer.Option(help="The JSON body the app sends: its settings are checked.")] = None,
-    image_size: Annotated[str | None, typer.Option(help="imageSize to test, e.g. 1K.")] = None,
-    aspect_ratio: Annotated[str | None, typer.Option(help="aspectRatio to test, e.g. 16:9.")] = None,
-    modalities: Annotated[str | None, typer.Option(help="responseModalities to test, e.g. TEXT,IMAGE.")] = None,
-    error: Annotated[
-        str | None, typer.Option("--error", help="An error the app got, diagnosed with the live context.")
-    ] = None,
-    generate: Annotated[
-        bool | None,
-        typer.Option("--generate", help="Make ONE real image (costs money; the estimate is printed first)."),
-    ] = None,
-    only: Annotated[list[str] | None, typer.Option(help="Run only this check (repeatable).")] = None,
-    skip: Annotated[list[str] | None, typer.Option(help="Skip this check (repeatable).")] = None,
-    timeout: Annotated[
-        float | None, typer.Option(help="Seconds per network call (default 10).", min=0.1, max=600)
-    ] = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.rich,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
-    strict: Annotated[bool | None, typer.Option("--strict", help="Warnings fail too (exit 1).")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every check's evidence.")] = False,
-    emulator: Annotated[
-        str | None,
-        typer.Option(help="Start the embedded emulator with this scenario and check against it (no key, no network)."),
-    ] = None,
-) -> None:
+def check(**flags: object) -> None:
     """Run the ordered checklist: billing, quota, endpoint, model, parameters.
 
     Exit codes: 0 no failure found (warnings allowed; --strict makes them fail), 1 a failure found, 2 usage error.
     """
+    from gemini_doctor.check import ci_outputs, run_command
     from gemini_doctor.input_error import InputError
-    from gemini_doctor.settings import resolve
 
-    flags = {
-        "api_key": api_key,
-        "project": project,
-        "model": model,
-        "base_url": base_url,
-        "api_version": api_version,
-        "gcp_endpoint": gcp_endpoint,
-        "request": request,
-        "image_size": image_size,
-        "aspect_ratio": aspect_ratio,
-        "modalities": modalities,
-        "error_file": error,
-        "generate": generate,
-        "only": tuple(only or ()),
-        "skip": tuple(skip or ()),
-        "timeout": timeout,
-        "strict": strict,
-        "verbose": verbose or None,
-    }
-    server = None
+    values = {key: tuple(value) if isinstance(value, list) else value for key, value in flags.items()}
     try:
-        if emulator:
-            server, flags = _start_emulator(emulator, flags)
-        settings = resolve(flags)
-        if server is not None:
-            from gemini_doctor.check import apply_scenario_args
-
-            given = {k for k, v in flags.items() if v not in (None, ())}
-            settings = apply_scenario_args(settings, server.scenario.check_args, given)
-        settings = _read_check_files(settings)
-        if output:
-            from pathlib import Path
-
-            folder = Path(output).parent
-            if not folder.is_dir():  # said before any request, not after the paid one
-                raise InputError(f"cannot write {output!r}: the folder {str(folder)!r} does not exist")
-        document = _run_check(settings)
-        from gemini_doctor.check import github_outputs
-        from gemini_doctor.report import render
-
-        if server is not None:
-            document["target"]["emulator"] = server.scenario.slug
-        emit(document, fmt, output, secrets=settings.secrets, verbose=settings.verbose)
-        if os.environ.get("GITHUB_ACTIONS") == "true":
-            markdown = render(document, "markdown", secrets=settings.secrets)
-            from gemini_doctor.redact import redact_obj
-
-            for line in github_outputs(redact_obj(document, settings.secrets), markdown):
-                if fmt is not OutputFormat.json or output:
-                    typer.echo(line)
+        document, settings = run_command(values, notify=lambda notice: typer.echo(notice, err=True))
+        fmt = OutputFormat(settings.format)
+        emit(document, fmt, settings.output, secrets=settings.secrets, verbose=settings.verbose)
+        for line in ci_outputs(document, settings):
+            if fmt is not OutputFormat.json or settings.output:
+                typer.echo(line)
     except InputError as exc:
         raise fail(str(exc)) from None
-    finally:
-        if server is not None:
-            server.stop()
     raise typer.Exit(document["exit_code"])
 
 
-def _start_emulator(slug: str, flags: dict):
-    from gemini_doctor.emulator.scenarios import find_scenario
-    from gemini_doctor.emulator.server import EmulatorServer
-    from gemini_doctor.input_error import InputError
-
-    scenario = find_scenario(slug)
-    if scenario is None:
-        raise InputError(f"unknown scenario {slug!r}; `gemini-doctor emulate --list` lists them")
-    server = EmulatorServer(scenario).start()
-    flags = {
-        **flags,
-        "base_url": server.url,
-        "gcp_endpoint": server.url,
-        "project": EMULATED_PROJECT,
-        "api_key": EMULATED_KEY,
-    }
-    return server, flags
-
-
-def _read_check_files(settings):
-    from dataclasses import replace
-
-    from gemini_doctor.inputs import read_json_object, read_text, refuse_credentials
-
-    if settings.request_file:
-        body = read_json_object(settings.request_file, "request")
-        refuse_credentials(body, settings.request_file, "request")
-        settings = replace(settings, request_body=body)
-    if settings.error_file:
-        settings = replace(settings, error_text=read_text(settings.error_file, "error")[0])
-    return settings
+def _setting_parameter(setting: Setting) -> inspect.Parameter:
+    """The Typer option one row of the settings table gives (None: not given, so lower layers may set it)."""
+    names = [setting.flag, *([setting.short] if setting.short else [])]
+    help_text = setting.help.rstrip(".") + (f" (or {setting.env})." if setting.env else ".")
+    common: dict[str, Any] = {"help": help_text, "show_default": False, "metavar": setting.metavar}
+    kind: Any = str | None
+    if setting.kind is Kind.FLAG:
+        kind, common["metavar"] = bool | None, ""
+    elif setting.kind is Kind.LIST:
+        kind = list[str] | None
+    elif setting.kind is Kind.NUMBER:
+        kind = float | None
+        common["min"], common["max"] = setting.bounds or (None, None)
+    elif setting.kind is Kind.CHOICE:
+        kind = StrEnum(setting.key.title(), {choice: choice for choice in setting.choices}) | None  # type: ignore[misc]
+    option = typer.Option(*names, **common)
+    annotation = Annotated[kind, option]
+    return inspect.Parameter(setting.key, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
 
 
-def _run_check(settings) -> dict:
-    from gemini_doctor.check import run
-
-    return run(settings, notify=lambda notice: typer.echo(notice, err=True))
-
-
-EMULATED_KEY = "emulated-key"  # any non-empty key works against the emulator
-EMULATED_PROJECT = "emulated-project"
+def _command_from_settings(function: Any, settings: tuple[Setting, ...]) -> Any:
+    """Give `function(**flags)` one option per setting, so flags, config keys and validation share one table."""
+    parameters = [_setting_parameter(setting) for setting in settings]
+    function.__signature__ = inspect.Signature(parameters)
+    function.__annotations__ = {p.name: p.annotation for p in parameters}
+    return function
 
 
-def reproduce_command(url: str, check_args: tuple[str, ...]) -> str:
-    """The `gemini-doctor check` line that reproduces a scenario against a running emulator."""
-    return " ".join(
-        [
-            "gemini-doctor check",
-            "--base-url",
-            url,
-            "--gcp-endpoint",
-            url,
-            "--project",
-            EMULATED_PROJECT,
-            "--api-key",
-            EMULATED_KEY,
-            *check_args,
-        ]
-    )
+app.command()(_command_from_settings(check, SETTINGS))
 
 
 @app.command()
@@ -356,6 +238,7 @@ def emulate(
     ] = None,
 ) -> None:
     """Serve a local emulator of the Gemini API and the GCP APIs that reproduces a failure. Ctrl-C stops it."""
+    from gemini_doctor.check import EMULATED_KEY, reproduce_command
     from gemini_doctor.emulator.scenarios import find_scenario, scenarios
 
     if list_scenarios:

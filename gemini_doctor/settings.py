@@ -13,7 +13,8 @@ import os
 import re
 import stat
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -22,28 +23,124 @@ from gemini_doctor.input_error import InputError
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 MAX_CONFIG_BYTES = 1024 * 1024  # a pyproject.toml is kilobytes
 MAX_CREDENTIALS_BYTES = 1024 * 1024  # an ADC or service-account file is a few kilobytes
-CONFIG_KEYS = {
-    "project",
-    "model",
-    "base_url",
-    "api_version",
-    "gcp_endpoint",
-    "timeout",
-    "image_size",
-    "aspect_ratio",
-    "modalities",
-    "request",
-    "only",
-    "skip",
-    "format",
-    "strict",
-}
-# Where a setting may come from besides a config file: (flag, environment variable).
-OVERRIDES = {
-    "base_url": ("--base-url", "GOOGLE_GEMINI_BASE_URL"),
-    "gcp_endpoint": ("--gcp-endpoint", "GEMINI_DOCTOR_GCP_ENDPOINT"),
-    "request_file": ("--request", None),
-}
+API_VERSIONS = ("v1beta", "v1", "v1alpha")
+FORMATS = ("rich", "json", "markdown")
+# Config files, the first with settings wins: pyproject's table, as the README says, then the tool's own file.
+CONFIG_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("pyproject.toml", ("tool", "gemini-doctor")),
+    ("gemini-doctor.toml", ()),
+)
+
+
+class Kind(StrEnum):
+    """What a setting's value is: how it is validated and what kind of flag it gets."""
+
+    TEXT = "text"
+    SECRET = "secret"
+    NUMBER = "number"
+    LIST = "list"
+    FLAG = "flag"
+    CHOICE = "choice"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of `check`: its flag, its environment variable, whether a config file may set it, its check.
+
+    `key` is its name in a config file and, dashed, its flag; `field` the Settings attribute when it differs.
+    """
+
+    key: str
+    help: str
+    kind: Kind = Kind.TEXT
+    metavar: str = ""
+    env: str | None = None
+    config: bool = True
+    short: str | None = None
+    field: str | None = None
+    choices: tuple[str, ...] = ()
+    bounds: tuple[float, float] | None = None
+    guard_url: bool = False  # a config file may only set a Google URL (it could send the key elsewhere)
+
+    @property
+    def attr(self) -> str:
+        return self.field or self.key
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.key.replace("_", "-")
+
+    def checked(self, value: Any) -> Any:
+        """The value, of the type this setting takes; config files bypass the flags' own checks, so check here."""
+        name = self.key.replace("_", "-")
+        if self.kind in (Kind.TEXT, Kind.CHOICE):
+            if not isinstance(value, str) or not value.strip():
+                raise InputError(f"setting {name} must be a non-empty string, not {value!r}")
+            if self.choices and value.strip() not in self.choices:
+                raise InputError(f"setting {name} must be one of {', '.join(self.choices)}, not {value!r}")
+            return value.strip()
+        if self.kind is Kind.NUMBER:
+            low, high = self.bounds or (float("-inf"), float("inf"))
+            if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+                raise InputError(f"setting {name} must be a number of seconds from {low:g} to {high:g}, not {value!r}")
+            return float(value)
+        if self.kind is Kind.LIST:
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+                raise InputError(f"setting {name} must be a string or a list of strings, not {value!r}")
+            return tuple(part.strip() for item in items for part in item.split(",") if part.strip())
+        if self.kind is Kind.FLAG and not isinstance(value, bool):
+            raise InputError(f"setting {name} must be true or false, not {value!r}")
+        return value
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "api_key",
+        "API key (else GOOGLE_API_KEY, then GEMINI_API_KEY). Never printed; sent only in the x-goog-api-key header.",
+        Kind.SECRET,
+        "KEY",
+        config=False,
+    ),
+    Setting("project", "Google Cloud project of the key.", metavar="PROJECT", env="GOOGLE_CLOUD_PROJECT"),
+    Setting("model", "Model to check (default: the recommended image model).", metavar="MODEL"),
+    Setting("base_url", "Gemini API base URL.", metavar="URL", env="GOOGLE_GEMINI_BASE_URL", guard_url=True),
+    Setting("api_version", "API version path: v1beta (default) or v1.", metavar="VERSION"),
+    Setting(
+        "gcp_endpoint",
+        "Endpoint for Service Usage, Cloud Quotas, Cloud Billing; http:// loopback gets anonymous credentials.",
+        metavar="URL",
+        env="GEMINI_DOCTOR_GCP_ENDPOINT",
+        guard_url=True,
+    ),
+    Setting("request", "The JSON body the app sends: its settings are checked.", metavar="FILE", field="request_file"),
+    Setting("image_size", "imageSize to test, e.g. 1K.", metavar="SIZE"),
+    Setting("aspect_ratio", "aspectRatio to test, e.g. 16:9.", metavar="RATIO"),
+    Setting("modalities", "responseModalities to test, e.g. TEXT,IMAGE.", Kind.LIST, "TEXT,IMAGE"),
+    Setting(
+        "error",
+        "An error the app got, diagnosed with the live context.",
+        metavar="FILE",
+        config=False,
+        field="error_file",
+    ),
+    Setting("generate", "Make ONE real image (costs money; the estimate is printed first).", Kind.FLAG, config=False),
+    Setting("only", "Run only this check (repeatable or comma-separated).", Kind.LIST, "CHECK"),
+    Setting("skip", "Skip this check (repeatable or comma-separated).", Kind.LIST, "CHECK"),
+    Setting("timeout", "Seconds the whole run may take (default 10).", Kind.NUMBER, "SECONDS", bounds=(0.1, 600)),
+    Setting("format", "Output format.", Kind.CHOICE, "|".join(FORMATS), short="-f", choices=FORMATS),
+    Setting("output", "Write the report to this file.", metavar="FILE", short="-o", config=False),
+    Setting("strict", "Warnings fail too (exit 1).", Kind.FLAG),
+    Setting("verbose", "Show every check's evidence.", Kind.FLAG, short="-v", config=False),
+    Setting(
+        "emulator",
+        "Start the embedded emulator with this scenario and check against it (no key, no network).",
+        metavar="SCENARIO",
+        config=False,
+    ),
+)
+BY_KEY = {s.key: s for s in SETTINGS}
+CONFIG_KEYS = frozenset(s.key for s in SETTINGS if s.config)
 PROJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 
 
@@ -89,6 +186,9 @@ class Settings:
     timeout: float = 10.0
     strict: bool = False
     verbose: bool = False
+    format: str = "rich"
+    output: str | None = None
+    emulator: str | None = None
     notes: tuple[str, ...] = field(default=())  # how settings were resolved, for the report
 
     @property
@@ -106,33 +206,40 @@ class Settings:
 
 def read_config(folder: Path) -> tuple[dict[str, Any], str | None]:
     """[tool.gemini-doctor] from pyproject.toml, else gemini-doctor.toml; ({}, None) when neither has one."""
-    for name, table in (("gemini-doctor.toml", None), ("pyproject.toml", ("tool", "gemini-doctor"))):
+    for name, table in CONFIG_FILES:
         path = folder / name
         if not path.is_file():
             continue
         data: Any = _load_toml(path, name)
-        for key in table or ():
+        for key in table:
             data = data.get(key, {}) if isinstance(data, dict) else {}
         if not isinstance(data, dict):
             raise InputError(
                 f"{name}: [tool.gemini-doctor] must be a table of settings, not a {type(data).__name__} "
                 f"({str(data)[:40]!r})"
             )
-        if not data:
-            continue
-        config = {key.replace("-", "_"): value for key, value in data.items()}
-        if "api_key" in config:
-            raise InputError(
-                f"{name} holds an api_key: keys do not belong in files that get committed; use "
-                "GEMINI_API_KEY or --api-key"
-            )
-        unknown = set(config) - CONFIG_KEYS
-        if unknown:
-            raise InputError(
-                f"{name}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(CONFIG_KEYS))}"
-            )
-        return config, name
+        if data:
+            return _config_values(data, name), name
     return {}, None
+
+
+def _config_values(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """A config table's settings by key; a key, a setting only a flag may give, or an unknown one is refused."""
+    config = {key.replace("-", "_"): value for key, value in data.items()}
+    if "api_key" in config:
+        raise InputError(
+            f"{name} holds an api_key: keys do not belong in files that get committed; use GEMINI_API_KEY or --api-key"
+        )
+    flag_only = sorted(key for key in config if key in BY_KEY and not BY_KEY[key].config)
+    if flag_only:
+        flags = ", ".join(BY_KEY[key].flag for key in flag_only)
+        raise InputError(f"{name} sets {', '.join(flag_only)}, which only a flag may set ({flags})")
+    unknown = set(config) - CONFIG_KEYS
+    if unknown:
+        raise InputError(
+            f"{name}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(CONFIG_KEYS))}"
+        )
+    return config
 
 
 def _load_toml(path: Path, name: str) -> dict[str, Any]:
@@ -149,29 +256,22 @@ def _load_toml(path: Path, name: str) -> dict[str, Any]:
 
 
 def resolve(flags: dict[str, Any], environ: dict[str, str] | None = None, folder: Path | None = None) -> Settings:
-    """Flags (None = not given) over environment over config file over defaults."""
+    """Flags (None = not given) over environment over config file over defaults; keys are SETTINGS' keys."""
     environ = dict(os.environ if environ is None else environ)
     folder = folder or Path.cwd()
     config, config_name = read_config(folder)
     notes: list[str] = [f"config read from {config_name}"] if config_name else []
     values = _api_key(flags, environ, notes)
-    environment = {
-        "project": environ.get("GOOGLE_CLOUD_PROJECT"),
-        "base_url": environ.get("GOOGLE_GEMINI_BASE_URL"),
-        "gcp_endpoint": environ.get("GEMINI_DOCTOR_GCP_ENDPOINT"),
-    }
-    flags, config = _renamed(flags), _renamed(config)
-    names = {f.name for f in fields(Settings)}
-    from_config: set[str] = set()
-    for name in names - {"api_key", "api_key_source", "notes"}:
-        for source in (flags, environment, config):
-            if source.get(name) not in (None, (), ""):
-                values[name] = _checked(name, source[name])
-                if source is config:
-                    from_config.add(name)
+    for setting in SETTINGS:
+        if setting.kind is Kind.SECRET:
+            continue
+        given = (flags.get(setting.key), environ.get(setting.env) if setting.env else None, config.get(setting.key))
+        for origin, value in zip(("flag", "environment", "config"), given, strict=True):
+            if value not in (None, (), ""):
+                values[setting.attr] = setting.checked(value)
+                if origin == "config":
+                    _guard_config(setting, values, config_name or "", folder)
                 break
-    values = {k: v for k, v in values.items() if k in names}
-    _guard_config(values, from_config, config_name or "", folder)
     if "api_version" not in values and environ.get("GOOGLE_GENAI_API_VERSION"):
         wanted = environ["GOOGLE_GENAI_API_VERSION"].strip()
         values["api_version"] = "v1beta" if wanted == "beta" else wanted
@@ -210,25 +310,17 @@ def _check_sendable(key: str, source: str) -> None:
             )
 
 
-def _renamed(source: dict[str, Any]) -> dict[str, Any]:
-    source = dict(source)
-    if "request" in source:
-        source["request_file"] = source.pop("request")
-    return source
-
-
-def _guard_config(values: dict[str, Any], from_config: set[str], config_name: str, folder: Path) -> None:
+def _guard_config(setting: Setting, values: dict[str, Any], config_name: str, folder: Path) -> None:
     """Refuse what a config file sets that could send credentials elsewhere; a request path becomes absolute."""
-    for name in ("base_url", "gcp_endpoint"):
-        if name in from_config and not is_google_url(values[name]):
-            flag, variable = OVERRIDES[name]
-            raise InputError(
-                f"{config_name} sets {name} = {_origin(values[name])!r}, not a Google host (https, under "
-                "googleapis.com): a config file (perhaps from a cloned repository) may not choose where your key "
-                f"goes; pass {flag} or set {variable} to use it"
-            )
-    if "request_file" in from_config:
-        values["request_file"] = _config_request_path(values["request_file"], config_name, folder)
+    value = values[setting.attr]
+    if setting.guard_url and not is_google_url(value):
+        raise InputError(
+            f"{config_name} sets {setting.key} = {_origin(value)!r}, not a Google host (https, under "
+            "googleapis.com): a config file (perhaps from a cloned repository) may not choose where your key "
+            f"goes; pass {setting.flag} or set {setting.env} to use it"
+        )
+    if setting.attr == "request_file":
+        values["request_file"] = _config_request_path(value, config_name, folder)
 
 
 def is_google_url(url: str) -> bool:
@@ -326,40 +418,6 @@ def _check_credentials_file(settings: Settings, environ: dict[str, str]) -> None
         raise InputError(f"{label}, a file of {size} bytes: a credentials file is a few kilobytes; {fix}")
     if not os.access(name, os.R_OK):
         raise InputError(f"{label}, which cannot be read (permission denied): {fix}")
-
-
-API_VERSIONS = ("v1beta", "v1", "v1alpha")
-_TEXT = {
-    "project",
-    "model",
-    "base_url",
-    "api_version",
-    "gcp_endpoint",
-    "image_size",
-    "aspect_ratio",
-    "request_file",
-    "error_file",
-}
-
-
-def _checked(name: str, value: Any) -> Any:
-    """One setting, of the type it must have; config files bypass the flags' own checks, so check here."""
-    if name in _TEXT:
-        if not isinstance(value, str) or not value.strip():
-            raise InputError(f"setting {name.replace('_', '-')} must be a non-empty string, not {value!r}")
-        return value.strip()
-    if name == "timeout":
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.1 <= value <= 600:
-            raise InputError(f"setting timeout must be a number of seconds from 0.1 to 600, not {value!r}")
-        return float(value)
-    if name in ("modalities", "only", "skip"):
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-            raise InputError(f"setting {name} must be a string or a list of strings, not {value!r}")
-        return tuple(i.strip() for i in items if i.strip())
-    if name in ("generate", "strict", "verbose") and not isinstance(value, bool):
-        raise InputError(f"setting {name} must be true or false, not {value!r}")
-    return value
 
 
 def _validate_url(url: str, what: str) -> None:
