@@ -14,7 +14,7 @@ from tests.conftest import run_installed
 
 FREE_TIER_METRIC = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
 ARTICLE_SLUGS = [e.slug for e in error_types() if e.code.startswith("GD0")]
-SERVER_SIDE = [s.slug for s in scenarios() if s.slug != "healthy"]
+SERVER_SIDE = [s.slug for s in scenarios() if s.slug != "healthy" and s.backend == "gemini"]
 
 
 def check_json(run_cli, *args: str) -> tuple[int, dict]:
