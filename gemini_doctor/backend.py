@@ -55,30 +55,29 @@ class VertexTarget:
 
     project: str | None
     location: str | None
-    express: bool  # an API key and no project or location: no project in the path
-    keep_key: bool  # whether the API key is sent (express mode) or dropped (project and location win)
+    keep_key: bool  # the API key is sent (express mode, or given with the project); else ADC authorises
     notes: tuple[str, ...] = ()
 
 
-def vertex_target(flags: dict[str, Any], environ: dict[str, str], has_key: bool) -> VertexTarget:
-    """google-genai's rules for project, location and key under Vertex AI (flags stand for its explicit arguments)."""
-    project = flags.get("project") or environ.get("GOOGLE_CLOUD_PROJECT") or None
-    location = flags.get("location") or environ.get("GOOGLE_CLOUD_LOCATION") or None
-    explicit_place = bool(flags.get("project") or flags.get("location"))
+def vertex_target(
+    project: str | None, location: str | None, explicit_place: bool, has_key: bool, explicit_key: bool
+) -> VertexTarget:
+    """google-genai's rules for project, location and key under Vertex AI. `explicit_*`: given as flags (its
+    constructor arguments) rather than read from the environment or a config file."""
     notes: list[str] = []
-    if has_key and flags.get("api_key") and not explicit_place and (project or location):
-        notes.append("an API key given as a flag wins over GOOGLE_CLOUD_PROJECT/LOCATION: Vertex AI express mode")
+    if has_key and explicit_key and not explicit_place and (project or location):
+        notes.append("an API key given as a flag wins over the project/location read elsewhere: Vertex AI express mode")
         project = location = None
-    elif has_key and (project or location):
-        notes.append("project/location win over the API key from the environment (as in google-genai): key not sent")
-        return VertexTarget(project, location or DEFAULT_LOCATION, False, False, tuple(notes))
+    elif has_key and (project or location) and not (explicit_key and explicit_place):
+        notes.append("project/location win over the API key read from the environment (as in google-genai): not sent")
+        has_key = False
     if has_key and not project and not location:
         notes.append("Vertex AI express mode: an API key and no project or location")
-        return VertexTarget(None, None, True, True, tuple(notes))
-    if not location:
+        return VertexTarget(None, None, True, tuple(notes))
+    if not location and not has_key:
         location = DEFAULT_LOCATION
-        notes.append("no location (GOOGLE_CLOUD_LOCATION, --location): global, as google-genai defaults")
-    return VertexTarget(project, location, False, False, tuple(notes))
+        notes.append("no location (--location, GOOGLE_CLOUD_LOCATION): global, as google-genai defaults")
+    return VertexTarget(project, location, has_key, tuple(notes))
 
 
 def vertex_api_version(environ: dict[str, str]) -> str:
@@ -149,3 +148,8 @@ def model_served(model: str, location: str | None, preview: bool) -> Served:
     if preview and rule["global_only"]:
         return Served(where == "global", ("global",), rule["source"])
     return Served(None, (), "")
+
+
+def vertex_equivalent(slug: str) -> str | None:
+    """The Vertex AI cause a Developer-API name stands for on a Vertex answer, when it has exactly one."""
+    return _data()["equivalents"].get(slug)

@@ -72,6 +72,8 @@ def cost_notice(settings: Settings) -> str | None:
     else:
         third_party = " [third-party figure, not Google's page]" if "[third-party" in (model.price_source or "") else ""
         cost = f"about ${price:.3f} (an estimate from the model table{third_party})"
+    if settings.vertex:
+        cost += " at the Developer API's price; Vertex AI bills at its own"
     return (
         f"--generate sends exactly one generateContent to {settings.model}: one {size} image, {cost}; input tokens "
         "extra. Nothing else the doctor sends is billed."
@@ -87,40 +89,56 @@ def run(settings: Settings, notify: Any = None) -> dict[str, Any]:
     if notice and notify is not None:
         notify(notice)
     wants_gcp = bool(settings.project) and any("gcp" in c.needs for c in checks)
-    if wants_gcp:
+    if wants_gcp or settings.needs_adc:
         from gemini_doctor.probes import gcp
 
         gcp.prepare()  # imports are start-up, not time the servers are given
-    results, sent = asyncio.run(_run(checks, settings, wants_gcp))
-    return document(settings, results, sent)
+    results, sent, secrets = asyncio.run(_run(checks, settings, wants_gcp))
+    from gemini_doctor.redact import redact_obj
+
+    return redact_obj(document(settings, results, sent), secrets)  # type: ignore[return-value]
 
 
 async def _run(
     checks: list[Check], settings: Settings, wants_gcp: bool
-) -> tuple[list[tuple[Check, CheckResult]], dict[str, int]]:
+) -> tuple[list[tuple[Check, CheckResult]], dict[str, int], tuple[str, ...]]:
     """One deadline for the whole run (`--timeout`), shared by every probe, the credentials search and the engine.
 
     Blocking calls run in daemon threads (the default executor too, which resolves host names): at the deadline
     the run stops waiting for them, and nothing left behind keeps the process alive.
     """
     from gemini_doctor.probes.gcp import GcpProbe
-    from gemini_doctor.probes.gemini import GeminiProbe
     from gemini_doctor.probes.limits import DaemonExecutor, Deadline
 
     asyncio.get_running_loop().set_default_executor(DaemonExecutor())
-    probe, gcp = GeminiProbe(settings), GcpProbe(settings)
+    gcp = GcpProbe(settings)
+    probe = _model_api_probe(settings, gcp)
     deadline = probe.deadline = gcp.deadline = Deadline(settings.timeout)
-    gcp_problem = gcp.credentials_problem() if wants_gcp else None
+    gcp_problem = gcp.credentials_problem() if wants_gcp or settings.needs_adc else None
+    probes = {"gemini": probe, "gcp": gcp, **({"vertex": probe} if settings.vertex else {})}
     try:
-        results = await run_checks(checks, settings, {"gemini": probe, "gcp": gcp}, gcp_problem, deadline)
+        results = await run_checks(checks, settings, probes, gcp_problem, deadline)
     finally:
         await probe.close()
-    return results, {"gemini": probe.sent, "gcp": gcp.sent}
+    sent = {"vertex" if settings.vertex else "gemini": probe.sent, "gcp": gcp.sent}
+    return results, sent, probe.secrets
+
+
+def _model_api_probe(settings: Settings, gcp: Any) -> Any:
+    """The probe of the model API: the Gemini Developer API, or Vertex AI (its requests authorised by ADC)."""
+    if settings.vertex:
+        from gemini_doctor.probes.vertex import VertexProbe
+
+        return VertexProbe(settings, gcp)
+    from gemini_doctor.probes.gemini import GeminiProbe
+
+    return GeminiProbe(settings)
 
 
 def document(settings: Settings, results: list[tuple[Check, CheckResult]], sent: dict[str, int]) -> dict[str, Any]:
     found = [d for _, r in results for d in r.diagnoses if r.status != "skip"]
-    keyless = [c.id for c, r in results if r.status == "skip" and "api_key" in c.needs and not settings.api_key]
+    skipped = [c.id for c, r in results if r.status == "skip" and "api_key" in c.needs]
+    keyless = [] if settings.api_key or settings.vertex else skipped
     if keyless:  # a CI job whose secret is missing must not pass green
         found.append(
             Diagnosis.of(
@@ -137,10 +155,12 @@ def document(settings: Settings, results: list[tuple[Check, CheckResult]], sent:
     warned = any(r.status == "warn" for _, r in results) or bool(diagnoses)
     code = 1 if failed or (settings.strict and warned) else 0
     target = {
+        "backend": settings.backend.value,
         "model": settings.model,
         "base_url": settings.base_url,
         "api_version": settings.api_version,
         "project": settings.project,
+        **({"location": settings.location} if settings.vertex else {}),
         "gcp_endpoint": settings.gcp_endpoint,
         "api_key": f"set ({settings.api_key_source})" if settings.api_key else "not set",
     }
@@ -248,7 +268,26 @@ def _start_emulator(slug: str, flags: dict[str, Any]) -> tuple[Any, dict[str, An
         raise InputError(f"unknown scenario {slug!r}; `gemini-doctor emulate --list` lists them")
     server = EmulatorServer(scenario).start()
     pointed = {"base_url": server.url, "gcp_endpoint": server.url, "project": EMULATED_PROJECT}
+    flags = {**flags, **_vertex_call(scenario, flags)}
+    if _uses_vertex(flags):  # the emulator's Vertex routes take the (placeholder) token a loopback run sends
+        return server, {**flags, **pointed}
     return server, {**flags, **pointed, "api_key": EMULATED_KEY}
+
+
+def _vertex_call(scenario: Any, flags: dict[str, Any]) -> dict[str, Any]:
+    """A Vertex scenario's reproducing call (backend, model, location) for whatever the user did not give."""
+    if scenario.backend != "vertex":
+        return {}
+    call = {"backend": "vertex", "model": scenario.call.get("model"), "location": scenario.call.get("location")}
+    return {key: value for key, value in call.items() if value and not flags.get(key)}
+
+
+def _uses_vertex(flags: dict[str, Any]) -> bool:
+    import os
+
+    from gemini_doctor.backend import Backend, choose_backend
+
+    return choose_backend(flags.get("backend"), dict(os.environ)).backend is Backend.VERTEX
 
 
 def _read_check_files(settings: Settings) -> Settings:

@@ -148,7 +148,11 @@ def discover_checks() -> list[Check]:
 def missing_needs(check: Check, settings: Settings, gcp_problem: str | None) -> str | None:
     """Why a check cannot run with these settings, or None. `gcp_problem`: why GCP calls cannot be made."""
     reasons = {
-        "api_key": (bool(settings.api_key), "needs an API key (--api-key, GEMINI_API_KEY or GOOGLE_API_KEY)"),
+        # Vertex AI requests carry ADC's token instead (the endpoint check names missing credentials)
+        "api_key": (
+            bool(settings.api_key) or settings.vertex,
+            "needs an API key (--api-key, GEMINI_API_KEY or GOOGLE_API_KEY)",
+        ),
         "project": (bool(settings.project), "needs a project (--project or GOOGLE_CLOUD_PROJECT)"),
         "gcp": (
             gcp_problem is None,

@@ -18,12 +18,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from gemini_doctor.backend import VERTEX_API_VERSIONS, Backend
 from gemini_doctor.input_error import InputError
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 MAX_CONFIG_BYTES = 1024 * 1024  # a pyproject.toml is kilobytes
 MAX_CREDENTIALS_BYTES = 1024 * 1024  # an ADC or service-account file is a few kilobytes
 API_VERSIONS = ("v1beta", "v1", "v1alpha")
+BACKENDS = ("gemini", "vertex")
+VERTEX_ENV = {"base_url": "GOOGLE_VERTEX_BASE_URL"}  # where google-genai reads a setting under Vertex AI instead
+LOCATION_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")  # it becomes part of a host name: nothing else may pass
 FORMATS = ("rich", "json", "markdown")
 # Config files, the first with settings wins: pyproject's table, as the README says, then the tool's own file.
 CONFIG_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -102,10 +106,34 @@ SETTINGS: tuple[Setting, ...] = (
         "KEY",
         config=False,
     ),
+    Setting(
+        "backend",
+        "Which API: gemini (the Developer API) or vertex (Vertex AI); else GOOGLE_GENAI_USE_VERTEXAI, as google-genai "
+        "reads it.",
+        Kind.CHOICE,
+        "gemini|vertex",
+        choices=BACKENDS,
+    ),
     Setting("project", "Google Cloud project of the key.", metavar="PROJECT", env="GOOGLE_CLOUD_PROJECT"),
+    Setting(
+        "location",
+        "Vertex AI location: global (default), us, eu or a region such as us-central1.",
+        metavar="LOCATION",
+        env="GOOGLE_CLOUD_LOCATION",
+    ),
     Setting("model", "Model to check (default: the recommended image model).", metavar="MODEL"),
-    Setting("base_url", "Gemini API base URL.", metavar="URL", env="GOOGLE_GEMINI_BASE_URL", guard_url=True),
-    Setting("api_version", "API version path: v1beta (default) or v1.", metavar="VERSION"),
+    Setting(
+        "base_url",
+        "Gemini API base URL (Vertex AI: GOOGLE_VERTEX_BASE_URL).",
+        metavar="URL",
+        env="GOOGLE_GEMINI_BASE_URL",
+        guard_url=True,
+    ),
+    Setting(
+        "api_version",
+        "API version path: v1beta (default) or v1; Vertex AI: v1beta1 (default) or v1.",
+        metavar="VERSION",
+    ),
     Setting(
         "gcp_endpoint",
         "Endpoint for Service Usage, Cloud Quotas, Cloud Billing; http:// loopback gets anonymous credentials.",
@@ -168,7 +196,10 @@ class Secret:
 class Settings:
     api_key: Secret | None = None
     api_key_source: str | None = None
+    backend: Backend = Backend.GEMINI
     project: str | None = None
+    location: str | None = None  # Vertex AI only
+    vertex_express: bool = False  # Vertex AI with an API key and no project or location
     model: str | None = None
     base_url: str = DEFAULT_BASE_URL
     api_version: str = "v1beta"
@@ -198,10 +229,25 @@ class Settings:
     @property
     def gcp_is_local(self) -> bool:
         """An http:// loopback GCP endpoint (the emulator) gets anonymous credentials."""
-        endpoint = self.gcp_endpoint or ""
-        return endpoint.startswith("http://") and any(
-            host in endpoint for host in ("://127.", "://localhost", "://[::1]")
-        )
+        return is_loopback_http(self.gcp_endpoint or "")
+
+    @property
+    def base_is_local(self) -> bool:
+        """An http:// loopback base URL (the emulator): Vertex AI requests to it carry no credentials."""
+        return is_loopback_http(self.base_url)
+
+    @property
+    def vertex(self) -> bool:
+        return self.backend is Backend.VERTEX
+
+    @property
+    def needs_adc(self) -> bool:
+        """Vertex AI requests authorised by Application Default Credentials (not express mode, not loopback)."""
+        return self.vertex and not self.vertex_express and not self.base_is_local
+
+
+def is_loopback_http(url: str) -> bool:
+    return url.startswith("http://") and any(host in url for host in ("://127.", "://localhost", "://[::1]"))
 
 
 def read_config(folder: Path) -> tuple[dict[str, Any], str | None]:
@@ -261,25 +307,79 @@ def resolve(flags: dict[str, Any], environ: dict[str, str] | None = None, folder
     folder = folder or Path.cwd()
     config, config_name = read_config(folder)
     notes: list[str] = [f"config read from {config_name}"] if config_name else []
+    backend = _backend(flags, environ, config, notes)
     values = _api_key(flags, environ, notes)
+    values["backend"] = backend
     for setting in SETTINGS:
-        if setting.kind is Kind.SECRET:
+        if setting.kind is Kind.SECRET or setting.key == "backend":
             continue
-        given = (flags.get(setting.key), environ.get(setting.env) if setting.env else None, config.get(setting.key))
+        env = VERTEX_ENV.get(setting.key, setting.env) if backend is Backend.VERTEX else setting.env
+        given = (flags.get(setting.key), environ.get(env) if env else None, config.get(setting.key))
         for origin, value in zip(("flag", "environment", "config"), given, strict=True):
             if value not in (None, (), ""):
                 values[setting.attr] = setting.checked(value)
                 if origin == "config":
-                    _guard_config(setting, values, config_name or "", folder)
+                    _guard_config(setting, values, config_name or "", folder, env)
                 break
-    if "api_version" not in values and environ.get("GOOGLE_GENAI_API_VERSION"):
-        wanted = environ["GOOGLE_GENAI_API_VERSION"].strip()
-        values["api_version"] = "v1beta" if wanted == "beta" else wanted
-        notes.append(f"API version {values['api_version']} from GOOGLE_GENAI_API_VERSION, as google-genai reads it")
+    if backend is Backend.VERTEX:
+        _vertex_values(values, flags, environ, notes)
+    else:
+        _gemini_values(values, flags, environ, notes)
     settings = _normalised(Settings(**values), notes)
     _check_selection(settings)
     _check_credentials_file(settings, environ)
     return settings
+
+
+def _backend(flags: dict[str, Any], environ: dict[str, str], config: dict[str, Any], notes: list[str]) -> Backend:
+    """--backend, else google-genai's variables, else a config file's backend, else the Developer API."""
+    from gemini_doctor.backend import choose_backend
+
+    flag = BY_KEY["backend"].checked(flags["backend"]) if flags.get("backend") else None
+    choice = choose_backend(flag, environ)
+    if choice.source == "default" and config.get("backend"):
+        return Backend(BY_KEY["backend"].checked(config["backend"]))
+    if choice.source in ("GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_ENTERPRISE"):
+        notes.append(f"backend {choice.backend.value} from {choice.source}, as google-genai reads it")
+    return choice.backend
+
+
+def _gemini_values(values: dict[str, Any], flags: dict[str, Any], environ: dict[str, str], notes: list[str]) -> None:
+    """The Developer API takes no location (google-genai refuses one given, ignores GOOGLE_CLOUD_LOCATION)."""
+    if flags.get("location"):
+        raise InputError(
+            "--location applies to Vertex AI only: add --backend vertex (or GOOGLE_GENAI_USE_VERTEXAI=true)"
+        )
+    values.pop("location", None)
+    if "api_version" not in values and environ.get("GOOGLE_GENAI_API_VERSION"):
+        wanted = environ["GOOGLE_GENAI_API_VERSION"].strip()
+        values["api_version"] = "v1beta" if wanted == "beta" else wanted
+        notes.append(f"API version {values['api_version']} from GOOGLE_GENAI_API_VERSION, as google-genai reads it")
+
+
+def _vertex_values(values: dict[str, Any], flags: dict[str, Any], environ: dict[str, str], notes: list[str]) -> None:
+    """Project, location, key, host and version as google-genai sets them under Vertex AI (backend.py)."""
+    from gemini_doctor.backend import vertex_api_version, vertex_host, vertex_target
+
+    location = values.get("location")
+    if location is not None and not LOCATION_ID.match(location):
+        raise InputError(
+            f"location {location[:80]!r} is not a location name (lowercase letters, digits and hyphens, e.g. global, "
+            "us-central1)"
+        )
+    place = bool(flags.get("project") or flags.get("location"))
+    target = vertex_target(
+        values.get("project"), location, place, bool(values.get("api_key")), bool(flags.get("api_key"))
+    )
+    notes.extend(target.notes)
+    if not target.keep_key:
+        values.pop("api_key", None), values.pop("api_key_source", None)
+    values.update(project=target.project, location=target.location, vertex_express=target.keep_key)
+    values.setdefault("base_url", f"https://{vertex_host(target.location)}")
+    if "api_version" not in values:
+        values["api_version"] = vertex_api_version(environ)
+        if environ.get("GOOGLE_GENAI_API_VERSION"):
+            notes.append(f"API version {values['api_version']} from GOOGLE_GENAI_API_VERSION, as google-genai reads it")
 
 
 def _api_key(flags: dict[str, Any], environ: dict[str, str], notes: list[str]) -> dict[str, Any]:
@@ -310,14 +410,14 @@ def _check_sendable(key: str, source: str) -> None:
             )
 
 
-def _guard_config(setting: Setting, values: dict[str, Any], config_name: str, folder: Path) -> None:
+def _guard_config(setting: Setting, values: dict[str, Any], config_name: str, folder: Path, env: str | None) -> None:
     """Refuse what a config file sets that could send credentials elsewhere; a request path becomes absolute."""
     value = values[setting.attr]
     if setting.guard_url and not is_google_url(value):
         raise InputError(
             f"{config_name} sets {setting.key} = {_origin(value)!r}, not a Google host (https, under "
             "googleapis.com): a config file (perhaps from a cloned repository) may not choose where your key "
-            f"goes; pass {setting.flag} or set {setting.env} to use it"
+            f"goes; pass {setting.flag} or set {env} to use it"
         )
     if setting.attr == "request_file":
         values["request_file"] = _config_request_path(value, config_name, folder)
@@ -372,7 +472,7 @@ def _config_request_path(value: str, config_name: str, folder: Path) -> str:
 def _normalised(settings: Settings, notes: list[str]) -> Settings:
     """A base URL that carries the version split off, `models/` dropped, URLs and the version validated."""
     base = settings.base_url.rstrip("/")
-    for version in ("/v1beta", "/v1"):
+    for version in ("/v1beta1", "/v1beta", "/v1") if settings.vertex else ("/v1beta", "/v1"):
         if base.endswith(version):  # a base URL that already carries the version
             base = base[: -len(version)]
             notes.append(f"base URL ended in {version}: read as base {base} with API version {version[1:]}")
@@ -382,8 +482,9 @@ def _normalised(settings: Settings, notes: list[str]) -> Settings:
     _validate_url(base, "base URL")
     if settings.gcp_endpoint:
         _validate_url(settings.gcp_endpoint, "GCP endpoint")
-    if settings.api_version not in API_VERSIONS:
-        raise InputError(f"unknown API version {settings.api_version!r}; use one of {', '.join(API_VERSIONS)}")
+    versions = VERTEX_API_VERSIONS if settings.vertex else API_VERSIONS
+    if settings.api_version not in versions:
+        raise InputError(f"unknown API version {settings.api_version!r}; use one of {', '.join(versions)}")
     if settings.project and not PROJECT_ID.match(settings.project):
         raise InputError(
             f"project {settings.project[:80]!r} is not a Google Cloud project ID or number (letters, digits, "
@@ -401,7 +502,7 @@ def _check_selection(settings: Settings) -> None:
 def _check_credentials_file(settings: Settings, environ: dict[str, str]) -> None:
     """GOOGLE_APPLICATION_CREDENTIALS must name a small regular file: google-auth would read a device forever."""
     name = environ.get("GOOGLE_APPLICATION_CREDENTIALS")
-    if not name or not settings.project or settings.gcp_is_local:
+    if not name or not ((settings.project and not settings.gcp_is_local) or settings.needs_adc):
         return
     label = f"GOOGLE_APPLICATION_CREDENTIALS points at {name[:200]!r}"
     try:

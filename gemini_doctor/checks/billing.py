@@ -26,6 +26,10 @@ class BillingCheck:
             return CheckResult(
                 "pass", f"billing is enabled on {project} ({info['billing_account']})", evidence, facts=info
             )
+        if ctx.settings.vertex:
+            from gemini_doctor.checks import vertex_steps
+
+            return vertex_steps.billing_disabled(project, evidence, info)
         diagnosis = Diagnosis.of(
             "billing-limit-zero",
             "likely",

@@ -36,6 +36,10 @@ class ModelCheck:
 
     async def run(self, ctx: CheckContext) -> CheckResult:
         settings = ctx.settings
+        if settings.vertex:
+            from gemini_doctor.checks import vertex_steps
+
+            return await vertex_steps.model(ctx)
         name = settings.model or ""
         answer, listing = await asyncio.gather(
             ctx.probes["gemini"].get(ctx.probes["gemini"].model_path(name)), list_models(ctx)

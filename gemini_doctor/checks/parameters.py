@@ -7,6 +7,8 @@ money): exactly one generateContent; the image's real format and pixel size agai
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gemini_doctor.diagnosis import Context, Diagnosis
 from gemini_doctor.diagnosis.evidence import read_evidence
 from gemini_doctor.diagnosis.request import RequestSettings, read_request, request_findings
@@ -61,7 +63,8 @@ class ParametersCheck:
         settings = ctx.settings
         model = find_model(settings.model or "")
         asked = settings_under_test(ctx)
-        found: list[Diagnosis] = list(request_findings(asked, model))
+        judged = replace(asked, vertex_only=()) if settings.vertex else asked  # Vertex's own fields are right there
+        found: list[Diagnosis] = list(request_findings(judged, model))
         evidence = [f"settings under test: {asked.generation_config() or 'none (model defaults)'}"]
         body = request_body(asked, settings.request_body)
         blocked = await ctx.prerequisites(self.live_prerequisites) if settings.generate else None
@@ -69,22 +72,10 @@ class ParametersCheck:
         blocked = blocked or late
         if blocked:
             evidence.append(f"no image requested: {blocked}, so the paid call was not sent")
-        elif settings.generate and settings.api_key:
-            answer = await ctx.probes["gemini"].post(
-                ctx.probes["gemini"].model_path(settings.model, "generateContent"), body
-            )
-            billing, paid = await ctx.fact("billing", "billing_enabled"), await ctx.fact("quota", "paid_quota")
-            context = Context(
-                model=settings.model,
-                billing_enabled=billing,
-                paid_quota=paid,
-                request=body,
-                api_version=settings.api_version,
-                base_url=settings.base_url,
-            )
-            observed = answer.evidence()
-            found += diagnose(observed, context)
-            evidence.append(self._describe(answer, observed))
+        elif settings.generate and (settings.api_key or settings.vertex):
+            live, line = await self._one_image(ctx, body)
+            found += live
+            evidence.append(line)
         if settings.error_text:
             billing, paid = await ctx.fact("billing", "billing_enabled"), await ctx.fact("quota", "paid_quota")
             try:
@@ -99,12 +90,34 @@ class ParametersCheck:
             except InputError as exc:
                 evidence.append(f"--error {settings.error_file}: {exc}")
         passed = "the settings are valid for this model"
-        if settings.generate and not blocked and settings.api_key:
+        if settings.generate and not blocked and (settings.api_key or settings.vertex):
             passed = "one image generated as asked"
         result = CheckResult.from_diagnoses(found, passed, evidence)
         if late and result.status == "pass":
             result.status, result.summary = "warn", f"no image requested: {late}"
         return result
+
+    async def _one_image(self, ctx: CheckContext, body: dict) -> tuple[list[Diagnosis], str]:
+        """The one paid generateContent, its answer named (Vertex AI's answers as Vertex's causes)."""
+        settings, probe = ctx.settings, ctx.probes["gemini"]
+        answer = await probe.post(probe.model_path(settings.model, "generateContent"), body)
+        billing, paid = await ctx.fact("billing", "billing_enabled"), await ctx.fact("quota", "paid_quota")
+        observed = answer.evidence()
+        if settings.vertex:
+            from gemini_doctor.checks import vertex_steps
+
+            found = vertex_steps.classify(answer, settings, body, billing_enabled=billing, paid_quota=paid)
+        else:
+            context = Context(
+                model=settings.model,
+                billing_enabled=billing,
+                paid_quota=paid,
+                request=body,
+                api_version=settings.api_version,
+                base_url=settings.base_url,
+            )
+            found = diagnose(observed, context)
+        return found, self._describe(answer, observed)
 
     @staticmethod
     def _describe(answer, observed) -> str:

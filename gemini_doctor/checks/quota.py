@@ -44,7 +44,11 @@ class QuotaCheck:
         state, listing = await asyncio.gather(probe.service_state(), probe.quota_infos(), return_exceptions=True)
         if isinstance(state, BaseException):
             return CheckResult("skip", f"could not read Service Usage: {gcp.describe_gcp_error(state)}")
-        evidence = [f"Service Usage: {gcp.SERVICE} is {state}"]
+        evidence = [f"Service Usage: {probe.service} is {state}"]
+        if state != "ENABLED" and settings.vertex:
+            from gemini_doctor.checks import vertex_steps
+
+            return vertex_steps.service_disabled(state, settings.project or "", evidence)
         if state != "ENABLED":
             return CheckResult(
                 "fail",
@@ -65,7 +69,13 @@ class QuotaCheck:
                 f"Cloud Quotas has more pages: only the first was read (at most {gcp.MAX_REQUESTS} requests to "
                 "Google Cloud per run); a quota on a later page is not seen"
             )
-        result = judge(listing.entries, settings.model or "", await ctx.fact("billing", "billing_enabled"), evidence)
+        if settings.vertex:
+            from gemini_doctor.checks import vertex_steps
+
+            result = vertex_steps.quota_judgement(listing.entries, settings, evidence)
+        else:
+            billing = await ctx.fact("billing", "billing_enabled")
+            result = judge(listing.entries, settings.model or "", billing, evidence)
         if result.status == "pass" and not listing.complete:
             result.summary += " (first page of Cloud Quotas only)"
         return result

@@ -31,7 +31,11 @@ class VertexAuth:
     problem: str | None = None  # why no request can be authorised
 
 
-LOOPBACK = VertexAuth("none: a loopback server (the emulator) is sent no credentials")
+# A loopback server (the emulator) is sent a placeholder, never a real token: no credentials are looked for.
+LOOPBACK = VertexAuth(
+    "a placeholder token: a loopback server (the emulator) is sent no real credentials",
+    {"authorization": "Bearer emulated-token"},
+)
 EXPRESS = VertexAuth("the API key in x-goog-api-key (Vertex AI express mode)")
 
 

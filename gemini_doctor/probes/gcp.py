@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from gemini_doctor.backend import service_name
 from gemini_doctor.knowledge import SERVICE
 from gemini_doctor.probes.limits import DAEMONS, Budget, Deadline
 from gemini_doctor.redact import clip, redact
@@ -116,6 +117,7 @@ class GcpProbe:
         self.auth_budget = Budget(MAX_AUTH_REQUESTS, "Google's sign-in and metadata servers")
         self.credentials: Any = None
         self.adc_project: str | None = None  # the project ADC names (google-genai's fallback under Vertex AI)
+        self.service = service_name() if settings.vertex else SERVICE  # whose state and quotas are read
         self._auth: Any = None
         self._lock = threading.Lock()
         self._ready: asyncio.Future[str | None] | None = None
@@ -182,7 +184,7 @@ class GcpProbe:
         from google.cloud import service_usage_v1
 
         client = self._client(service_usage_v1.ServiceUsageClient)
-        name = f"projects/{self.settings.project}/services/{SERVICE}"
+        name = f"projects/{self.settings.project}/services/{self.service}"
         service = client.get_service(request={"name": name}, retry=None, timeout=self.deadline.remaining())
         return service_usage_v1.State(service.state).name
 
@@ -191,7 +193,7 @@ class GcpProbe:
         from google.cloud import cloudquotas_v1
 
         client = self._client(cloudquotas_v1.CloudQuotasClient)
-        parent = f"projects/{self.settings.project}/locations/global/services/{SERVICE}"
+        parent = f"projects/{self.settings.project}/locations/global/services/{self.service}"
         page = client.list_quota_infos(parent=parent, retry=None, timeout=self.deadline.remaining())
         listing = QuotaListing(complete=not page.next_page_token)
         for info in page.quota_infos:  # this page's entries: iterating the pager itself would fetch the next
