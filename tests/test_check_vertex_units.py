@@ -74,19 +74,38 @@ GENAI_CASES = [
 @pytest.mark.parametrize("environ", GENAI_CASES)
 def test_project_location_key_host_and_version_match_google_genai(monkeypatch, environ):
     client = _genai_client(monkeypatch, environ)
-    target = vertex_target({}, environ, has_key=bool(environ.get("GOOGLE_API_KEY") or environ.get("GEMINI_API_KEY")))
+    has_key = bool(environ.get("GOOGLE_API_KEY") or environ.get("GEMINI_API_KEY"))
+    project, location = environ.get("GOOGLE_CLOUD_PROJECT"), environ.get("GOOGLE_CLOUD_LOCATION")
+    target = vertex_target(project, location, explicit_place=False, has_key=has_key, explicit_key=False)
     assert (target.project, target.location) == (client.project, client.location)
     assert target.keep_key == bool(client.api_key)
     assert client._http_options.base_url == f"https://{vertex_host(target.location)}/"
     assert client._http_options.api_version == vertex_api_version(environ)
 
 
-def test_a_key_given_as_a_flag_beats_the_environments_project_as_in_google_genai():
-    environ = {"GOOGLE_CLOUD_PROJECT": "p-1", "GOOGLE_CLOUD_LOCATION": "us-central1"}
-    target = vertex_target({"api_key": "AQ.flag"}, environ, has_key=True)
-    assert target.express and target.keep_key and target.project is None
-    target = vertex_target({"project": "p-2"}, {"GEMINI_API_KEY": "x"}, has_key=True)
-    assert (target.project, target.location, target.keep_key) == ("p-2", "global", False)
+def test_explicit_arguments_beat_the_environment_as_in_google_genai(monkeypatch):
+    """A key given as a flag beats the environment's project (express); a project flag beats the environment's key;
+    both given as flags are both kept. The same three with google-genai's own client."""
+    from google.genai import _api_client
+
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    cases = [
+        ({"GOOGLE_CLOUD_PROJECT": "p-1", "GOOGLE_CLOUD_LOCATION": "us-central1"}, {"api_key": "AQ.flag-key"}),
+        ({"GEMINI_API_KEY": "AQ.env-key"}, {"project": "p-2"}),
+        ({}, {"project": "p-3", "location": "europe-west4", "api_key": "AQ.flag-key"}),
+    ]
+    for environ, explicit in cases:
+        with monkeypatch.context() as patch:
+            for name, value in environ.items():
+                patch.setenv(name, value)
+            client = _api_client.BaseApiClient(**explicit)
+        project = explicit.get("project") or environ.get("GOOGLE_CLOUD_PROJECT")
+        location = explicit.get("location") or environ.get("GOOGLE_CLOUD_LOCATION")
+        has_key = bool(explicit.get("api_key") or environ.get("GEMINI_API_KEY"))
+        place = bool(explicit.get("project") or explicit.get("location"))
+        target = vertex_target(project, location, place, has_key, explicit_key="api_key" in explicit)
+        ours = (target.project, target.location, target.keep_key)
+        assert ours == (client.project, client.location, bool(client.api_key))
 
 
 def test_hosts_for_global_multi_region_and_region():

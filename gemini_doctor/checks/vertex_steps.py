@@ -53,8 +53,22 @@ def classify(observed: Any, settings: Any, request: dict | None = None, **facts:
         return [finding("vertex-credentials-missing", "likely", [line], hints=[f"Run `{ADC_FIX}`."])]
     if isinstance(observed, NetworkFailure) and evidence.network_error == "dns":
         return [host_not_found(settings, evidence.message)]
-    context = Context(model=settings.model, request=request, api_version=settings.api_version, **facts)
+    context = Context(
+        model=settings.model, request=without_vertex_fields(request), api_version=settings.api_version, **facts
+    )
     return as_vertex(diagnose(evidence, context))
+
+
+def without_vertex_fields(request: dict | None) -> dict | None:
+    """The request as the classifier should judge it here: Vertex's own image fields are right on Vertex AI."""
+    from gemini_doctor.diagnosis.request import VERTEX_ONLY_FIELDS
+
+    config = (request or {}).get("generationConfig")
+    image = config.get("imageConfig") if isinstance(config, dict) else None
+    if not isinstance(image, dict):
+        return request
+    kept = {key: value for key, value in image.items() if key not in VERTEX_ONLY_FIELDS}
+    return {**request, "generationConfig": {**config, "imageConfig": kept}}  # type: ignore[dict-item]
 
 
 def host_not_found(settings: Any, message: str) -> Diagnosis:
