@@ -43,6 +43,7 @@ class Signature:
     finish: tuple[str, ...] = ()
     block: bool = False
     message: tuple[str, ...] = ()
+    layer: tuple[str, ...] = ()  # the Google API that answered, by its layer name (readers.toml), e.g. "Vertex AI"
     judge: str | None = None
     weight: int = 0
     hint: str | None = None
