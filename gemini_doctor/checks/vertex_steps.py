@@ -23,7 +23,6 @@ from gemini_doctor.probes.adc import ADC_FIX
 from gemini_doctor.probes.gemini import Answer, NetworkFailure
 
 SHAPE_PROBE = {"contents": [], "generationConfig": {"responseModalities": ["TEXT", "IMAGE"]}}
-GLOBAL_FIX = "Call it on the global location: GOOGLE_CLOUD_LOCATION=global (or --location global)."
 
 
 def finding(slug: str, confidence: str, evidence: list[str], **extra: Any) -> Diagnosis:
@@ -149,11 +148,11 @@ async def model(ctx: CheckContext) -> CheckResult:
     served = backend.model_served(name, settings.location, preview=bool(known and known.status == "preview"))
     shape = await shape_probe(ctx)
     if isinstance(shape, Answer) and shape.status == 404:
-        evidence.append(f"generateContent at location {settings.location}: HTTP 404, the publisher model not found")
-        return not_in_region(evidence, "certain" if served.served is False else "likely")
+        line = f"generateContent at location {settings.location}: HTTP 404, the publisher model not found"
+        return not_in_region([line, *evidence], "certain" if served.served is False else "likely")
     if served.served is False:
-        evidence.append(f"served at: {', '.join(served.locations)} (source: {served.source})")
-        return not_in_region(evidence, "likely")
+        line = f"served at {', '.join(served.locations)}, not {settings.location} (source: {served.source})"
+        return not_in_region([line, *evidence], "likely")
     at = f"at {settings.location}" if settings.location else "(express mode: global)"
     if served.served:
         evidence.append(f"the locations table lists it at {settings.location} (source: {served.source})")
@@ -161,7 +160,7 @@ async def model(ctx: CheckContext) -> CheckResult:
 
 
 def not_in_region(evidence: list[str], confidence: str) -> CheckResult:
-    found = [finding("vertex-model-not-in-region", confidence, evidence, hints=[GLOBAL_FIX])]
+    found = [finding("vertex-model-not-in-region", confidence, evidence)]
     return CheckResult.from_diagnoses(found, "", evidence)
 
 
