@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from gemini_doctor import __version__
-from gemini_doctor.settings import SETTINGS, Kind, Setting
+from gemini_doctor.settings import FORMATS, SETTINGS, Kind, Setting
 
 EXIT_CODES_HELP = "Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or input error."
 
@@ -42,10 +42,7 @@ app = typer.Typer(
 )
 
 
-class OutputFormat(StrEnum):
-    rich = "rich"
-    json = "json"
-    markdown = "markdown"
+OutputFormat = StrEnum("OutputFormat", {name: name for name in FORMATS})  # type: ignore[misc]
 
 
 class Billing(StrEnum):
