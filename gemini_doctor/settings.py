@@ -198,10 +198,10 @@ class Settings:
     @property
     def gcp_is_local(self) -> bool:
         """An http:// loopback GCP endpoint (the emulator) gets anonymous credentials."""
+        from gemini_doctor.knowledge import is_loopback
+
         endpoint = self.gcp_endpoint or ""
-        return endpoint.startswith("http://") and any(
-            host in endpoint for host in ("://127.", "://localhost", "://[::1]")
-        )
+        return endpoint.startswith("http://") and is_loopback(endpoint)
 
 
 def read_config(folder: Path) -> tuple[dict[str, Any], str | None]:

@@ -342,10 +342,11 @@ def is_image_model(name: str, listed: frozenset[str] | set[str] = frozenset()) -
 
 
 def is_openai_route(url: str) -> bool:
-    """A URL (or base URL) on Gemini's OpenAI-compatible surface (`…/v1beta/openai/…`), not generateContent."""
+    """A URL (or base URL) on Gemini's OpenAI-compatible surface (an `/openai` path segment, as in
+    `…/v1beta/openai/` or `…/openai/images/generations`), not generateContent."""
     import re
 
-    return re.search(r"/v1(?:beta)?/openai(?:/|$)|/openai/images/generations", url, re.IGNORECASE) is not None
+    return re.search(r"/openai(?:[/?#]|$)", url, re.IGNORECASE) is not None
 
 
 def is_loopback(url_or_host: str) -> bool:
