@@ -9,7 +9,7 @@ from typing import Any
 from gemini_doctor.diagnosis import Diagnosis, rank
 from gemini_doctor.engine import Check, CheckResult, discover_checks, run_checks
 from gemini_doctor.input_error import InputError
-from gemini_doctor.knowledge import find_model, recommended_model
+from gemini_doctor.knowledge import find_model, is_loopback, recommended_model
 from gemini_doctor.report import SCHEMA, tool_info
 from gemini_doctor.settings import Settings
 
@@ -56,10 +56,7 @@ def cost_notice(settings: Settings) -> str | None:
     """What --generate will cost, said before it is spent."""
     if not settings.generate:
         return None
-    from urllib.parse import urlsplit
-
-    host = urlsplit(settings.base_url).hostname or ""
-    if host in ("localhost", "::1") or host.startswith("127."):
+    if is_loopback(settings.base_url):
         return (
             f"--generate sends exactly one generateContent to {settings.model} at {settings.base_url}: a local "
             "server, so nothing is billed."
@@ -250,7 +247,7 @@ def run_command(flags: dict[str, Any], notify: Any = None) -> tuple[dict[str, An
             settings = apply_scenario_args(settings, server.scenario.check_args, given)
         settings = _read_check_files(settings)
         _check_output_folder(settings.output)
-        document = run(settings, notify)
+        document = run(settings, notify if flags.get("generate") else None)  # a scenario's own --generate is free
         if server is not None:
             document["target"]["emulator"] = server.scenario.slug
     finally:

@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from gemini_doctor import __version__
-from gemini_doctor.settings import SETTINGS, Kind, Setting
+from gemini_doctor.settings import FORMATS, SETTINGS, Kind, Setting
 
 EXIT_CODES_HELP = "Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or input error."
 
@@ -42,10 +42,7 @@ app = typer.Typer(
 )
 
 
-class OutputFormat(StrEnum):
-    rich = "rich"
-    json = "json"
-    markdown = "markdown"
+OutputFormat = StrEnum("OutputFormat", {name: name for name in FORMATS})  # type: ignore[misc]
 
 
 class Billing(StrEnum):
@@ -88,7 +85,7 @@ def emit(
 
     to_terminal = output is None and sys.stdout.isatty()
     color = to_terminal and "NO_COLOR" not in os.environ
-    width = os.get_terminal_size().columns if to_terminal else 100
+    width = os.get_terminal_size().columns if to_terminal else None
     text = render(document, fmt.value, secrets=secrets, color=color, width=width, verbose=verbose)
     if output:
         from gemini_doctor.inputs import write_atomically
@@ -275,7 +272,9 @@ def emulate(
     ]
     if chaos:
         lines.append(f"  chaos:       {CHAOS[chaos]}")
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    from gemini_doctor.knowledge import is_loopback
+
+    if not is_loopback(host):
         lines.append(f"  warning: listening on {host}, reachable from other machines")
     lines.append("  Ctrl-C stops it.")
     typer.echo("\n".join(lines))

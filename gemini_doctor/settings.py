@@ -247,7 +247,9 @@ class Settings:
 
 
 def is_loopback_http(url: str) -> bool:
-    return url.startswith("http://") and any(host in url for host in ("://127.", "://localhost", "://[::1]"))
+    from gemini_doctor.knowledge import is_loopback
+
+    return url.startswith("http://") and is_loopback(url)
 
 
 def read_config(folder: Path) -> tuple[dict[str, Any], str | None]:

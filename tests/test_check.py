@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from gemini_doctor.emulator.scenarios import find_scenario, scenarios
-from gemini_doctor.engine import discover_checks
+from gemini_doctor.engine import CheckResult, discover_checks
 from gemini_doctor.knowledge import error_types
 from tests.conftest import run_installed
 
@@ -75,7 +75,7 @@ def test_the_first_readme_command_works_with_no_key(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     code, out, err = run_installed("check", "--emulator", "healthy")
     assert code == 0, err
-    assert out.count("[✓]") == 5 and "No failure found" in out
+    assert out.count("[✓]") == 5 and out.rstrip().endswith("No issues found in 5 checks.")
 
 
 def test_generate_says_its_cost_first(run_cli):
@@ -251,8 +251,8 @@ def test_refused_connection_is_named_by_the_endpoint_check(run_cli):
 def test_requests_sent_are_counted_and_bounded(run_cli, emulator):
     server = emulator("healthy")
     _code, document = check_json(run_cli, *emulator_args(server, "healthy"))
-    assert document["requests_sent"] == {"gemini": 4, "gcp": 3}
-    assert len(server.recorder.requests) == 7
+    assert document["requests_sent"] == {"gemini": 3, "gcp": 3}  # the model is read from the list: no models.get
+    assert len(server.recorder.requests) == 6
     assert server.recorder.count(":generateContent") == 2  # the free shape probe and the one image
 
 
@@ -310,7 +310,7 @@ def test_a_missing_output_folder_is_said_before_any_request(run_cli, emulator, t
 BROKEN = "raise ImportError('this plugin is broken on purpose')\n"
 
 
-def test_a_broken_plugin_is_a_failed_check_not_a_crash(tmp_path):
+def test_a_broken_plugin_is_an_error_not_a_crash(tmp_path):
     (tmp_path / "broken_check.py").write_text(BROKEN)
     dist = tmp_path / "broken_check-0.1.dist-info"
     dist.mkdir()
@@ -321,7 +321,7 @@ def test_a_broken_plugin_is_a_failed_check_not_a_crash(tmp_path):
     )
     document = json.loads(out)
     broken = next(c for c in document["checks"] if c["id"] == "broken")
-    assert broken["status"] == "fail" and "broken on purpose" in broken["summary"]
+    assert broken["status"] == "error" and "broken on purpose" in broken["summary"]
     assert [c["status"] for c in document["checks"] if c["id"] != "broken"] == ["pass"] * 5
     assert code == 1 and "Traceback" not in err
 
@@ -361,3 +361,45 @@ def test_cost_notice_is_local_only_when_the_base_url_is():
     remote = Settings(model="gemini-3-pro-image", generate=True, gcp_endpoint="http://127.0.0.1:1")
     assert "$" in cost_notice(remote) and "nothing is billed" not in cost_notice(remote)
     assert "third-party" in cost_notice(Settings(model="gemini-3.1-flash-image", generate=True))
+
+
+def test_a_check_waits_for_its_prerequisite_before_it_sends_anything(run_cli, emulator):
+    server = emulator("wrong-endpoint")
+    _code, document = check_json(run_cli, *emulator_args(server, "wrong-endpoint"))
+    statuses = {c["id"]: c["status"] for c in document["checks"]}
+    assert statuses["endpoint"] == "fail" and statuses["model"] == "skip"
+    model = next(c for c in document["checks"] if c["id"] == "model")
+    assert model["summary"] == "skipped: endpoint failed"
+    assert not [r for r in server.recorder.requests if r.path.rstrip("/").endswith("models/gemini-3-pro-image")]
+
+
+class _Plugin:
+    title = "a plugin"
+    order = 1
+    needs: tuple[str, ...] = ()
+
+    def __init__(self, check_id, depends_on=()):
+        self.id, self.depends_on = check_id, tuple(depends_on)
+
+    async def run(self, ctx):
+        return CheckResult("pass", f"{self.id} ran")
+
+
+def test_the_dependency_graph_is_validated_at_discovery():
+    import asyncio
+
+    from gemini_doctor.engine import run_checks, validate_graph
+    from gemini_doctor.settings import Settings
+
+    checks = validate_graph(
+        [_Plugin("a", ["b"]), _Plugin("b", ["c"]), _Plugin("c", ["a"]), _Plugin("d", ["nowhere"]), _Plugin("e")]
+    )
+    results = dict((c.id, r) for c, r in asyncio.run(run_checks(checks, Settings(), {}, None)))
+    assert {k: r.status for k, r in results.items()} == {
+        "a": "error",
+        "b": "error",
+        "c": "error",
+        "d": "error",
+        "e": "pass",
+    }
+    assert "lead back" in results["a"].summary and "nowhere" in results["d"].summary

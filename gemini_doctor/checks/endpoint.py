@@ -15,6 +15,7 @@ import os
 from gemini_doctor.diagnosis import Context, Diagnosis
 from gemini_doctor.diagnosis.rules import diagnose
 from gemini_doctor.engine import CheckContext, CheckResult
+from gemini_doctor.knowledge import is_openai_route
 from gemini_doctor.probes.gemini import Answer
 from gemini_doctor.probes.limits import MAX_BODY_BYTES
 from gemini_doctor.redact import redact
@@ -63,7 +64,7 @@ class EndpointCheck:
         proxy = proxy_in_use(settings.base_url)
         if proxy:
             evidence.append(f"proxy in use (from the environment): {proxy}")
-        if "/openai" in settings.base_url or settings.api_version.startswith("openai"):
+        if is_openai_route(settings.base_url) or settings.api_version.startswith("openai"):
             return CheckResult(
                 "fail",
                 "the OpenAI-compatible path is not the image endpoint",

@@ -319,3 +319,59 @@ def closest_models(name: str, candidates: list[str] | None = None, limit: int = 
     key = name.strip().removeprefix("models/")
     pool = candidates if candidates is not None else [m.id for m in models() if not m.is_shut_down]
     return difflib.get_close_matches(key, pool, n=limit, cutoff=0.5)
+
+
+# One place each for what check, lint and the diagnosis ask of a model name or a URL (issue 15, the house).
+
+
+def model_id(name: str) -> str:
+    """A model name as the table keys it: stripped, without the API's `models/` prefix."""
+    return name.strip().removeprefix("models/")
+
+
+def is_image_model(name: str, listed: frozenset[str] | set[str] = frozenset()) -> bool:
+    """Does a model make images: the table says so, else its name does (`…-image…`, `imagen-…`).
+
+    `listed`: names a live model list holds; a name there and in the table is an image model only when the
+    table says it makes images.
+    """
+    key = model_id(name)
+    known = find_model(key)
+    if known is not None:
+        return known.makes_images
+    return "image" in key.lower() and (not listed or key in listed)
+
+
+def is_openai_route(url: str) -> bool:
+    """A URL (or base URL) on Gemini's OpenAI-compatible surface (an `/openai` path segment, as in
+    `…/v1beta/openai/` or `…/openai/images/generations`), not generateContent."""
+    import re
+
+    return re.search(r"/openai(?:[/?#]|$)", url, re.IGNORECASE) is not None
+
+
+def is_loopback(url_or_host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost, given a host or a URL (any scheme)."""
+    from urllib.parse import urlsplit
+
+    host = url_or_host
+    if "://" in url_or_host:
+        try:
+            host = urlsplit(url_or_host).hostname or ""
+        except ValueError:
+            return False
+    host = host.strip("[]").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def retirement(model: Model, today: dt.date | None = None) -> str | None:
+    """How the table says a model is on its way out ("shut down on …", "deprecated since …"), or None if current."""
+    today = today or dt.date.today()
+    shut = model.status == "shut-down" or (model.shutdown is not None and model.shutdown <= today)
+    if shut:
+        return f"shut down on {model.shutdown}" if model.shutdown else "shut down"
+    if model.status != "deprecated":
+        return None
+    since = f" since {model.deprecated}" if model.deprecated else ""
+    planned = f", listed for shutdown on {model.shutdown}" if model.shutdown else ""
+    return f"deprecated{since}{planned}"
