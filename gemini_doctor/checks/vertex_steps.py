@@ -18,7 +18,9 @@ from gemini_doctor.checks.endpoint import proxy_in_use
 from gemini_doctor.diagnosis import Context, Diagnosis
 from gemini_doctor.diagnosis.rules import diagnose
 from gemini_doctor.engine import CheckContext, CheckResult
+from gemini_doctor.findings import model_deprecated
 from gemini_doctor.knowledge import find_error, find_model
+from gemini_doctor.levels import Status
 from gemini_doctor.probes.adc import ADC_FIX
 from gemini_doctor.probes.gemini import Answer, NetworkFailure
 
@@ -124,9 +126,10 @@ async def endpoint(ctx: CheckContext) -> CheckResult:
         return CheckResult.from_diagnoses(found, "", evidence)
     evidence.append(f"shape probe (empty contents, image fields) answered HTTP {shape.status}")
     if shape.status == 400:
-        return CheckResult("pass", f"{settings.base_url} answers and parses image fields", evidence)
+        return CheckResult(Status.PASS, f"{settings.base_url} answers and parses image fields", evidence)
     if shape.status == 404:  # the publisher model is not served here: the model check names it
-        return CheckResult("pass", f"{settings.base_url} answers (the model is judged by the model check)", evidence)
+        summary = f"{settings.base_url} answers (the model is judged by the model check)"
+        return CheckResult(Status.PASS, summary, evidence)
     found = classify(shape, settings)
     return CheckResult.from_diagnoses(found, f"{settings.base_url} answers (HTTP {shape.status})", evidence)
 
@@ -136,7 +139,7 @@ async def model(ctx: CheckContext) -> CheckResult:
     settings, probe = ctx.settings, ctx.probes["vertex"]
     name = settings.model or ""
     if backend.location_problem(settings.location):  # said by the endpoint check; nothing is sent there
-        return CheckResult("skip", f"skipped: location {settings.location} is not one of Google's")
+        return CheckResult.skipped(f"location {settings.location} is not one of Google's")
     answer = await probe.get(probe.model_path(name))
     evidence = [f"publisher model {name}: GET answered {answer.status if isinstance(answer, Answer) else 'nothing'}"]
     if not isinstance(answer, Answer) or answer.status != 200:
@@ -153,10 +156,13 @@ async def model(ctx: CheckContext) -> CheckResult:
     if served.served is False:
         line = f"served at {', '.join(served.locations)}, not {settings.location} (source: {served.source})"
         return not_in_region([line, *evidence], "likely")
+    retired = model_deprecated(known, evidence, served=True) if known else None
+    if retired is not None:
+        return CheckResult.from_diagnoses([retired], "", list(retired.evidence))
     at = f"at {settings.location}" if settings.location else "(express mode: global)"
     if served.served:
         evidence.append(f"the locations table lists it at {settings.location} (source: {served.source})")
-    return CheckResult("pass", f"publisher model {name} exists and is served {at}", evidence)
+    return CheckResult(Status.PASS, f"publisher model {name} exists and is served {at}", evidence)
 
 
 def not_in_region(evidence: list[str], confidence: str) -> CheckResult:
@@ -167,13 +173,13 @@ def not_in_region(evidence: list[str], confidence: str) -> CheckResult:
 def billing_disabled(project: str, evidence: list[str], info: dict[str, Any]) -> CheckResult:
     """Vertex AI has no free tier: without billing every call is refused (403 BILLING_DISABLED)."""
     found = [finding("vertex-billing-disabled", "certain", evidence)]
-    return CheckResult("fail", f"billing is not enabled on {project}", evidence, found, facts=info)
+    return CheckResult(Status.FAIL, f"billing is not enabled on {project}", evidence, found, facts=info)
 
 
 def service_disabled(state: str, project: str, evidence: list[str]) -> CheckResult:
     hint = f"gcloud services enable {backend.service_name()} --project {project}"
     found = [finding("vertex-api-disabled", "certain", evidence, hints=[f"Run `{hint}`."])]
-    return CheckResult("fail", f"the Vertex AI API is {state.lower()} in {project}", evidence, found, facts={})
+    return CheckResult(Status.FAIL, f"the Vertex AI API is {state.lower()} in {project}", evidence, found, facts={})
 
 
 def base_model_quotas(entries: list[dict[str, Any]], model: str, location: str | None) -> list[dict[str, Any]]:
@@ -211,9 +217,6 @@ def quota_judgement(entries: list[dict[str, Any]], settings: Any, evidence: list
             f"{backend.service_name()} enabled; no per-base-model quota for {name}: Dynamic Shared Quota (capacity "
             "shared per model and region; its 429 is dynamic-shared-quota)"
         )
-        return CheckResult("pass", summary, evidence, facts=facts)
-    return CheckResult(
-        "pass", f"{backend.service_name()} enabled; {facts['paid_quota']} requests per minute for base model {name}",
-        evidence,
-        facts=facts,
-    )  # fmt: skip
+        return CheckResult(Status.PASS, summary, evidence, facts=facts)
+    per_minute = f"{facts['paid_quota']} requests per minute for base model {name}"
+    return CheckResult(Status.PASS, f"{backend.service_name()} enabled; {per_minute}", evidence, facts=facts)
