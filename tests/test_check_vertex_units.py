@@ -3,7 +3,12 @@ built with the same environment and compared), hosts, the locations table, and t
 
 from __future__ import annotations
 
+import asyncio
+import http.server
+import json
 import sys
+import threading
+from typing import ClassVar
 
 import pytest
 
@@ -169,3 +174,90 @@ def test_the_loopback_authorisation_imports_no_google_auth_and_sends_nothing():
     url, imported = result.stdout.splitlines()
     assert url == "http://127.0.0.1:1/v1beta1/projects/p/locations/global/publishers/google/models/m:generateContent"
     assert imported == "[]"
+
+
+TOKEN = "tok-0123456789abcdef-not-key-shaped"  # no known token shape: only the run's own secrets can mask it
+
+
+class _Google(http.server.BaseHTTPRequestHandler):
+    """A token endpoint and a Vertex route on loopback; the route echoes the Authorization it got."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        if self.path == "/token":
+            body = {"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"}
+            status = 200
+        else:
+            self.seen.append(f"{self.path} {self.headers.get('authorization')}")
+            echoed = f"Permission denied for {self.headers.get('authorization')}"
+            body, status = {"error": {"code": 403, "status": "PERMISSION_DENIED", "message": echoed}}, 403
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _service_account(token_uri: str) -> dict[str, str]:
+    """A service-account key of a fresh RSA key (google-auth honours a service account's token_uri; an
+    authorized_user file's it always replaces with Google's)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return {
+        "type": "service_account",
+        "project_id": "adc-project",
+        "private_key_id": "0",
+        "private_key": pem.decode(),
+        "client_email": "doctor@adc-project.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": token_uri,
+    }
+
+
+def test_adc_gives_a_bearer_token_through_the_bounded_transport_and_the_token_never_shows(tmp_path, monkeypatch):
+    """Real google-auth (a service-account ADC file whose token endpoint is on loopback): one token request within
+    the auth budget, ADC's project used when none was set (as google-genai does), the token in the Authorization
+    header of the Vertex request, and masked in what the server echoes back."""
+    from types import SimpleNamespace
+
+    from gemini_doctor.probes.gcp import GcpProbe
+    from gemini_doctor.probes.vertex import VertexProbe
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Google)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    adc = tmp_path / "adc.json"
+    adc.write_text(json.dumps(_service_account(f"{url}/token")))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
+    settings = SimpleNamespace(
+        api_key=None, secrets=(), timeout=10.0, base_url=url, api_version="v1beta1", gcp_endpoint=None,
+        gcp_is_local=False, base_is_local=False, vertex=True, vertex_express=False, project=None, location="global",
+    )  # fmt: skip
+
+    async def go():
+        probe = VertexProbe(settings, GcpProbe(settings))  # type: ignore[arg-type]
+        try:
+            answer = await probe.post(probe.model_path("m", "generateContent"), {"contents": []})
+            return probe, answer
+        finally:
+            await probe.close()
+
+    try:
+        probe, answer = asyncio.run(go())
+    finally:
+        server.shutdown()
+    path = "/v1beta1/projects/adc-project/locations/global/publishers/google/models/m:generateContent"
+    assert _Google.seen == [f"{path} Bearer {TOKEN}"], probe.auth
+    assert probe.auth.source == "Application Default Credentials (service_account)"
+    assert probe.gcp.auth_budget.sent == 1 and probe.sent == 1
+    assert answer.status == 403 and TOKEN in answer.body
+    assert TOKEN not in answer.evidence().message and TOKEN not in repr(probe.auth)
