@@ -124,6 +124,12 @@ def test_a_host_that_does_not_resolve_is_vertex_host_not_found(run_cli, monkeypa
     assert "AQ.Ab8RN6Jexpress" not in json.dumps(document)
 
 
+def test_developer_api_traps_are_not_reported_on_vertex(run_cli):
+    """v1 is one of Vertex's versions (image fields included), not the Developer API's v1 trap."""
+    code, document = check_json(run_cli, "--emulator", "healthy", "--backend", "vertex", "--api-version", "v1")
+    assert code == 0 and document["diagnosis"] == [] and document["target"]["api_version"] == "v1"
+
+
 def test_vertex_image_fields_are_right_there_and_a_trap_on_the_developer_api(run_cli, tmp_path):
     body = {"generationConfig": {"responseModalities": ["IMAGE"], "imageConfig": {"personGeneration": "ALLOW_ALL"}}}
     request = tmp_path / "body.json"
@@ -146,3 +152,16 @@ def test_a_config_file_cannot_move_vertex_requests_or_the_token(run_cli, monkeyp
     (tmp_path / "pyproject.toml").write_text(f'[tool.gemini-doctor]\nbackend = "vertex"\n{line}\n')
     code, _out, err = run_cli("check", "--project", "p")
     assert code == 2 and words in err
+
+
+def test_express_mode_sends_the_key_in_its_header_on_unscoped_paths(run_cli, emulator, monkeypatch):
+    """An API key and no project or location: google-genai's express mode (no project in the path)."""
+    server = emulator("healthy")
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    monkeypatch.setenv("GOOGLE_API_KEY", "express-key")
+    code, document = check_json(run_cli, "--base-url", server.url, "--only", "endpoint", "--only", "model")
+    assert code == 0 and document["target"]["api_key"] == "set (GOOGLE_API_KEY)", document["checks"]
+    sent = server.recorder.requests
+    model = f"/v1beta1/publishers/google/models/{document['target']['model']}"
+    assert {r.path for r in sent} == {f"{model}:generateContent", model}
+    assert all(r.key_in_header and not r.key_in_query for r in sent)

@@ -54,9 +54,8 @@ def classify(observed: Any, settings: Any, request: dict | None = None, **facts:
         return [finding("vertex-credentials-missing", "likely", [line], hints=[f"Run `{ADC_FIX}`."])]
     if isinstance(observed, NetworkFailure) and evidence.network_error == "dns":
         return [host_not_found(settings, evidence.message)]
-    context = Context(
-        model=settings.model, request=without_vertex_fields(request), api_version=settings.api_version, **facts
-    )
+    # no API version: what the classifier knows of versions (v1 refusing image fields) is the Developer API's
+    context = Context(model=settings.model, request=without_vertex_fields(request), **facts)
     return as_vertex(diagnose(evidence, context))
 
 

@@ -65,8 +65,8 @@ class VertexProbe(GeminiProbe):
         return f"{path}:{method}" if method else path
 
     def scope(self) -> str:
-        """`projects/{p}/locations/{l}/`, or "" in express mode."""
-        if self.settings.vertex_express:
+        """`projects/{p}/locations/{l}/`, or "" in express mode (no project, no location), as google-genai."""
+        if not self.project and not self.settings.location:
             return ""
         project, location = quote(self.project or "", safe=""), quote(self.settings.location or "", safe="")
         return f"projects/{project}/locations/{location}/"
@@ -88,6 +88,6 @@ class VertexProbe(GeminiProbe):
         url = self.url(path)
         if auth.problem:
             return NetworkFailure(NotAuthorised(f"not sent: {auth.problem}"), url)
-        if not self.settings.vertex_express and not self.project and ":" in path:
+        if self.settings.location and not self.project and ":" in path:
             return NetworkFailure(NotAuthorised("not sent: no project (--project or GOOGLE_CLOUD_PROJECT)"), url)
         return await self.request(method, url, **kwargs)
