@@ -212,22 +212,14 @@ EMULATED_KEY = "emulated-key"  # any non-empty key works against the emulator
 EMULATED_PROJECT = "emulated-project"
 
 
-def reproduce_command(url: str, check_args: tuple[str, ...]) -> str:
-    """The `gemini-doctor check` line that reproduces a scenario against a running emulator."""
-    return " ".join(
-        [
-            "gemini-doctor check",
-            "--base-url",
-            url,
-            "--gcp-endpoint",
-            url,
-            "--project",
-            EMULATED_PROJECT,
-            "--api-key",
-            EMULATED_KEY,
-            *check_args,
-        ]
-    )
+def reproduce_command(url: str, check_args: tuple[str, ...], vertex_call: dict[str, Any] | None = None) -> str:
+    """The `gemini-doctor check` line that reproduces a scenario against a running emulator (a Vertex scenario's
+    `call`: its backend, location and model, and the placeholder token a loopback run sends instead of a key)."""
+    where = ["--base-url", url, "--gcp-endpoint", url, "--project", EMULATED_PROJECT]
+    if vertex_call is None:
+        return " ".join(["gemini-doctor check", *where, "--api-key", EMULATED_KEY, *check_args])
+    call = [f"--{name} {vertex_call[name]}" for name in ("location", "model") if vertex_call.get(name)]
+    return " ".join(["gemini-doctor check --backend vertex", *where, *call, *check_args])
 
 
 def run_command(flags: dict[str, Any], notify: Any = None) -> tuple[dict[str, Any], Settings]:

@@ -258,11 +258,12 @@ def emulate(
         hint = "; pass --port 0 for a free one" if exc.errno in (98, 48, 10048) else ""
         raise fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}){hint}") from None
     url = server.url
+    vertex_call = chosen.call if chosen.backend == "vertex" else None
     lines = [
         f"gemini-doctor emulator · scenario {chosen.slug}: {chosen.title}",
         f"  listening on {url} (Gemini API: /v1beta, /v1, /v1beta/openai; Service Usage, Cloud Quotas, "
         "Cloud Billing: /v1)",
-        f"  reproduce:   {reproduce_command(url, chosen.check_args)}",
+        f"  reproduce:   {reproduce_command(url, chosen.check_args, vertex_call)}",
         f"  your app:    GOOGLE_GEMINI_BASE_URL={url} GEMINI_API_KEY={EMULATED_KEY} (any key works)",
         "               google-genai 3.x needs nothing else: its default API version, v1, takes image fields here"
         if chosen.v1_generation_config == "current"

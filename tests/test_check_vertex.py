@@ -165,3 +165,17 @@ def test_express_mode_sends_the_key_in_its_header_on_unscoped_paths(run_cli, emu
     model = f"/v1beta1/publishers/google/models/{document['target']['model']}"
     assert {r.path for r in sent} == {f"{model}:generateContent", model}
     assert all(r.key_in_header and not r.key_in_query for r in sent)
+
+
+def test_the_emulators_reproduce_line_for_a_vertex_scenario_names_it(run_cli, emulator):
+    """The `reproduce:` line `emulate` prints for a Vertex scenario: its backend, location and model, no key."""
+    import shlex
+
+    from gemini_doctor.check import reproduce_command
+
+    scenario = find_scenario("vertex-api-disabled")
+    server = emulator(scenario.slug)
+    line = reproduce_command(server.url, scenario.check_args, scenario.call)
+    assert "--backend vertex" in line and "--api-key" not in line and f"--location {scenario.call['location']}" in line
+    code, document = check_json(run_cli, *shlex.split(line)[2:])
+    assert slugs(document)[0] == scenario.slug and code == 1
