@@ -51,6 +51,7 @@ class EndpointCheck:
     order = 30
     needs = ("api_key",)
     depends_on = ()
+    names = ("network-unreachable", "wrong-endpoint")
 
     async def run(self, ctx: CheckContext) -> CheckResult:
         settings = ctx.settings

@@ -38,6 +38,7 @@ class ModelCheck:
     order = 40
     needs = ("api_key",)
     depends_on = ("endpoint",)
+    names = ("wrong-model-name", "model-deprecated")
 
     async def run(self, ctx: CheckContext) -> CheckResult:
         name = ctx.settings.model or ""
