@@ -41,8 +41,10 @@ class CheckResult:
         self.status = Status(self.status)
 
     @classmethod
-    def skipped(cls, reason: str, facts: dict[str, Any] | None = None) -> CheckResult:
-        return cls(Status.SKIP, f"skipped: {reason}", facts=facts or {})
+    def skipped(
+        cls, reason: str, facts: dict[str, Any] | None = None, evidence: list[str] | None = None
+    ) -> CheckResult:
+        return cls(Status.SKIP, f"skipped: {reason}", evidence or [], facts=facts or {})
 
     @classmethod
     def broken(cls, summary: str, line: str, note: str | None = None) -> CheckResult:
@@ -238,7 +240,45 @@ async def run_checks(
     results = await asyncio.gather(*(one(check) for check in checks))
     for task in ctx._cache.values():
         task.cancel()
-    return list(zip(checks, results, strict=True))
+    return attribute(list(zip(checks, results, strict=True)))
+
+
+def attribute(results: list[tuple[Check, CheckResult]]) -> list[tuple[Check, CheckResult]]:
+    """A finding one check made that another check `names` is reported under that one when it ran: a 429 the
+    paid image met is a quota finding, not a parameter one. The check that lost its only finding is skipped."""
+    owner: dict[str, str] = {}
+    for check, result in results:
+        for slug in getattr(check, "names", ()) if result.status.ran else ():
+            owner.setdefault(slug, check.id)
+    moved: dict[str, list[tuple[str, Diagnosis]]] = {}
+    for check, result in results:
+        for diagnosis in result.diagnoses if result.status.ran else ():
+            home = owner.get(diagnosis.error.slug, check.id)
+            if home != check.id:
+                moved.setdefault(home, []).append((check.id, diagnosis))
+    if not moved:
+        return results
+    gone = {id(d) for pairs in moved.values() for _, d in pairs}
+    return [(check, _reattributed(check, result, moved.get(check.id, []), gone)) for check, result in results]
+
+
+def _reattributed(
+    check: Check, result: CheckResult, arriving: list[tuple[str, Diagnosis]], gone: set[int]
+) -> CheckResult:
+    staying = [d for d in result.diagnoses if id(d) not in gone]
+    if not arriving and len(staying) == len(result.diagnoses):
+        return result
+    evidence = [*result.evidence, *(f"met by the {origin} check's request: {d.error.slug}" for origin, d in arriving)]
+    diagnoses = [*staying, *(d for _, d in arriving)]
+    if diagnoses:
+        new = CheckResult.from_diagnoses(diagnoses, result.summary, evidence, result.facts)
+    else:
+        lost = ", ".join(sorted({d.error.slug for d in result.diagnoses if id(d) in gone}))
+        new = CheckResult.skipped(
+            f"its request met {lost}, reported under the check that names it", result.facts, evidence
+        )
+    new.duration_ms = result.duration_ms
+    return new
 
 
 async def _gate(check: Check, ctx: CheckContext, gcp_problem: Any) -> CheckResult | None:

@@ -129,7 +129,8 @@ def test_without_gcp_credentials_billing_and_quota_skip_and_the_rest_runs(run_cl
     statuses = {c["id"]: c for c in document["checks"]}
     assert statuses["billing"]["status"] == statuses["quota"]["status"] == "skip"
     assert "gcloud auth application-default login" in statuses["billing"]["summary"]
-    assert [statuses[i]["status"] for i in ("endpoint", "model", "parameters")] == ["pass"] * 3
+    assert [statuses[i]["status"] for i in ("endpoint", "model")] == ["pass"] * 2
+    assert statuses["parameters"]["status"] == "skip" and "no settings to check" in statuses["parameters"]["summary"]
     assert code == 0
 
 
@@ -403,3 +404,31 @@ def test_the_dependency_graph_is_validated_at_discovery():
         "e": "pass",
     }
     assert "lead back" in results["a"].summary and "nowhere" in results["d"].summary
+
+
+# ------------------------------------------------------------- the report a person is glad to get (issue 15)
+
+
+def test_a_429_is_reported_under_quota_once_and_parameters_is_not_green(run_cli):
+    code, out, _ = run_cli("check", "--emulator", "ghost-429")
+    lines = out.splitlines()
+    quota = next(line for line in lines if line.startswith(("[✗] Quota", "[!] Quota")))
+    assert "ghost-429" in quota and code == 1
+    parameters = next(line for line in lines if "Parameters" in line)
+    assert parameters.startswith("[-]") and "ghost-429" in parameters
+    bullets = [line.strip() for line in lines if line.strip().startswith("•")]
+    finding = lines.index(next(line for line in lines if "1. GD003 ghost-429" in line))
+    own = [b for b in bullets if lines.index(next(x for x in lines if x.strip() == b)) > finding]
+    assert len(own) == len(set(own)), "an evidence line printed twice"
+    assert out.count("GD003 ghost-429:") == 2 and "possible" not in out.split("1. GD003")[1].splitlines()[0]
+    assert lines[-1] == "Doctor found issues in 1 check; 1 skipped."
+
+
+def test_without_a_key_nothing_is_marked_as_passed(run_cli, monkeypatch):
+    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    code, out, _ = run_cli("check", "--base-url", "http://127.0.0.1:9", "--image-size", "1K")
+    marks = [line[:3] for line in out.splitlines() if line[:3] in ("[✓]", "[-]", "[✗]", "[!]")]
+    assert "[✓]" not in marks and marks.count("[-]") == 5, out
+    assert "skipped: endpoint was skipped" in out and code == 1
+    assert out.rstrip().endswith("Doctor found 1 issue; 5 skipped.")

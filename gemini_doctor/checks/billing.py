@@ -12,6 +12,7 @@ class BillingCheck:
     order = 10
     needs = ("project", "gcp")
     depends_on = ()
+    names = ("billing-not-enabled", "prepay-depleted", "spend-cap-exceeded", "vertex-billing-disabled")
 
     async def run(self, ctx: CheckContext) -> CheckResult:
         from gemini_doctor.probes import gcp

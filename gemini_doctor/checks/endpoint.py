@@ -51,6 +51,15 @@ class EndpointCheck:
     order = 30
     needs = ("api_key",)
     depends_on = ()
+    names = (
+        "network-unreachable",
+        "wrong-endpoint",
+        "vertex-location-unsupported",
+        "vertex-host-not-found",
+        "vertex-credentials-missing",
+        "vertex-permission-denied",
+        "vertex-predict-api",
+    )
 
     async def run(self, ctx: CheckContext) -> CheckResult:
         settings = ctx.settings

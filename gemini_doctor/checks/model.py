@@ -38,6 +38,7 @@ class ModelCheck:
     order = 40
     needs = ("api_key",)
     depends_on = ("endpoint",)
+    names = ("wrong-model-name", "model-deprecated", "vertex-model-not-in-region")
 
     async def run(self, ctx: CheckContext) -> CheckResult:
         if ctx.settings.vertex:

@@ -35,6 +35,17 @@ class QuotaCheck:
     order = 20
     needs = ("project", "gcp")
     depends_on = ()
+    names = (
+        "service-disabled",
+        "billing-limit-zero",
+        "ghost-429",
+        "ipm-exceeded",
+        "daily-quota-exhausted",
+        "dynamic-shared-quota",
+        "vertex-api-disabled",
+        "vertex-base-model-quota",
+        "vertex-provisioned-throughput",
+    )
 
     async def run(self, ctx: CheckContext) -> CheckResult:
         from gemini_doctor.probes import gcp

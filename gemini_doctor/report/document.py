@@ -164,10 +164,13 @@ class Report:
             problems = [c for c in self.checks if c.status.is_problem]
             skipped = [c for c in self.checks if c.status is Status.SKIP]
             tail = f"; {len(skipped)} skipped" if skipped else ""
-            if not problems and not self.findings:
-                return f"No issues found in {len(self.checks) - len(skipped)} checks{tail}."
-            count = len(problems) or len(self.findings)
-            return f"Doctor found issues in {count} {'check' if count == 1 else 'checks'}{tail}."
+            if problems:
+                count = len(problems)
+                return f"Doctor found issues in {count} {'check' if count == 1 else 'checks'}{tail}."
+            if self.findings:
+                count = len(self.findings)
+                return f"Doctor found {count} {'issue' if count == 1 else 'issues'}{tail}."
+            return f"No issues found in {len(self.checks) - len(skipped)} checks{tail}."
         if not self.findings:
             return "No failure found." if not self.failed else "A failure was found: see above."
         errors = sum(f.severity is Severity.ERROR for f in self.findings)
