@@ -22,6 +22,7 @@ from gemini_doctor.diagnosis.request import (
     canonical_size,
     read_request,
 )
+from gemini_doctor.diagnosis.shapes import is_google_error_page
 from gemini_doctor.images import aspect_matches, size_bucket
 from gemini_doctor.knowledge import Model, closest_models, find_model, find_retired
 
@@ -371,13 +372,17 @@ def modalities(evidence: Evidence, context: Context) -> list[Diagnosis]:
 def network(evidence: Evidence, context: Context) -> list[Diagnosis]:
     if evidence.html_title is not None:
         status = f"HTTP {evidence.http_status} " if evidence.http_status else ""
+        google_page = is_google_error_page(evidence.html_title)
         return [
             Diagnosis.of(
                 "network-unreachable",
-                "likely",
+                "possible" if google_page else "likely",
                 [f"{status}answer is an HTML page (title {evidence.html_title!r}), not a Gemini JSON body"],
                 hints=[
-                    "A proxy, gateway or captive portal answered instead of Google: check HTTPS_PROXY and the base URL."
+                    "Google's own front end answered: the address reached Google but is no API (host or path)."
+                    if google_page
+                    else "A proxy, gateway or captive portal answered instead of Google: check HTTPS_PROXY and the "
+                    "base URL."
                 ],
                 score=5,
             )
