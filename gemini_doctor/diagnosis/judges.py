@@ -187,10 +187,13 @@ def publisher_model(evidence: Evidence, context: Context) -> list[Diagnosis]:
     if retired is not None or (known is not None and known.is_shut_down):
         replacement = retired.replacement if retired else known.replacement
         lines.append(f"{model} is retired: " + (retired.note if retired else f"shut down since {known.shutdown}"))
-        note = "If the paste predates the shutdown, the location was the cause (vertex-model-not-in-region)."
-        return [
+        note = "If the paste predates the shutdown, the location may have been the cause (vertex-model-not-in-region)."
+        found = [
             Diagnosis.of("model-deprecated", "likely", lines, hints=[f"Move to {replacement}."], note=note, score=4)
         ]
+        if location and location != "global":
+            found.append(Diagnosis.of("vertex-model-not-in-region", "possible", lines, score=1))
+        return found
     if location == "global":
         return [
             Diagnosis.of(
