@@ -22,6 +22,7 @@ from gemini_doctor.diagnosis.request import (
     canonical_size,
     read_request,
 )
+from gemini_doctor.diagnosis.shapes import is_google_error_page
 from gemini_doctor.images import aspect_matches, size_bucket
 from gemini_doctor.knowledge import Model, closest_models, find_model, find_retired
 
@@ -186,10 +187,13 @@ def publisher_model(evidence: Evidence, context: Context) -> list[Diagnosis]:
     if retired is not None or (known is not None and known.is_shut_down):
         replacement = retired.replacement if retired else known.replacement
         lines.append(f"{model} is retired: " + (retired.note if retired else f"shut down since {known.shutdown}"))
-        note = "If the paste predates the shutdown, the location was the cause (vertex-model-not-in-region)."
-        return [
+        note = "If the paste predates the shutdown, the location may have been the cause (vertex-model-not-in-region)."
+        found = [
             Diagnosis.of("model-deprecated", "likely", lines, hints=[f"Move to {replacement}."], note=note, score=4)
         ]
+        if location and location != "global":
+            found.append(Diagnosis.of("vertex-model-not-in-region", "possible", lines, score=1))
+        return found
     if location == "global":
         return [
             Diagnosis.of(
@@ -371,13 +375,17 @@ def modalities(evidence: Evidence, context: Context) -> list[Diagnosis]:
 def network(evidence: Evidence, context: Context) -> list[Diagnosis]:
     if evidence.html_title is not None:
         status = f"HTTP {evidence.http_status} " if evidence.http_status else ""
+        google_page = is_google_error_page(evidence.html_title)
         return [
             Diagnosis.of(
                 "network-unreachable",
-                "likely",
+                "possible" if google_page else "likely",
                 [f"{status}answer is an HTML page (title {evidence.html_title!r}), not a Gemini JSON body"],
                 hints=[
-                    "A proxy, gateway or captive portal answered instead of Google: check HTTPS_PROXY and the base URL."
+                    "Google's own front end answered: the address reached Google but is no API (host or path)."
+                    if google_page
+                    else "A proxy, gateway or captive portal answered instead of Google: check HTTPS_PROXY and the "
+                    "base URL."
                 ],
                 score=5,
             )
