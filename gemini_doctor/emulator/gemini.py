@@ -344,7 +344,11 @@ class Emulator:
         for quota in scenario.vertex_quotas:
             is_global = quota.quota_id == names["global_quota_id"]
             rows = [
-                {"dimensions": {"base_model": m.id, "region": loc}, "details": {"value": str(quota.value)}}
+                {
+                    "dimensions": {"base_model": m.id, "region": loc},
+                    "details": {"value": str(quota.value)},
+                    "applicableLocations": [loc],
+                }
                 for m in models
                 for loc in vertex_locations(m.id)
                 if (loc == "global") == is_global
