@@ -435,3 +435,22 @@ def test_base_model_quota_scenario_shows_its_small_quota_and_billing_reads_false
     assert values == {5}
     billing = billing_v1.CloudBillingClient(**gcp_options(servers("vertex-billing-disabled")))
     assert billing.get_project_billing_info(name=f"projects/{PROJECT}").billing_enabled is False
+
+
+# ============================================================================ configured by the environment alone
+def test_env_only_vertex_reads_the_gemini_base_url_and_vertexai_true_reads_the_vertex_one(servers, monkeypatch):
+    """google-genai 3.6.1 resolves the base URL before it reads GOOGLE_GENAI_USE_VERTEXAI: an app that turns Vertex
+    on in the environment alone goes to GOOGLE_GEMINI_BASE_URL (the emulator still answers it as Vertex)."""
+    server = servers("healthy")
+    express = f"/v1beta1/publishers/google/models/{IMAGE_MODEL}:generateContent"
+    before = server.recorder.count(express)
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    monkeypatch.setenv("GOOGLE_API_KEY", KEY)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
+    env_only = Client()
+    assert size_of(env_only.models.generate_content(model=IMAGE_MODEL, contents="a", config=RATIO_CONFIG))
+    monkeypatch.delenv("GOOGLE_GEMINI_BASE_URL")
+    monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", server.url)
+    explicit = Client(vertexai=True)
+    assert size_of(explicit.models.generate_content(model=IMAGE_MODEL, contents="a", config=RATIO_CONFIG))
+    assert server.recorder.count(express) == before + 2
