@@ -195,6 +195,9 @@ def test_vertex_only_image_fields_are_accepted_on_vertex(servers):
     client = vertex_client(servers("healthy"))
     response = client.models.generate_content(model=IMAGE_MODEL, contents="a banana", config=config)
     assert size_of(response) == api_model(IMAGE_MODEL).pixel_size("1K", "16:9")
+    part = response.candidates[0].content.parts[-1]
+    assert api_model(IMAGE_MODEL).output_format == "png"  # the model's own format; Vertex was asked for JPEG
+    assert part.inline_data.mime_type == "image/jpeg" and part.inline_data.data.startswith(b"\xff\xd8")
 
 
 def test_vertex_only_image_fields_are_refused_for_the_developer_api(servers):
