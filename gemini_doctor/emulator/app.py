@@ -135,7 +135,7 @@ async def _dispatch(
     if request.method == "GET" and (match := SERVICE_PATH.match(path)):
         return emulator.service(*match.groups())
     if request.method == "GET" and (match := QUOTAS_PATH.match(path)):
-        return _quotas(emulator, *match.groups(), query)
+        return _quotas(emulator, match.group(1), match.group(2), match.group(3), query)
     if request.method == "GET" and (match := BILLING_PATH.match(path)):
         return emulator.billing_info(match.group(1))
     raise ApiError(404, "NOT_FOUND", f"The requested URL {path} was not found on this server.")
