@@ -83,6 +83,8 @@ def create_app(
     if chaos is not None and chaos not in CHAOS:
         raise ValueError(f"unknown chaos {chaos!r}")
     emulator = Emulator(scenario, latency_ms, recorder, per_minute)
+    for api in ("gemini", "vertex"):  # each API's world made before serving: no two requests race to make one
+        emulator.backend(api)
 
     async def handle(request: Request) -> Response:
         """Every answer, whatever the input: an exception becomes Google's 500 body, never a traceback."""
