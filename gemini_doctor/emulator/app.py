@@ -83,6 +83,8 @@ def create_app(
     if chaos is not None and chaos not in CHAOS:
         raise ValueError(f"unknown chaos {chaos!r}")
     emulator = Emulator(scenario, latency_ms, recorder, per_minute)
+    for api in ("gemini", "vertex"):  # each API's world made before serving: no two requests race to make one
+        emulator.backend(api)
 
     async def handle(request: Request) -> Response:
         """Every answer, whatever the input: an exception becomes Google's 500 body, never a traceback."""
@@ -135,7 +137,7 @@ async def _dispatch(
     if request.method == "GET" and (match := SERVICE_PATH.match(path)):
         return emulator.service(*match.groups())
     if request.method == "GET" and (match := QUOTAS_PATH.match(path)):
-        return _quotas(emulator, *match.groups(), query)
+        return _quotas(emulator, match.group(1), match.group(2), match.group(3), query)
     if request.method == "GET" and (match := BILLING_PATH.match(path)):
         return emulator.billing_info(match.group(1))
     raise ApiError(404, "NOT_FOUND", f"The requested URL {path} was not found on this server.")

@@ -236,7 +236,14 @@ class Emulator:
         if modalities == ["IMAGE"] and model.requires_text_modality:
             empty = {"content": {"role": "model"}, "finishReason": "STOP", "index": 0}
             return self._response(model, [empty], prompt)
-        return {"__image__": (model, size, ratio, modalities, prompt)}
+        return {"__image__": (model, size, ratio, modalities, prompt, self._output_format(model, image_config))}
+
+    def _output_format(self, model: ApiModel, image_config: dict[str, Any]) -> str:
+        """The model's format, or on Vertex the one imageOutputOptions.mimeType asks for (when Vertex makes it)."""
+        mime = (image_config.get("imageOutputOptions") or {}).get("mimeType", "")
+        if self.api == "vertex" and mime in vertex_info()["output_mime_types"]:
+            return mime.removeprefix("image/")
+        return model.output_format
 
     @staticmethod
     def _check_modalities(model: ApiModel, modalities: list[str] | None) -> None:
@@ -292,14 +299,21 @@ class Emulator:
         return answer
 
     def image_response(
-        self, model: ApiModel, size: str, ratio: str | None, modalities: list[str] | None, prompt: dict[str, int]
+        self,
+        model: ApiModel,
+        size: str,
+        ratio: str | None,
+        modalities: list[str] | None,
+        prompt: dict[str, int],
+        fmt: str | None = None,
     ) -> dict[str, Any]:
+        fmt = fmt or model.output_format
         width, height = model.pixel_size(size, ratio or "1:1")
-        data = make_image(model.output_format, width, height)
+        data = make_image(fmt, width, height)
         parts: list[dict[str, Any]] = []
         if modalities is None or "TEXT" in modalities:
             parts.append({"text": IMAGE_TEXT})
-        mime = f"image/{model.output_format}"
+        mime = f"image/{fmt}"
         parts.append({"inlineData": {"mimeType": mime, "data": base64.b64encode(data).decode("ascii")}})
         tokens = model.image_tokens[size]
         return self._response(model, [self._candidate(parts)], prompt, image_tokens=tokens)
@@ -344,7 +358,11 @@ class Emulator:
         for quota in scenario.vertex_quotas:
             is_global = quota.quota_id == names["global_quota_id"]
             rows = [
-                {"dimensions": {"base_model": m.id, "region": loc}, "details": {"value": str(quota.value)}}
+                {
+                    "dimensions": {"base_model": m.id, "region": loc},
+                    "details": {"value": str(quota.value)},
+                    "applicableLocations": [loc],
+                }
                 for m in models
                 for loc in vertex_locations(m.id)
                 if (loc == "global") == is_global

@@ -27,7 +27,7 @@ def chunks(answer: dict[str, Any]) -> list[dict[str, Any]]:
     """One response per part; finishReason, finishMessage and usageMetadata on the last only."""
     candidate = answer["candidates"][0]
     parts = (candidate.get("content") or {}).get("parts") or []
-    base = {k: answer[k] for k in ("createTime", "modelVersion", "responseId") if k in answer}
+    base: dict[str, Any] = {k: answer[k] for k in ("createTime", "modelVersion", "responseId") if k in answer}
     if len(parts) <= 1:
         return [answer]
     result = []
