@@ -377,6 +377,12 @@ def _vertex_values(values: dict[str, Any], flags: dict[str, Any], environ: dict[
     if not target.keep_key:
         values.pop("api_key", None), values.pop("api_key_source", None)
     values.update(project=target.project, location=target.location, vertex_express=target.keep_key)
+    gemini_url = environ.get("GOOGLE_GEMINI_BASE_URL")
+    if gemini_url and not flags.get("backend") and gemini_url != values.get("base_url"):
+        notes.append(
+            "GOOGLE_GEMINI_BASE_URL is set: google-genai's Client() with Vertex AI chosen only by the environment "
+            "sends Vertex requests there (vertexai=True reads GOOGLE_VERTEX_BASE_URL); pass --base-url to check it"
+        )
     values.setdefault("base_url", f"https://{vertex_host(target.location)}")
     if "api_version" not in values:
         values["api_version"] = vertex_api_version(environ)

@@ -261,3 +261,24 @@ def test_adc_gives_a_bearer_token_through_the_bounded_transport_and_the_token_ne
     assert probe.gcp.auth_budget.sent == 1 and probe.sent == 1
     assert answer.status == 403 and TOKEN in answer.body
     assert TOKEN not in answer.evidence().message and TOKEN not in repr(probe.auth)
+
+
+def test_gemini_base_url_under_an_environment_chosen_vertex_is_said_as_google_genai_uses_it(monkeypatch, tmp_path):
+    """google-genai's Client() with only GOOGLE_GENAI_USE_VERTEXAI sends Vertex requests to GOOGLE_GEMINI_BASE_URL
+    (vertexai=True reads GOOGLE_VERTEX_BASE_URL): the doctor checks the Vertex host and says so."""
+    from google import genai
+
+    from gemini_doctor.settings import resolve
+
+    environ = {
+        "GOOGLE_GENAI_USE_VERTEXAI": "true",
+        "GOOGLE_CLOUD_PROJECT": "p",
+        "GOOGLE_GEMINI_BASE_URL": "https://gemini-gateway.example",
+    }
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert genai.Client()._api_client._http_options.base_url == "https://gemini-gateway.example"
+    settings = resolve({}, environ, tmp_path)
+    assert settings.base_url == "https://aiplatform.googleapis.com"
+    assert any("GOOGLE_GEMINI_BASE_URL is set" in note for note in settings.notes)
+    assert not any("GOOGLE_GEMINI_BASE_URL" in note for note in resolve({"backend": "vertex"}, environ, tmp_path).notes)
