@@ -124,7 +124,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("model", "Model to check (default: the recommended image model).", metavar="MODEL"),
     Setting(
         "base_url",
-        "Gemini API base URL (Vertex AI: GOOGLE_VERTEX_BASE_URL).",
+        "Base URL of the API; Vertex AI reads GOOGLE_VERTEX_BASE_URL, the Developer API",
         metavar="URL",
         env="GOOGLE_GEMINI_BASE_URL",
         guard_url=True,
