@@ -46,6 +46,7 @@ class Signature:
     judge: str | None = None
     weight: int = 0
     hint: str | None = None
+    provenance: str | None = None  # internal: this project's notes behind it; never rendered
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ class ErrorType:
     checked: dt.date
     http_status: int | None = None
     grpc_status: str | None = None
-    article: str | None = None
+    article: str | None = None  # internal: the 2026-03 article's claim and its verdict; never rendered
+    provenance: str | None = None  # internal: this project's notes behind it; never rendered
     signatures: tuple[Signature, ...] = ()
 
 
@@ -114,6 +116,7 @@ class Model:
     image_tokens: dict[str, int] = field(default_factory=dict)
     pixels: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     pixels_source: str | None = None
+    provenance: str | None = None  # internal: this project's notes behind it; never rendered
 
     @property
     def is_shut_down(self) -> bool:
