@@ -9,7 +9,7 @@ from typing import Any
 from gemini_doctor.diagnosis import Diagnosis, rank
 from gemini_doctor.engine import Check, CheckResult, discover_checks, run_checks
 from gemini_doctor.input_error import InputError
-from gemini_doctor.knowledge import find_model, is_loopback, recommended_model
+from gemini_doctor.knowledge import did_you_mean, find_model, is_loopback, recommended_model
 from gemini_doctor.report import SCHEMA, tool_info
 from gemini_doctor.settings import Settings
 
@@ -43,7 +43,8 @@ def select(checks: list[Check], settings: Settings) -> list[Check]:
     ids = {c.id for c in checks}
     for name in (*settings.only, *settings.skip):
         if name not in ids:
-            raise InputError(f"no check named {name!r}; checks: {', '.join(c.id for c in checks)}")
+            hint = did_you_mean(name, sorted(ids))
+            raise InputError(f"no check named {name!r}{hint}; checks: {', '.join(c.id for c in checks)}")
     if settings.only:
         checks = [c for c in checks if c.id in settings.only]
     chosen = [c for c in checks if c.id not in settings.skip]
@@ -236,13 +237,21 @@ def run_command(flags: dict[str, Any], notify: Any = None) -> tuple[dict[str, An
     return document, settings
 
 
-def _start_emulator(slug: str, flags: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    from gemini_doctor.emulator.scenarios import find_scenario
-    from gemini_doctor.emulator.server import EmulatorServer
+def scenario_named(slug: str) -> Any:
+    """The emulator scenario with this slug; an unknown one is an InputError with the closest name."""
+    from gemini_doctor.emulator.scenarios import find_scenario, scenarios
 
     scenario = find_scenario(slug)
     if scenario is None:
-        raise InputError(f"unknown scenario {slug!r}; `gemini-doctor emulate --list` lists them")
+        hint = did_you_mean(slug, [s.slug for s in scenarios()])
+        raise InputError(f"unknown scenario {slug!r}{hint}; `gemini-doctor emulate --list` lists them")
+    return scenario
+
+
+def _start_emulator(slug: str, flags: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from gemini_doctor.emulator.server import EmulatorServer
+
+    scenario = scenario_named(slug)
     server = EmulatorServer(scenario).start()
     pointed = {"base_url": server.url, "gcp_endpoint": server.url, "project": EMULATED_PROJECT}
     return server, {**flags, **pointed, "api_key": EMULATED_KEY}
