@@ -380,7 +380,7 @@ def retirement(model: Model, today: dt.date | None = None) -> str | None:
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    """" (did you mean X?)" for the closest choice, ignoring case and dashes, or "" when none is close."""
+    """The suffix " (did you mean X?)" for the closest choice, ignoring case and dashes, or "" when none is close."""
     folded = {choice.lower().replace("-", ""): choice for choice in choices}
     key = word.strip().lower().replace("-", "").replace("_", "")
     close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
