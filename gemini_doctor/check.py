@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -76,8 +78,28 @@ def cost_notice(settings: Settings) -> str | None:
     )
 
 
-def run(settings: Settings, notify: Any = None) -> dict[str, Any]:
-    """Run the checks and return the report document; `notify` hears the cost notice before anything is sent."""
+def import_gcp_in_background(wanted: bool) -> threading.Thread | None:
+    """When a project is given, import the Google Cloud clients once, in one thread, while the main thread goes on
+    with its own start-up (check discovery, httpx, the emulator); `run` waits for it before the deadline starts."""
+    if not wanted:
+        return None
+
+    def work() -> None:
+        from gemini_doctor.probes import gcp
+
+        gcp.prepare()
+
+    thread = threading.Thread(target=work, name="gemini-doctor-imports", daemon=True)
+    thread.start()
+    return thread
+
+
+def run(settings: Settings, notify: Any = None, importing: threading.Thread | None = None) -> dict[str, Any]:
+    """Run the checks and return the report document; `notify` hears the cost notice before anything is sent.
+
+    `importing`: the thread importing the Google Cloud clients, when one was started (else they are imported here).
+    """
+    importing = importing or import_gcp_in_background(bool(settings.project))
     if not settings.model:
         settings = replace(settings, model=recommended_model().id)
     checks = select(discover_checks(), settings)  # a bad selection is said before the cost notice
@@ -85,10 +107,8 @@ def run(settings: Settings, notify: Any = None) -> dict[str, Any]:
     if notice and notify is not None:
         notify(notice)
     wants_gcp = bool(settings.project) and any("gcp" in c.needs for c in checks)
-    if wants_gcp:
-        from gemini_doctor.probes import gcp
-
-        gcp.prepare()  # imports are start-up, not time the servers are given
+    if wants_gcp and importing is not None:
+        importing.join()  # imports are start-up, not time the servers are given
     results, sent = asyncio.run(_run(checks, settings, wants_gcp))
     return document(settings, results, sent)
 
@@ -165,7 +185,7 @@ def document(settings: Settings, results: list[tuple[Check, CheckResult]], sent:
     }
 
 
-def annotations(doc: dict[str, Any]) -> list[str]:
+def annotation_lines(doc: dict[str, Any]) -> list[str]:
     """One GitHub annotation line per diagnosis."""
     from gemini_doctor.report.github import Level, annotation
 
@@ -186,7 +206,7 @@ def ci_outputs(document: dict[str, Any], settings: Settings) -> list[str]:
     if not in_actions():
         return []
     append_step_summary(render(document, "markdown", secrets=settings.secrets))
-    return annotations(redact_obj(document, settings.secrets))  # type: ignore[arg-type]
+    return annotation_lines(redact_obj(document, settings.secrets))  # type: ignore[arg-type]
 
 
 EMULATED_KEY = "emulated-key"  # any non-empty key works against the emulator
@@ -220,6 +240,8 @@ def run_command(flags: dict[str, Any], notify: Any = None) -> tuple[dict[str, An
 
     server = None
     try:
+        project = flags.get("emulator") or flags.get("project") or os.environ.get("GOOGLE_CLOUD_PROJECT")
+        importing = import_gcp_in_background(bool(project))  # meanwhile: the emulator, the settings, the checks
         if flags.get("emulator"):
             server, flags = _start_emulator(flags["emulator"], flags)
         settings = resolve(flags)
@@ -228,7 +250,8 @@ def run_command(flags: dict[str, Any], notify: Any = None) -> tuple[dict[str, An
             settings = apply_scenario_args(settings, server.scenario.check_args, given)
         settings = _read_check_files(settings)
         _check_output_folder(settings.output)
-        document = run(settings, notify if flags.get("generate") else None)  # a scenario's own --generate is free
+        notice = notify if flags.get("generate") else None  # a scenario's own --generate is free
+        document = run(settings, notice, importing)
         if server is not None:
             document["target"]["emulator"] = server.scenario.slug
     finally:

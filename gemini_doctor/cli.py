@@ -10,13 +10,13 @@ import inspect
 import os
 import sys
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
 from gemini_doctor import __version__
-from gemini_doctor.settings import FORMATS, SETTINGS, Kind, Setting
+from gemini_doctor.settings import SETTINGS, Format, Kind, Setting
 
 EXIT_CODES_HELP = "Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or input error."
 
@@ -43,7 +43,7 @@ class _CommandsInOrderOfUse(_FlagHelp, TyperGroup):
 
     ORDER = ("check", "explain", "errors", "lint", "emulate", "proxy")
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
         return [n for n in self.ORDER if n in names] + [n for n in names if n not in self.ORDER]
 
@@ -59,7 +59,7 @@ app = typer.Typer(
 )
 
 
-OutputFormat = StrEnum("OutputFormat", {name: name for name in FORMATS})  # type: ignore[misc]
+OutputFormat = Format
 
 
 class Billing(StrEnum):
@@ -154,7 +154,7 @@ def explain(
     ] = None,
     fmt: Annotated[
         OutputFormat, typer.Option("--format", "-f", metavar="rich|json|markdown", help="Output format.")
-    ] = OutputFormat.rich,
+    ] = OutputFormat.RICH,
     output: Annotated[
         str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file.")
     ] = None,
@@ -181,7 +181,7 @@ def explain(
 def errors(
     fmt: Annotated[
         OutputFormat, typer.Option("--format", "-f", metavar="rich|json|markdown", help="Output format.")
-    ] = OutputFormat.rich,
+    ] = OutputFormat.RICH,
 ) -> None:
     """List the error catalog: every code and slug the doctor can name."""
     from gemini_doctor.explain import catalog_document
@@ -203,7 +203,7 @@ def check(**flags: object) -> None:
         fmt = OutputFormat(settings.format)
         emit(document, fmt, settings.output, secrets=settings.secrets, verbose=settings.verbose)
         for line in ci_outputs(document, settings):
-            if fmt is not OutputFormat.json or settings.output:
+            if fmt is not OutputFormat.JSON or settings.output:
                 typer.echo(line)
     except InputError as exc:
         raise fail(str(exc)) from None
@@ -224,7 +224,7 @@ def _setting_parameter(setting: Setting) -> inspect.Parameter:
         kind = float | None
         common["min"], common["max"] = setting.bounds or (None, None)
     elif setting.kind is Kind.CHOICE:
-        kind = StrEnum(setting.key.title(), {choice: choice for choice in setting.choices}) | None  # type: ignore[misc]
+        kind = cast(Any, setting.choices) | None
     option = typer.Option(*names, **common)
     annotation = Annotated[kind, option]
     return inspect.Parameter(setting.key, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
@@ -366,7 +366,7 @@ def proxy(
     fmt: Annotated[
         OutputFormat,
         typer.Option("--format", "-f", metavar="rich|json|markdown", help="Format of the report at Ctrl-C."),
-    ] = (OutputFormat.rich),
+    ] = (OutputFormat.RICH),
     output: Annotated[
         str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file.")
     ] = None,
@@ -456,7 +456,7 @@ def main() -> None:
         code = 1
     except typer.TyperException as usage:  # bad flags, unknown options, extra arguments: exit 2
         if type(usage).__name__ == "NoArgsIsHelpError":
-            usage.show()
+            getattr(usage, "show")()  # noqa: B009 - click's NoArgsIsHelpError, not in typer's stubs
             sys.exit(2)
         message = usage.format_message() if hasattr(usage, "format_message") else str(usage)
         sys.stderr.write(f"gemini-doctor: error: {redact(message)} (see `gemini-doctor --help`)\n")

@@ -30,7 +30,7 @@ def looks_like_code(target: str) -> bool:
 
 
 def near_code(target: str) -> str:
-    """The suffix " (did you mean ghost-429?)" when a target that is no file reads like a mistyped code or slug, else ""."""
+    """The suffix " (did you mean ghost-429?)" for a target that is no file but reads like a mistyped code or slug."""
     if not re.fullmatch(r"[A-Za-z0-9_-]{3,60}", target.strip()):
         return ""
     return did_you_mean(target, [k for e in error_types() for k in (e.code, e.slug)])

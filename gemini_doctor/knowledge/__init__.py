@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 SERVICE = "generativelanguage.googleapis.com"  # the Gemini API's service name in Service Usage and Cloud Quotas
 CATEGORIES = ("hard-error", "silent-failure", "ignored-setting")
@@ -158,7 +159,7 @@ def _read(name: str) -> dict:
     try:
         cached.parent.mkdir(exist_ok=True)
         partial = cached.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_bytes(marshal.dumps(_frozen(data)))
+        partial.write_bytes(marshal.dumps(_frozen(data)))  # type: ignore[arg-type]
         partial.replace(cached)
     except (OSError, ValueError):
         pass
@@ -205,8 +206,7 @@ def error_types() -> tuple[ErrorType, ...]:
 
 
 def _signature(slug: str, raw: dict) -> Signature:
-    values = {key: tuple(value) if isinstance(value, list) else value for key, value in raw.items()}
-    return Signature(slug=slug, **values)
+    return Signature(slug=slug, **_listed_as_tuples(raw))
 
 
 @cache
@@ -242,10 +242,11 @@ def find_retired(name: str) -> Retired | None:
 @cache
 def layers() -> tuple[Layer, ...]:
     """The layers an error can pass through, in the order they are reported."""
-    return tuple(
-        Layer(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
-        for raw in _read("readers.toml")["layer"]
-    )
+    return tuple(Layer(**_listed_as_tuples(raw)) for raw in _read("readers.toml")["layer"])
+
+
+def _listed_as_tuples(raw: dict[str, Any]) -> dict[str, Any]:
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in raw.items()}
 
 
 @cache
