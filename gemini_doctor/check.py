@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from dataclasses import replace
 from typing import Any
 
 from gemini_doctor.diagnosis import Diagnosis, rank
 from gemini_doctor.engine import Check, CheckResult, discover_checks, run_checks
 from gemini_doctor.input_error import InputError
-from gemini_doctor.knowledge import find_model, is_loopback, recommended_model
+from gemini_doctor.knowledge import did_you_mean, find_model, is_loopback, recommended_model
 from gemini_doctor.report import SCHEMA, tool_info
 from gemini_doctor.settings import Settings
 
@@ -43,7 +45,8 @@ def select(checks: list[Check], settings: Settings) -> list[Check]:
     ids = {c.id for c in checks}
     for name in (*settings.only, *settings.skip):
         if name not in ids:
-            raise InputError(f"no check named {name!r}; checks: {', '.join(c.id for c in checks)}")
+            hint = did_you_mean(name, sorted(ids))
+            raise InputError(f"no check named {name!r}{hint}; checks: {', '.join(c.id for c in checks)}")
     if settings.only:
         checks = [c for c in checks if c.id in settings.only]
     chosen = [c for c in checks if c.id not in settings.skip]
@@ -77,8 +80,28 @@ def cost_notice(settings: Settings) -> str | None:
     )
 
 
-def run(settings: Settings, notify: Any = None) -> dict[str, Any]:
-    """Run the checks and return the report document; `notify` hears the cost notice before anything is sent."""
+def import_gcp_in_background(wanted: bool) -> threading.Thread | None:
+    """When a project is given, import the Google Cloud clients once, in one thread, while the main thread goes on
+    with its own start-up (check discovery, httpx, the emulator); `run` waits for it before the deadline starts."""
+    if not wanted:
+        return None
+
+    def work() -> None:
+        from gemini_doctor.probes import gcp
+
+        gcp.prepare()
+
+    thread = threading.Thread(target=work, name="gemini-doctor-imports", daemon=True)
+    thread.start()
+    return thread
+
+
+def run(settings: Settings, notify: Any = None, importing: threading.Thread | None = None) -> dict[str, Any]:
+    """Run the checks and return the report document; `notify` hears the cost notice before anything is sent.
+
+    `importing`: the thread importing the Google Cloud clients, when one was started (else they are imported here).
+    """
+    importing = importing or import_gcp_in_background(bool(settings.project) or settings.needs_adc)
     if not settings.model:
         settings = replace(settings, model=recommended_model().id)
     checks = select(discover_checks(), settings)  # a bad selection is said before the cost notice
@@ -86,10 +109,8 @@ def run(settings: Settings, notify: Any = None) -> dict[str, Any]:
     if notice and notify is not None:
         notify(notice)
     wants_gcp = bool(settings.project) and any("gcp" in c.needs for c in checks)
-    if wants_gcp or settings.needs_adc:
-        from gemini_doctor.probes import gcp
-
-        gcp.prepare()  # imports are start-up, not time the servers are given
+    if (wants_gcp or settings.needs_adc) and importing is not None:
+        importing.join()  # imports are start-up, not time the servers are given
     results, sent, secrets = asyncio.run(_run(checks, settings, wants_gcp))
     from gemini_doctor.redact import redact_obj
 
@@ -184,7 +205,7 @@ def document(settings: Settings, results: list[tuple[Check, CheckResult]], sent:
     }
 
 
-def annotations(doc: dict[str, Any]) -> list[str]:
+def annotation_lines(doc: dict[str, Any]) -> list[str]:
     """One GitHub annotation line per diagnosis."""
     from gemini_doctor.report.github import Level, annotation
 
@@ -205,7 +226,7 @@ def ci_outputs(document: dict[str, Any], settings: Settings) -> list[str]:
     if not in_actions():
         return []
     append_step_summary(render(document, "markdown", secrets=settings.secrets))
-    return annotations(redact_obj(document, settings.secrets))  # type: ignore[arg-type]
+    return annotation_lines(redact_obj(document, settings.secrets))  # type: ignore[arg-type]
 
 
 EMULATED_KEY = "emulated-key"  # any non-empty key works against the emulator
@@ -231,6 +252,8 @@ def run_command(flags: dict[str, Any], notify: Any = None) -> tuple[dict[str, An
 
     server = None
     try:
+        project = flags.get("emulator") or flags.get("project") or os.environ.get("GOOGLE_CLOUD_PROJECT")
+        importing = import_gcp_in_background(bool(project))  # meanwhile: the emulator, the settings, the checks
         if flags.get("emulator"):
             server, flags = _start_emulator(flags["emulator"], flags)
         settings = resolve(flags)
@@ -239,7 +262,8 @@ def run_command(flags: dict[str, Any], notify: Any = None) -> tuple[dict[str, An
             settings = apply_scenario_args(settings, server.scenario.check_args, given)
         settings = _read_check_files(settings)
         _check_output_folder(settings.output)
-        document = run(settings, notify if flags.get("generate") else None)  # a scenario's own --generate is free
+        notice = notify if flags.get("generate") else None  # a scenario's own --generate is free
+        document = run(settings, notice, importing)
         if server is not None:
             document["target"]["emulator"] = server.scenario.slug
     finally:
@@ -248,13 +272,21 @@ def run_command(flags: dict[str, Any], notify: Any = None) -> tuple[dict[str, An
     return document, settings
 
 
-def _start_emulator(slug: str, flags: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    from gemini_doctor.emulator.scenarios import find_scenario
-    from gemini_doctor.emulator.server import EmulatorServer
+def scenario_named(slug: str) -> Any:
+    """The emulator scenario with this slug; an unknown one is an InputError with the closest name."""
+    from gemini_doctor.emulator.scenarios import find_scenario, scenarios
 
     scenario = find_scenario(slug)
     if scenario is None:
-        raise InputError(f"unknown scenario {slug!r}; `gemini-doctor emulate --list` lists them")
+        hint = did_you_mean(slug, [s.slug for s in scenarios()])
+        raise InputError(f"unknown scenario {slug!r}{hint}; `gemini-doctor emulate --list` lists them")
+    return scenario
+
+
+def _start_emulator(slug: str, flags: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from gemini_doctor.emulator.server import EmulatorServer
+
+    scenario = scenario_named(slug)
     server = EmulatorServer(scenario).start()
     pointed = {"base_url": server.url, "gcp_endpoint": server.url, "project": EMULATED_PROJECT}
     flags = {**flags, **_vertex_call(scenario, flags)}

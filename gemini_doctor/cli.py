@@ -10,23 +10,40 @@ import inspect
 import os
 import sys
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from gemini_doctor import __version__
-from gemini_doctor.settings import FORMATS, SETTINGS, Kind, Setting
+from gemini_doctor.settings import SETTINGS, Format, Kind, Setting
 
 EXIT_CODES_HELP = "Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or input error."
 
 
-class _CommandsInOrderOfUse(TyperGroup):
+class _FlagHelp:
+    """Flags (`--help`, `--install-completion`, …) read as flags in the help, not `<bool>`."""
+
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+            elif param.param_type_name == "argument":  # its metavar says it all; no `<str>` beside it
+                param.display_type_rich = lambda ctx: None
+        return params
+
+
+class _Command(_FlagHelp, TyperCommand):
+    pass
+
+
+class _CommandsInOrderOfUse(_FlagHelp, TyperGroup):
     """`--help` lists the main job first, not the order the functions happen to be defined in."""
 
     ORDER = ("check", "explain", "errors", "lint", "emulate", "proxy")
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
         return [n for n in self.ORDER if n in names] + [n for n in names if n not in self.ORDER]
 
@@ -36,13 +53,13 @@ app = typer.Typer(
     cls=_CommandsInOrderOfUse,
     help="Tells apart the failures of Gemini image-generation calls and says how to fix each.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
-OutputFormat = StrEnum("OutputFormat", {name: name for name in FORMATS})  # type: ignore[misc]
+OutputFormat = Format
 
 
 class Billing(StrEnum):
@@ -59,7 +76,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, metavar="", help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Tells apart the failures of Gemini image-generation calls and says how to fix each."""
@@ -73,6 +93,16 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def terminal(output: str | None) -> tuple[bool, int | None]:
+    """(colour, width) for stdout: a terminal's width, else None (piped: nothing hard-wrapped). NO_COLOR wins over
+    FORCE_COLOR, which colours piped output too (https://no-color.org, https://force-color.org)."""
+    to_terminal = output is None and sys.stdout.isatty()
+    width = os.get_terminal_size().columns if to_terminal else None
+    if output is not None or os.environ.get("NO_COLOR"):
+        return False, width
+    return to_terminal or bool(os.environ.get("FORCE_COLOR")), width
+
+
 def emit(
     document: dict,
     fmt: OutputFormat,
@@ -83,9 +113,7 @@ def emit(
     """Render once, through the redacting door, to stdout or atomically to --output."""
     from gemini_doctor.report import render
 
-    to_terminal = output is None and sys.stdout.isatty()
-    color = to_terminal and "NO_COLOR" not in os.environ
-    width = os.get_terminal_size().columns if to_terminal else None
+    color, width = terminal(output)
     text = render(document, fmt.value, secrets=secrets, color=color, width=width, verbose=verbose)
     if output:
         from gemini_doctor.inputs import write_atomically
@@ -96,57 +124,64 @@ def emit(
         sys.stdout.flush()
 
 
-@app.command()
+@app.command(cls=_Command)
 def explain(
     target: Annotated[
         str | None,
         typer.Argument(
+            metavar="TARGET",
             help="A file with the error, '-' for stdin, or a code/slug (GD001, ghost-429) to show its page. "
             "Pasted text in quotes works too.",
             show_default=False,
         ),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="The model the app called (sharpens the diagnosis).")] = None,
-    request: Annotated[
-        str | None, typer.Option(help="The JSON body the app sent: its generationConfig is checked against the answer.")
+    model: Annotated[
+        str | None, typer.Option(metavar="MODEL", help="The model the app called (sharpens the diagnosis).")
     ] = None,
-    billing: Annotated[Billing | None, typer.Option(help="Whether billing is enabled on the key's project.")] = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.rich,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    request: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE", help="The JSON body the app sent: its generationConfig is checked against the answer."
+        ),
+    ] = None,
+    billing: Annotated[
+        Billing | None,
+        typer.Option(metavar="enabled|disabled", help="Whether billing is enabled on the key's project."),
+    ] = None,
+    example: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="Explain an example shipped with the package, e.g. billing-limit-zero."),
+    ] = None,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", metavar="rich|json|markdown", help="Output format.")
+    ] = OutputFormat.RICH,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file.")
+    ] = None,
 ) -> None:
     """Classify an error someone pasted: a JSON body, an SDK exception, or `curl -i` output."""
-    from pathlib import Path
-
     from gemini_doctor.diagnosis import Context
-    from gemini_doctor.explain import explain_document, looks_like_code, rule_document
+    from gemini_doctor.explain import explain_command
     from gemini_doctor.input_error import InputError
-    from gemini_doctor.inputs import read_json_object, read_text
+    from gemini_doctor.inputs import read_json_object
 
     try:
-        if target is None and sys.stdin.isatty():
-            raise InputError("nothing to explain: pass a file, '-' to read stdin, or a code such as GD001")
-        source = target or "-"
-        if source != "-" and not Path(source).exists() and looks_like_code(source):
-            emit(rule_document(source), fmt, output)
-            return
-        if source != "-" and not Path(source).exists() and any(c in source for c in " {\n"):
-            text, label = source, "argument"
-        else:
-            text, label = read_text(source)
         body = read_json_object(request, "request") if request else None
-        context = Context(
-            model=model, request=body, billing_enabled=None if billing is None else billing is Billing.enabled
-        )
-        document = explain_document(text, label, context)
+        enabled = None if billing is None else billing is Billing.enabled
+        context = Context(model=model, request=body, billing_enabled=enabled)
+        interactive = sys.stdin.isatty()
+        document = explain_command(target, example, context, interactive, lambda text: typer.echo(text, err=True))
         emit(document, fmt, output)
     except InputError as exc:
         raise fail(str(exc)) from None
     raise typer.Exit(document["exit_code"])
 
 
-@app.command()
+@app.command(cls=_Command)
 def errors(
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.rich,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", metavar="rich|json|markdown", help="Output format.")
+    ] = OutputFormat.RICH,
 ) -> None:
     """List the error catalog: every code and slug the doctor can name."""
     from gemini_doctor.explain import catalog_document
@@ -168,7 +203,7 @@ def check(**flags: object) -> None:
         fmt = OutputFormat(settings.format)
         emit(document, fmt, settings.output, secrets=settings.secrets, verbose=settings.verbose)
         for line in ci_outputs(document, settings):
-            if fmt is not OutputFormat.json or settings.output:
+            if fmt is not OutputFormat.JSON or settings.output:
                 typer.echo(line)
     except InputError as exc:
         raise fail(str(exc)) from None
@@ -189,7 +224,7 @@ def _setting_parameter(setting: Setting) -> inspect.Parameter:
         kind = float | None
         common["min"], common["max"] = setting.bounds or (None, None)
     elif setting.kind is Kind.CHOICE:
-        kind = StrEnum(setting.key.title(), {choice: choice for choice in setting.choices}) | None  # type: ignore[misc]
+        kind = cast(Any, setting.choices) | None
     option = typer.Option(*names, **common)
     annotation = Annotated[kind, option]
     return inspect.Parameter(setting.key, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
@@ -203,23 +238,30 @@ def _command_from_settings(function: Any, settings: tuple[Setting, ...]) -> Any:
     return function
 
 
-app.command()(_command_from_settings(check, SETTINGS))
+app.command(cls=_Command)(_command_from_settings(check, SETTINGS))
 
 
-@app.command()
+@app.command(cls=_Command)
 def emulate(
     scenario: Annotated[
-        str, typer.Option("--scenario", "-s", help="The failure to reproduce (see --list).")
+        str, typer.Option("--scenario", "-s", metavar="SCENARIO", help="The failure to reproduce (see --list).")
     ] = "healthy",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 8765,
-    host: Annotated[str, typer.Option(help="Address to listen on. Loopback unless you say otherwise.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(metavar="PORT", help="Port to listen on; 0 picks a free one.", min=0, max=65535)
+    ] = 8765,
+    host: Annotated[
+        str, typer.Option(metavar="HOST", help="Address to listen on. Loopback unless you say otherwise.")
+    ] = "127.0.0.1",
     latency_ms: Annotated[
-        int, typer.Option(help="Delay every answer by this much (for benchmarks).", min=0, max=600_000)
+        int, typer.Option(metavar="MS", help="Delay every answer by this much (for benchmarks).", min=0, max=600_000)
     ] = 0,
-    list_scenarios: Annotated[bool, typer.Option("--list", help="List the scenarios, a line each, and exit.")] = False,
+    list_scenarios: Annotated[
+        bool, typer.Option("--list", metavar="", help="List the scenarios, a line each, and exit.")
+    ] = False,
     per_minute: Annotated[
         int | None,
         typer.Option(
+            metavar="N",
             help="Make the scenario's failure a real per-minute quota: this many images in any rolling minute "
             "succeed, then its error until the window frees (e.g. -s ipm-exceeded --per-minute 5).",
             min=1,
@@ -229,23 +271,26 @@ def emulate(
     chaos: Annotated[
         str | None,
         typer.Option(
+            metavar="KIND",
             help="Break generateContent on purpose: non-json, wrong-shape, bad-image, huge-body, "
-            "html-5xx, huge-retry-delay, echo-key, hang, drip, close-mid-body."
+            "html-5xx, huge-retry-delay, echo-key, hang, drip, close-mid-body.",
         ),
     ] = None,
 ) -> None:
     """Serve a local emulator of the Gemini API and the GCP APIs that reproduces a failure. Ctrl-C stops it."""
-    from gemini_doctor.check import EMULATED_KEY, reproduce_command
-    from gemini_doctor.emulator.scenarios import find_scenario, scenarios
+    from gemini_doctor.check import EMULATED_KEY, reproduce_command, scenario_named
+    from gemini_doctor.emulator.scenarios import scenarios
+    from gemini_doctor.input_error import InputError
 
     if list_scenarios:
         width = max(len(s.slug) for s in scenarios())
         for item in scenarios():
             typer.echo(f"{item.slug:{width}}  {item.title}")
         return
-    chosen = find_scenario(scenario)
-    if chosen is None:
-        raise fail(f"unknown scenario {scenario!r}; `gemini-doctor emulate --list` lists them")
+    try:
+        chosen = scenario_named(scenario)
+    except InputError as exc:
+        raise fail(str(exc)) from None
     from gemini_doctor.emulator.app import CHAOS
     from gemini_doctor.emulator.server import EmulatorServer
 
@@ -288,13 +333,18 @@ def emulate(
         server.socket.close()
 
 
-@app.command()
+@app.command(cls=_Command)
 def proxy(
     upstream: Annotated[
-        str, typer.Option(help="Where requests go on to: Google's endpoint, or a gateway, or the emulator.")
+        str,
+        typer.Option(metavar="URL", help="Where requests go on to: Google's endpoint, or a gateway, or the emulator."),
     ] = "https://generativelanguage.googleapis.com",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 8766,
-    host: Annotated[str, typer.Option(help="Address to listen on. Loopback unless you say otherwise.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(metavar="PORT", help="Port to listen on; 0 picks a free one.", min=0, max=65535)
+    ] = 8766,
+    host: Annotated[
+        str, typer.Option(metavar="HOST", help="Address to listen on. Loopback unless you say otherwise.")
+    ] = "127.0.0.1",
     expect: Annotated[
         list[str] | None,
         typer.Option(
@@ -305,16 +355,22 @@ def proxy(
         ),
     ] = None,
     request: Annotated[
-        str | None, typer.Option(help="The JSON body the app means to send: its imageConfig is expected.")
+        str | None,
+        typer.Option(metavar="FILE", help="The JSON body the app means to send: its imageConfig is expected."),
     ] = None,
     log: Annotated[
-        str | None, typer.Option(help="Append each exchange to this file as a JSON line (redacted).")
+        str | None, typer.Option(metavar="FILE", help="Append each exchange to this file as a JSON line (redacted).")
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds an upstream answer may take.", min=1, max=3600)] = 300,
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Format of the report at Ctrl-C.")] = (
-        OutputFormat.rich
-    ),
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    timeout: Annotated[
+        float, typer.Option(metavar="SECONDS", help="Seconds an upstream answer may take.", min=1, max=3600)
+    ] = 300,
+    fmt: Annotated[
+        OutputFormat,
+        typer.Option("--format", "-f", metavar="rich|json|markdown", help="Format of the report at Ctrl-C."),
+    ] = (OutputFormat.RICH),
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file.")
+    ] = None,
 ) -> None:
     """Forward an app's Gemini calls and diagnose each one live; Ctrl-C prints the report."""
     from gemini_doctor.input_error import InputError
@@ -339,17 +395,25 @@ class LintFormat(StrEnum):
     markdown = "markdown"
 
 
-@app.command()
+@app.command(cls=_Command)
 def lint(
     paths: Annotated[
         list[str] | None,
-        typer.Argument(help="Files or folders to scan (default: the current folder).", show_default=False),
+        typer.Argument(
+            metavar="PATHS", help="Files or folders to scan (default: the current folder).", show_default=False
+        ),
     ] = None,
-    fmt: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.rich,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    fmt: Annotated[
+        LintFormat, typer.Option("--format", "-f", metavar="rich|json|sarif|github|markdown", help="Output format.")
+    ] = LintFormat.rich,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file.")
+    ] = None,
     ignore: Annotated[
         list[str] | None,
-        typer.Option("--ignore", help="Leave out a code or slug, e.g. GD009 (repeatable or comma-separated)."),
+        typer.Option(
+            "--ignore", metavar="CODE", help="Leave out a code or slug, e.g. GD009 (repeatable or comma-separated)."
+        ),
     ] = None,
 ) -> None:
     """Find the parameter traps written in Python, JavaScript/TypeScript and JSON source: no key, no request.
@@ -364,10 +428,8 @@ def lint(
 
     try:
         document = lint_document(paths or ["."], ignore or [])
-        to_terminal = output is None and sys.stdout.isatty()
-        color = to_terminal and "NO_COLOR" not in os.environ
-        width = os.get_terminal_size().columns if to_terminal else 100
-        text = render_lint(document, fmt.value, color=color, width=width)
+        color, width = terminal(output)
+        text = render_lint(document, fmt.value, color=color, width=width or 100)
         if output:
             from gemini_doctor.inputs import write_atomically
 
@@ -395,7 +457,7 @@ def main() -> None:
         code = 1
     except typer.TyperException as usage:  # bad flags, unknown options, extra arguments: exit 2
         if type(usage).__name__ == "NoArgsIsHelpError":
-            usage.show()
+            getattr(usage, "show")()  # noqa: B009 - click's NoArgsIsHelpError, not in typer's stubs
             sys.exit(2)
         message = usage.format_message() if hasattr(usage, "format_message") else str(usage)
         sys.stderr.write(f"gemini-doctor: error: {redact(message)} (see `gemini-doctor --help`)\n")

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast, runtime_checkable
 
 from gemini_doctor.diagnosis import Diagnosis, rank
 from gemini_doctor.levels import Need, Severity, Status
@@ -153,7 +153,7 @@ def discover_checks() -> list[Check]:
                 getattr(check, attribute)
             _ = [Need(need) for need in check.needs]
         except Exception as exc:  # one broken plugin must not take the doctor down
-            check = BrokenPlugin(entry.name, exc)
+            check = cast(Check, BrokenPlugin(entry.name, exc))
         if check.id in seen:
             continue
         seen.add(check.id)
@@ -182,7 +182,7 @@ def validate_graph(checks: list[Check]) -> list[Check]:
     result: list[Check] = []
     for check in checks:
         why = problem(check)
-        result.append(check if why is None else BrokenPlugin(check.id, why, check.title, check.order))
+        result.append(check if why is None else cast(Check, BrokenPlugin(check.id, why, check.title, check.order)))
     return result
 
 

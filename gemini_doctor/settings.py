@@ -25,10 +25,19 @@ DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 MAX_CONFIG_BYTES = 1024 * 1024  # a pyproject.toml is kilobytes
 MAX_CREDENTIALS_BYTES = 1024 * 1024  # an ADC or service-account file is a few kilobytes
 API_VERSIONS = ("v1beta", "v1", "v1alpha")
-BACKENDS = ("gemini", "vertex")
 VERTEX_ENV = {"base_url": "GOOGLE_VERTEX_BASE_URL"}  # where google-genai reads a setting under Vertex AI instead
 LOCATION_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")  # it becomes part of a host name: nothing else may pass
-FORMATS = ("rich", "json", "markdown")
+
+
+class Format(StrEnum):
+    """The output formats of check, explain, errors and proxy."""
+
+    RICH = "rich"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+FORMATS = tuple(f.value for f in Format)
 # Config files, the first with settings wins: pyproject's table, as the README says, then the tool's own file.
 CONFIG_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("pyproject.toml", ("tool", "gemini-doctor")),
@@ -62,7 +71,7 @@ class Setting:
     config: bool = True
     short: str | None = None
     field: str | None = None
-    choices: tuple[str, ...] = ()
+    choices: type[StrEnum] | None = None
     bounds: tuple[float, float] | None = None
     guard_url: bool = False  # a config file may only set a Google URL (it could send the key elsewhere)
 
@@ -80,8 +89,9 @@ class Setting:
         if self.kind in (Kind.TEXT, Kind.CHOICE):
             if not isinstance(value, str) or not value.strip():
                 raise InputError(f"setting {name} must be a non-empty string, not {value!r}")
-            if self.choices and value.strip() not in self.choices:
-                raise InputError(f"setting {name} must be one of {', '.join(self.choices)}, not {value!r}")
+            allowed = [c.value for c in self.choices] if self.choices else []
+            if allowed and value.strip() not in allowed:
+                raise InputError(f"setting {name} must be one of {', '.join(allowed)}, not {value!r}")
             return value.strip()
         if self.kind is Kind.NUMBER:
             low, high = self.bounds or (float("-inf"), float("inf"))
@@ -112,7 +122,7 @@ SETTINGS: tuple[Setting, ...] = (
         "reads it.",
         Kind.CHOICE,
         "gemini|vertex",
-        choices=BACKENDS,
+        choices=Backend,
     ),
     Setting("project", "Google Cloud project of the key.", metavar="PROJECT", env="GOOGLE_CLOUD_PROJECT"),
     Setting(
@@ -156,7 +166,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("only", "Run only this check (repeatable or comma-separated).", Kind.LIST, "CHECK"),
     Setting("skip", "Skip this check (repeatable or comma-separated).", Kind.LIST, "CHECK"),
     Setting("timeout", "Seconds the whole run may take (default 10).", Kind.NUMBER, "SECONDS", bounds=(0.1, 600)),
-    Setting("format", "Output format.", Kind.CHOICE, "|".join(FORMATS), short="-f", choices=FORMATS),
+    Setting("format", "Output format.", Kind.CHOICE, "|".join(FORMATS), short="-f", choices=Format),
     Setting("output", "Write the report to this file.", metavar="FILE", short="-o", config=False),
     Setting("strict", "Warnings fail too (exit 1).", Kind.FLAG),
     Setting("verbose", "Show every check's evidence.", Kind.FLAG, short="-v", config=False),

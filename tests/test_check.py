@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import pytest
@@ -15,6 +16,23 @@ from tests.conftest import run_installed
 FREE_TIER_METRIC = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
 ARTICLE_SLUGS = [e.slug for e in error_types() if e.code.startswith("GD0")]
 SERVER_SIDE = [s.slug for s in scenarios() if s.slug != "healthy" and s.backend == "gemini"]
+
+
+# This project's own research notes: users see sources they can open, never these (issue 15, point 4).
+INTERNAL = re.compile(
+    r"the article|article's|seed-claims|\[spike\]|research (?:corpus|files|notes)|api-facts|field report|"
+    r"claims? \d|shared/research",
+    re.IGNORECASE,
+)
+
+
+def assert_nothing_internal(document: dict) -> None:
+    """The document in every format (rich verbose, Markdown, JSON) quotes none of the project's internal notes."""
+    from gemini_doctor.report import render
+
+    for fmt in ("rich", "markdown", "json"):
+        found = INTERNAL.search(render(document, fmt, verbose=True))
+        assert found is None, (fmt, found.string[max(0, found.start() - 80) : found.end() + 40])
 
 
 def check_json(run_cli, *args: str) -> tuple[int, dict]:
@@ -43,6 +61,7 @@ def test_each_article_scenario_is_named_first_in_process(run_cli, emulator, slug
     code, document = check_json(run_cli, *emulator_args(server, slug))
     assert document["diagnosis"][0]["slug"] == slug, [d["slug"] for d in document["diagnosis"]]
     assert code == 1 and document["exit_code"] == 1
+    assert_nothing_internal(document)
 
 
 @pytest.mark.parametrize("slug", [s for s in SERVER_SIDE if s not in ARTICLE_SLUGS])
@@ -50,6 +69,7 @@ def test_each_added_scenario_is_named_first(run_cli, slug):
     code, document = check_json(run_cli, "--emulator", slug)
     assert document["diagnosis"][0]["slug"] == slug
     assert code == 1
+    assert_nothing_internal(document)
 
 
 @pytest.mark.parametrize("slug", ["billing-limit-zero", "wrong-endpoint", "image-size-case", "missing-text-modality"])
@@ -68,6 +88,7 @@ def test_healthy_with_generate_passes_five_checks(run_cli):
     assert document["diagnosis"] == []
     assert document["schema"] == "gemini-doctor/v1" and document["tool"]["name"] == "gemini-doctor"
     assert set(document["target"]) >= {"model", "base_url", "api_version", "project"}
+    assert_nothing_internal(document)
 
 
 def test_the_first_readme_command_works_with_no_key(monkeypatch):

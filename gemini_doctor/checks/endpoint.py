@@ -16,6 +16,7 @@ from gemini_doctor.diagnosis import Context, Diagnosis
 from gemini_doctor.diagnosis.rules import diagnose
 from gemini_doctor.engine import CheckContext, CheckResult
 from gemini_doctor.knowledge import is_openai_route
+from gemini_doctor.levels import Status
 from gemini_doctor.probes.gemini import Answer
 from gemini_doctor.probes.limits import MAX_BODY_BYTES
 from gemini_doctor.redact import redact
@@ -75,7 +76,7 @@ class EndpointCheck:
             evidence.append(f"proxy in use (from the environment): {proxy}")
         if is_openai_route(settings.base_url) or settings.api_version.startswith("openai"):
             return CheckResult(
-                "fail",
+                Status.FAIL,
                 "the OpenAI-compatible path is not the image endpoint",
                 evidence,
                 [
@@ -115,6 +116,6 @@ class EndpointCheck:
         if shape.status != 400:
             evidence.append(f"shape probe answered HTTP {shape.status}")
             unknown = f"the shape probe's HTTP {shape.status} does not say if it takes image fields"
-            return CheckResult("pass", f"{where} answers ({unknown})", evidence)
+            return CheckResult(Status.PASS, f"{where} answers ({unknown})", evidence)
         evidence.append("shape probe (empty contents, image fields) answered HTTP 400: the version parses image fields")
-        return CheckResult("pass", f"{where} answers and takes image fields", evidence)
+        return CheckResult(Status.PASS, f"{where} answers and takes image fields", evidence)

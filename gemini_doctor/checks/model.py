@@ -15,6 +15,7 @@ from gemini_doctor.diagnosis.rules import diagnose
 from gemini_doctor.engine import CheckContext, CheckResult
 from gemini_doctor.findings import model_deprecated
 from gemini_doctor.knowledge import closest_models, find_model, is_image_model, model_id
+from gemini_doctor.levels import Status
 from gemini_doctor.probes.gemini import Answer
 
 
@@ -85,7 +86,7 @@ class ModelCheck:
         if known is None:
             evidence.append("not in the built-in model table: its sizes and ratios cannot be checked")
             if is_image_model(name):
-                return CheckResult("pass", f"{name} exists (not in the built-in table)", evidence)
+                return CheckResult(Status.PASS, f"{name} exists (not in the built-in table)", evidence)
             hint = f"Image models: {', '.join(live_image_models(listing)) or 'see models.list'}."
             lines = [*evidence, "its name does not say it makes images"]
             found = Diagnosis.of("wrong-model-name", "possible", lines, severity="warning", hints=[hint])
@@ -95,4 +96,4 @@ class ModelCheck:
             return CheckResult.from_diagnoses([retired], "", list(retired.evidence))
         status = "preview" if known.status == "preview" else "GA"
         made = f"({status}, {known.output_format.upper()})"
-        return CheckResult("pass", f"{name} exists, takes generateContent and makes images {made}", evidence)
+        return CheckResult(Status.PASS, f"{name} exists, takes generateContent and makes images {made}", evidence)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 SERVICE = "generativelanguage.googleapis.com"  # the Gemini API's service name in Service Usage and Cloud Quotas
 CATEGORIES = ("hard-error", "silent-failure", "ignored-setting")
@@ -47,6 +48,7 @@ class Signature:
     judge: str | None = None
     weight: int = 0
     hint: str | None = None
+    provenance: str | None = None  # internal: this project's notes behind it; never rendered
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ class ErrorType:
     checked: dt.date
     http_status: int | None = None
     grpc_status: str | None = None
-    article: str | None = None
+    article: str | None = None  # internal: the 2026-03 article's claim and its verdict; never rendered
+    provenance: str | None = None  # internal: this project's notes behind it; never rendered
     signatures: tuple[Signature, ...] = ()
 
 
@@ -115,6 +118,7 @@ class Model:
     image_tokens: dict[str, int] = field(default_factory=dict)
     pixels: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     pixels_source: str | None = None
+    provenance: str | None = None  # internal: this project's notes behind it; never rendered
 
     @property
     def is_shut_down(self) -> bool:
@@ -156,7 +160,7 @@ def _read(name: str) -> dict:
     try:
         cached.parent.mkdir(exist_ok=True)
         partial = cached.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_bytes(marshal.dumps(_frozen(data)))
+        partial.write_bytes(marshal.dumps(_frozen(data)))  # type: ignore[arg-type]
         partial.replace(cached)
     except (OSError, ValueError):
         pass
@@ -203,8 +207,7 @@ def error_types() -> tuple[ErrorType, ...]:
 
 
 def _signature(slug: str, raw: dict) -> Signature:
-    values = {key: tuple(value) if isinstance(value, list) else value for key, value in raw.items()}
-    return Signature(slug=slug, **values)
+    return Signature(slug=slug, **_listed_as_tuples(raw))
 
 
 @cache
@@ -240,10 +243,11 @@ def find_retired(name: str) -> Retired | None:
 @cache
 def layers() -> tuple[Layer, ...]:
     """The layers an error can pass through, in the order they are reported."""
-    return tuple(
-        Layer(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
-        for raw in _read("readers.toml")["layer"]
-    )
+    return tuple(Layer(**_listed_as_tuples(raw)) for raw in _read("readers.toml")["layer"])
+
+
+def _listed_as_tuples(raw: dict[str, Any]) -> dict[str, Any]:
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in raw.items()}
 
 
 @cache
@@ -375,3 +379,11 @@ def retirement(model: Model, today: dt.date | None = None) -> str | None:
     since = f" since {model.deprecated}" if model.deprecated else ""
     planned = f", listed for shutdown on {model.shutdown}" if model.shutdown else ""
     return f"deprecated{since}{planned}"
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """The suffix " (did you mean X?)" for the closest choice, ignoring case and dashes, or "" when none is close."""
+    folded = {choice.lower().replace("-", ""): choice for choice in choices}
+    key = word.strip().lower().replace("-", "").replace("_", "")
+    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
+    return f" (did you mean {folded[close[0]]}?)" if close else ""
