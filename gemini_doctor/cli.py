@@ -278,51 +278,17 @@ def emulate(
     ] = None,
 ) -> None:
     """Serve a local emulator of the Gemini API and the GCP APIs that reproduces a failure. Ctrl-C stops it."""
-    from gemini_doctor.check import EMULATED_KEY, reproduce_command, scenario_named
-    from gemini_doctor.emulator.scenarios import scenarios
+    from gemini_doctor.emulate import banner, open_emulator, scenario_list
     from gemini_doctor.input_error import InputError
 
     if list_scenarios:
-        width = max(len(s.slug) for s in scenarios())
-        for item in scenarios():
-            typer.echo(f"{item.slug:{width}}  {item.title}")
+        typer.echo(scenario_list(), nl=False)
         return
     try:
-        chosen = scenario_named(scenario)
+        server, chosen = open_emulator(scenario, host, port, latency_ms, chaos, per_minute)
     except InputError as exc:
         raise fail(str(exc)) from None
-    from gemini_doctor.emulator.app import CHAOS
-    from gemini_doctor.emulator.server import EmulatorServer
-
-    if chaos is not None and chaos not in CHAOS:
-        raise fail(f"unknown chaos {chaos!r}; one of: {', '.join(CHAOS)}")
-
-    try:
-        server = EmulatorServer(chosen, host=host, port=port, latency_ms=latency_ms, chaos=chaos, per_minute=per_minute)
-    except OSError as exc:
-        hint = "; pass --port 0 for a free one" if exc.errno in (98, 48, 10048) else ""
-        raise fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}){hint}") from None
-    url = server.url
-    lines = [
-        f"gemini-doctor emulator · scenario {chosen.slug}: {chosen.title}",
-        f"  listening on {url} (Gemini API: /v1beta, /v1, /v1beta/openai; Service Usage, Cloud Quotas, "
-        "Cloud Billing: /v1)",
-        f"  reproduce:   {reproduce_command(url, chosen.check_args)}",
-        f"  your app:    GOOGLE_GEMINI_BASE_URL={url} GEMINI_API_KEY={EMULATED_KEY} (any key works)",
-        "               google-genai 3.x needs nothing else: its default API version, v1, takes image fields here"
-        if chosen.v1_generation_config == "current"
-        else "               /v1/ refuses image fields in this scenario (as in Feb 2026); "
-        "GOOGLE_GENAI_API_VERSION=v1beta selects v1beta",
-        f"  OpenAI SDK:  OPENAI_BASE_URL={url}/v1beta/openai/ OPENAI_API_KEY={EMULATED_KEY}",
-    ]
-    if chaos:
-        lines.append(f"  chaos:       {CHAOS[chaos]}")
-    from gemini_doctor.knowledge import is_loopback
-
-    if not is_loopback(host):
-        lines.append(f"  warning: listening on {host}, reachable from other machines")
-    lines.append("  Ctrl-C stops it.")
-    typer.echo("\n".join(lines))
+    typer.echo(banner(server.url, chosen, host, chaos))
     sys.stdout.flush()
     try:
         server.serve_forever()
