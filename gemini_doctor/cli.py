@@ -67,6 +67,21 @@ class Billing(StrEnum):
     disabled = "disabled"
 
 
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", metavar="rich|json|markdown", help="Output format.")
+]
+OutputOption = Annotated[
+    str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file.")
+]
+
+PortOption = Annotated[
+    int, typer.Option(metavar="PORT", help="Port to listen on; 0 picks a free one.", min=0, max=65535)
+]
+HostOption = Annotated[
+    str, typer.Option(metavar="HOST", help="Address to listen on. Loopback unless you say otherwise.")
+]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"gemini-doctor {__version__}")
@@ -152,12 +167,8 @@ def explain(
         str | None,
         typer.Option(metavar="NAME", help="Explain an example shipped with the package, e.g. billing-limit-zero."),
     ] = None,
-    fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", metavar="rich|json|markdown", help="Output format.")
-    ] = OutputFormat.RICH,
-    output: Annotated[
-        str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file.")
-    ] = None,
+    fmt: FormatOption = OutputFormat.RICH,
+    output: OutputOption = None,
 ) -> None:
     """Classify an error someone pasted: a JSON body, an SDK exception, or `curl -i` output."""
     from gemini_doctor.diagnosis import Context
@@ -179,9 +190,7 @@ def explain(
 
 @app.command(cls=_Command)
 def errors(
-    fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", metavar="rich|json|markdown", help="Output format.")
-    ] = OutputFormat.RICH,
+    fmt: FormatOption = OutputFormat.RICH,
 ) -> None:
     """List the error catalog: every code and slug the doctor can name."""
     from gemini_doctor.explain import catalog_document
@@ -246,12 +255,8 @@ def emulate(
     scenario: Annotated[
         str, typer.Option("--scenario", "-s", metavar="SCENARIO", help="The failure to reproduce (see --list).")
     ] = "healthy",
-    port: Annotated[
-        int, typer.Option(metavar="PORT", help="Port to listen on; 0 picks a free one.", min=0, max=65535)
-    ] = 8765,
-    host: Annotated[
-        str, typer.Option(metavar="HOST", help="Address to listen on. Loopback unless you say otherwise.")
-    ] = "127.0.0.1",
+    port: PortOption = 8765,
+    host: HostOption = "127.0.0.1",
     latency_ms: Annotated[
         int, typer.Option(metavar="MS", help="Delay every answer by this much (for benchmarks).", min=0, max=600_000)
     ] = 0,
@@ -304,12 +309,8 @@ def proxy(
         str,
         typer.Option(metavar="URL", help="Where requests go on to: Google's endpoint, or a gateway, or the emulator."),
     ] = "https://generativelanguage.googleapis.com",
-    port: Annotated[
-        int, typer.Option(metavar="PORT", help="Port to listen on; 0 picks a free one.", min=0, max=65535)
-    ] = 8766,
-    host: Annotated[
-        str, typer.Option(metavar="HOST", help="Address to listen on. Loopback unless you say otherwise.")
-    ] = "127.0.0.1",
+    port: PortOption = 8766,
+    host: HostOption = "127.0.0.1",
     expect: Annotated[
         list[str] | None,
         typer.Option(
@@ -329,13 +330,8 @@ def proxy(
     timeout: Annotated[
         float, typer.Option(metavar="SECONDS", help="Seconds an upstream answer may take.", min=1, max=3600)
     ] = 300,
-    fmt: Annotated[
-        OutputFormat,
-        typer.Option("--format", "-f", metavar="rich|json|markdown", help="Format of the report at Ctrl-C."),
-    ] = (OutputFormat.RICH),
-    output: Annotated[
-        str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file.")
-    ] = None,
+    fmt: FormatOption = OutputFormat.RICH,
+    output: OutputOption = None,
 ) -> None:
     """Forward an app's Gemini calls and diagnose each one live; Ctrl-C prints the report."""
     from gemini_doctor.input_error import InputError
@@ -371,9 +367,7 @@ def lint(
     fmt: Annotated[
         LintFormat, typer.Option("--format", "-f", metavar="rich|json|sarif|github|markdown", help="Output format.")
     ] = LintFormat.rich,
-    output: Annotated[
-        str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file.")
-    ] = None,
+    output: OutputOption = None,
     ignore: Annotated[
         list[str] | None,
         typer.Option(
