@@ -229,20 +229,6 @@ def ci_outputs(document: dict[str, Any], settings: Settings) -> list[str]:
     return annotation_lines(redact_obj(document, settings.secrets))  # type: ignore[arg-type]
 
 
-EMULATED_KEY = "emulated-key"  # any non-empty key works against the emulator
-EMULATED_PROJECT = "emulated-project"
-
-
-def reproduce_command(url: str, check_args: tuple[str, ...], vertex_call: dict[str, Any] | None = None) -> str:
-    """The `gemini-doctor check` line that reproduces a scenario against a running emulator (a Vertex scenario's
-    `call`: its backend, location and model, and the placeholder token a loopback run sends instead of a key)."""
-    where = ["--base-url", url, "--gcp-endpoint", url, "--project", EMULATED_PROJECT]
-    if vertex_call is None:
-        return " ".join(["gemini-doctor check", *where, "--api-key", EMULATED_KEY, *check_args])
-    call = [f"--{name} {vertex_call[name]}" for name in ("location", "model") if vertex_call.get(name)]
-    return " ".join(["gemini-doctor check --backend vertex", *where, *call, *check_args])
-
-
 def run_command(flags: dict[str, Any], notify: Any = None) -> tuple[dict[str, Any], Settings]:
     """`check` from its flags (keys of settings.SETTINGS, None when not given): the report and the settings.
 
@@ -272,18 +258,8 @@ def run_command(flags: dict[str, Any], notify: Any = None) -> tuple[dict[str, An
     return document, settings
 
 
-def scenario_named(slug: str) -> Any:
-    """The emulator scenario with this slug; an unknown one is an InputError with the closest name."""
-    from gemini_doctor.emulator.scenarios import find_scenario, scenarios
-
-    scenario = find_scenario(slug)
-    if scenario is None:
-        hint = did_you_mean(slug, [s.slug for s in scenarios()])
-        raise InputError(f"unknown scenario {slug!r}{hint}; `gemini-doctor emulate --list` lists them")
-    return scenario
-
-
 def _start_emulator(slug: str, flags: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from gemini_doctor.emulate import EMULATED_KEY, EMULATED_PROJECT, scenario_named
     from gemini_doctor.emulator.server import EmulatorServer
 
     scenario = scenario_named(slug)

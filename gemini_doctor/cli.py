@@ -67,6 +67,21 @@ class Billing(StrEnum):
     disabled = "disabled"
 
 
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", metavar="rich|json|markdown", help="Output format.")
+]
+OutputOption = Annotated[
+    str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file.")
+]
+
+PortOption = Annotated[
+    int, typer.Option(metavar="PORT", help="Port to listen on; 0 picks a free one.", min=0, max=65535)
+]
+HostOption = Annotated[
+    str, typer.Option(metavar="HOST", help="Address to listen on. Loopback unless you say otherwise.")
+]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"gemini-doctor {__version__}")
@@ -152,12 +167,8 @@ def explain(
         str | None,
         typer.Option(metavar="NAME", help="Explain an example shipped with the package, e.g. billing-limit-zero."),
     ] = None,
-    fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", metavar="rich|json|markdown", help="Output format.")
-    ] = OutputFormat.RICH,
-    output: Annotated[
-        str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file.")
-    ] = None,
+    fmt: FormatOption = OutputFormat.RICH,
+    output: OutputOption = None,
 ) -> None:
     """Classify an error someone pasted: a JSON body, an SDK exception, or `curl -i` output."""
     from gemini_doctor.diagnosis import Context
@@ -179,9 +190,7 @@ def explain(
 
 @app.command(cls=_Command)
 def errors(
-    fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", metavar="rich|json|markdown", help="Output format.")
-    ] = OutputFormat.RICH,
+    fmt: FormatOption = OutputFormat.RICH,
 ) -> None:
     """List the error catalog: every code and slug the doctor can name."""
     from gemini_doctor.explain import catalog_document
@@ -246,12 +255,8 @@ def emulate(
     scenario: Annotated[
         str, typer.Option("--scenario", "-s", metavar="SCENARIO", help="The failure to reproduce (see --list).")
     ] = "healthy",
-    port: Annotated[
-        int, typer.Option(metavar="PORT", help="Port to listen on; 0 picks a free one.", min=0, max=65535)
-    ] = 8765,
-    host: Annotated[
-        str, typer.Option(metavar="HOST", help="Address to listen on. Loopback unless you say otherwise.")
-    ] = "127.0.0.1",
+    port: PortOption = 8765,
+    host: HostOption = "127.0.0.1",
     latency_ms: Annotated[
         int, typer.Option(metavar="MS", help="Delay every answer by this much (for benchmarks).", min=0, max=600_000)
     ] = 0,
@@ -278,52 +283,17 @@ def emulate(
     ] = None,
 ) -> None:
     """Serve a local emulator of the Gemini API and the GCP APIs that reproduces a failure. Ctrl-C stops it."""
-    from gemini_doctor.check import EMULATED_KEY, reproduce_command, scenario_named
-    from gemini_doctor.emulator.scenarios import scenarios
+    from gemini_doctor.emulate import banner, open_emulator, scenario_list
     from gemini_doctor.input_error import InputError
 
     if list_scenarios:
-        width = max(len(s.slug) for s in scenarios())
-        for item in scenarios():
-            typer.echo(f"{item.slug:{width}}  {item.title}")
+        typer.echo(scenario_list(), nl=False)
         return
     try:
-        chosen = scenario_named(scenario)
+        server, chosen = open_emulator(scenario, host, port, latency_ms, chaos, per_minute)
     except InputError as exc:
         raise fail(str(exc)) from None
-    from gemini_doctor.emulator.app import CHAOS
-    from gemini_doctor.emulator.server import EmulatorServer
-
-    if chaos is not None and chaos not in CHAOS:
-        raise fail(f"unknown chaos {chaos!r}; one of: {', '.join(CHAOS)}")
-
-    try:
-        server = EmulatorServer(chosen, host=host, port=port, latency_ms=latency_ms, chaos=chaos, per_minute=per_minute)
-    except OSError as exc:
-        hint = "; pass --port 0 for a free one" if exc.errno in (98, 48, 10048) else ""
-        raise fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}){hint}") from None
-    url = server.url
-    vertex_call = chosen.call if chosen.backend == "vertex" else None
-    lines = [
-        f"gemini-doctor emulator · scenario {chosen.slug}: {chosen.title}",
-        f"  listening on {url} (Gemini API: /v1beta, /v1, /v1beta/openai; Service Usage, Cloud Quotas, "
-        "Cloud Billing: /v1)",
-        f"  reproduce:   {reproduce_command(url, chosen.check_args, vertex_call)}",
-        f"  your app:    GOOGLE_GEMINI_BASE_URL={url} GEMINI_API_KEY={EMULATED_KEY} (any key works)",
-        "               google-genai 3.x needs nothing else: its default API version, v1, takes image fields here"
-        if chosen.v1_generation_config == "current"
-        else "               /v1/ refuses image fields in this scenario (as in Feb 2026); "
-        "GOOGLE_GENAI_API_VERSION=v1beta selects v1beta",
-        f"  OpenAI SDK:  OPENAI_BASE_URL={url}/v1beta/openai/ OPENAI_API_KEY={EMULATED_KEY}",
-    ]
-    if chaos:
-        lines.append(f"  chaos:       {CHAOS[chaos]}")
-    from gemini_doctor.knowledge import is_loopback
-
-    if not is_loopback(host):
-        lines.append(f"  warning: listening on {host}, reachable from other machines")
-    lines.append("  Ctrl-C stops it.")
-    typer.echo("\n".join(lines))
+    typer.echo(banner(server.url, chosen, host, chaos))
     sys.stdout.flush()
     try:
         server.serve_forever()
@@ -339,12 +309,8 @@ def proxy(
         str,
         typer.Option(metavar="URL", help="Where requests go on to: Google's endpoint, or a gateway, or the emulator."),
     ] = "https://generativelanguage.googleapis.com",
-    port: Annotated[
-        int, typer.Option(metavar="PORT", help="Port to listen on; 0 picks a free one.", min=0, max=65535)
-    ] = 8766,
-    host: Annotated[
-        str, typer.Option(metavar="HOST", help="Address to listen on. Loopback unless you say otherwise.")
-    ] = "127.0.0.1",
+    port: PortOption = 8766,
+    host: HostOption = "127.0.0.1",
     expect: Annotated[
         list[str] | None,
         typer.Option(
@@ -364,13 +330,8 @@ def proxy(
     timeout: Annotated[
         float, typer.Option(metavar="SECONDS", help="Seconds an upstream answer may take.", min=1, max=3600)
     ] = 300,
-    fmt: Annotated[
-        OutputFormat,
-        typer.Option("--format", "-f", metavar="rich|json|markdown", help="Format of the report at Ctrl-C."),
-    ] = (OutputFormat.RICH),
-    output: Annotated[
-        str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file.")
-    ] = None,
+    fmt: FormatOption = OutputFormat.RICH,
+    output: OutputOption = None,
 ) -> None:
     """Forward an app's Gemini calls and diagnose each one live; Ctrl-C prints the report."""
     from gemini_doctor.input_error import InputError
@@ -406,9 +367,7 @@ def lint(
     fmt: Annotated[
         LintFormat, typer.Option("--format", "-f", metavar="rich|json|sarif|github|markdown", help="Output format.")
     ] = LintFormat.rich,
-    output: Annotated[
-        str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file.")
-    ] = None,
+    output: OutputOption = None,
     ignore: Annotated[
         list[str] | None,
         typer.Option(

@@ -171,7 +171,7 @@ def test_the_emulators_reproduce_line_for_a_vertex_scenario_names_it(run_cli, em
     """The `reproduce:` line `emulate` prints for a Vertex scenario: its backend, location and model, no key."""
     import shlex
 
-    from gemini_doctor.check import reproduce_command
+    from gemini_doctor.emulate import reproduce_command
 
     scenario = find_scenario("vertex-api-disabled")
     server = emulator(scenario.slug)

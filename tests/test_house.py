@@ -10,8 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "gemini_doctor"
 MAX_LINES = 60
-# Functions of other engineers' areas, shortened by them (issue 15 leaves lint/rules._request to lint's part).
-NOT_YET = {"lint/rules.py:_request"}
+# lint/ is shortened by the lint engineer (issue 15 leaves lint/rules._request, and _endpoints, to that part).
+NOT_YET = {"lint/rules.py:_request", "lint/rules.py:_endpoints"}
 
 
 def long_functions(root: Path = PACKAGE, limit: int = MAX_LINES) -> list[str]:
