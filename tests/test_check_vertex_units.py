@@ -282,3 +282,25 @@ def test_gemini_base_url_under_an_environment_chosen_vertex_is_said_as_google_ge
     assert settings.base_url == "https://aiplatform.googleapis.com"
     assert any("GOOGLE_GEMINI_BASE_URL is set" in note for note in settings.notes)
     assert not any("GOOGLE_GEMINI_BASE_URL" in note for note in resolve({"backend": "vertex"}, environ, tmp_path).notes)
+
+
+def test_the_per_base_model_quota_that_applies_here_and_none_is_dynamic_shared_quota():
+    """The model's own entry at this location wins over the default; a 0 there is a refusal before any call."""
+    from types import SimpleNamespace
+
+    from gemini_doctor.checks.vertex_steps import base_model_quotas, quota_judgement
+
+    metric = "aiplatform.googleapis.com/generate_content_requests_per_minute_per_project_per_base_model"
+    regional = "GenerateContentRequestsPerMinutePerProjectPerRegionPerBaseModel"
+
+    def entry(value: int, **dimensions: str) -> dict:
+        return {"quota_id": regional, "metric": metric, "refresh": "minute", "dimensions": dimensions, "value": value}
+
+    entries = [entry(0, base_model="m", region="us-central1"), entry(60), entry(7, base_model="m", region="eu")]
+    assert [q["value"] for q in base_model_quotas(entries, "m", "us-central1")] == [0]
+    assert [q["value"] for q in base_model_quotas(entries, "other", "us-central1")] == [60]
+    settings = SimpleNamespace(model="m", location="us-central1")
+    result = quota_judgement(entries, settings, [])
+    assert result.status == "fail" and result.diagnoses[0].error.slug == "vertex-base-model-quota"
+    result = quota_judgement([], SimpleNamespace(model="m", location="global"), [])
+    assert result.status == "pass" and "Dynamic Shared Quota" in result.summary
