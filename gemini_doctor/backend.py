@@ -13,7 +13,6 @@ Pure: no I/O beyond the packaged knowledge file, no network.
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
@@ -123,6 +122,8 @@ def location_problem(location: str | None) -> str | None:
     """Why Google would not serve this location (not in its list), with the closest ones; None when listed."""
     if location is None or location in known_locations():
         return None
+    import difflib
+
     close = difflib.get_close_matches(location, known_locations(), n=3, cutoff=0.6)
     near = f"; closest: {', '.join(close)}" if close else ""
     return f"location {location!r} is not in Google's list of Generative AI on Vertex AI locations{near}"
