@@ -17,7 +17,6 @@ import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-from importlib import resources
 from typing import Any
 
 TRUE_WORDS = ("true", "1")  # google-genai: env_vertexai_str.lower() in ['true', '1']
@@ -86,6 +85,8 @@ def vertex_api_version(environ: dict[str, str]) -> str:
 
 @cache
 def _data() -> dict[str, Any]:
+    from importlib import resources
+
     return tomllib.loads(resources.files("gemini_doctor.knowledge").joinpath("vertex.toml").read_text("utf-8"))
 
 
