@@ -168,7 +168,7 @@ def document(settings: Settings, results: list[tuple[Check, CheckResult]], sent:
                 ],
             )
         )
-    diagnoses = rank(found)
+    diagnoses, alternatives = one_cause_each(rank(found))
     failed = any(r.status == "fail" for _, r in results) or any(d.severity == "error" for d in diagnoses)
     warned = any(r.status == "warn" for _, r in results) or bool(diagnoses)
     code = 1 if failed or (settings.strict and warned) else 0
@@ -198,11 +198,34 @@ def document(settings: Settings, results: list[tuple[Check, CheckResult]], sent:
             }
             for c, r in results
         ],
-        "diagnosis": [d.to_dict() for d in diagnoses],
+        "diagnosis": [_with_alternatives(d.to_dict(), alternatives.get(id(d), [])) for d in diagnoses],
         "requests_sent": sent,
         "notes": list(settings.notes),
         "exit_code": code,
     }
+
+
+def one_cause_each(ranked: list[Diagnosis]) -> tuple[list[Diagnosis], dict[int, list[str]]]:
+    """One finding per cause: a weaker diagnosis read from the same evidence as a stronger one (an evidence line
+    in common) is not a second finding but an alternative of the first, said as "could also be X; tell apart by
+    …"; `unknown` is no alternative worth saying. Returns the findings and, by id, their alternatives."""
+    kept: list[Diagnosis] = []
+    alternatives: dict[int, list[str]] = {}
+    for diagnosis in ranked:
+        rival = next((k for k in kept if set(k.evidence) & set(diagnosis.evidence)), None)
+        if rival is None:
+            kept.append(diagnosis)
+        elif diagnosis.error.slug != "unknown":
+            entry = diagnosis.error
+            line = f"could also be {entry.code} {entry.slug} ({entry.title}, {diagnosis.confidence})"
+            alternatives.setdefault(id(rival), []).append(line + (f"; {diagnosis.note}" if diagnosis.note else ""))
+    return kept, alternatives
+
+
+def _with_alternatives(item: dict[str, Any], alternatives: list[str]) -> dict[str, Any]:
+    if alternatives:
+        item["alternatives"] = alternatives
+    return item
 
 
 def annotation_lines(doc: dict[str, Any]) -> list[str]:

@@ -382,8 +382,9 @@ def lint(
     Exit codes: 0 no finding, 1 findings, 2 usage error.
     """
     from gemini_doctor.input_error import InputError
-    from gemini_doctor.lint.command import lint_document, write_step_summary
+    from gemini_doctor.lint.command import lint_document
     from gemini_doctor.lint.render import render_lint
+    from gemini_doctor.report.github import append_step_summary, in_actions
 
     try:
         document = lint_document(paths or ["."], ignore or [])
@@ -396,8 +397,8 @@ def lint(
         else:
             sys.stdout.write(text)
             sys.stdout.flush()
-        if fmt is LintFormat.github and os.environ.get("GITHUB_ACTIONS") == "true":
-            write_step_summary(render_lint(document, "markdown"))
+        if fmt is LintFormat.github and in_actions():
+            append_step_summary(render_lint(document, "markdown"))
     except InputError as exc:
         raise fail(str(exc)) from None
     raise typer.Exit(document["exit_code"])

@@ -453,3 +453,11 @@ def test_without_a_key_nothing_is_marked_as_passed(run_cli, monkeypatch):
     assert "[✓]" not in marks and marks.count("[-]") == 5, out
     assert "skipped: endpoint was skipped" in out and code == 1
     assert out.rstrip().endswith("Doctor found 1 issue; 5 skipped.")
+
+
+def test_a_rival_read_from_the_same_answer_is_an_alternative_not_a_second_finding(run_cli):
+    code, document = check_json(run_cli, "--emulator", "service-disabled")
+    assert [d["slug"] for d in document["diagnosis"]] == ["service-disabled"] and code == 1
+    assert document["diagnosis"][0]["alternatives"][0].startswith("could also be GD104 permission-denied")
+    _code, out, _ = run_cli("check", "--emulator", "service-disabled")
+    assert out.count("could also be GD104 permission-denied") == 1 and "2. GD104" not in out
