@@ -176,8 +176,7 @@ def billing_disabled(project: str, evidence: list[str], info: dict[str, Any]) ->
 
 
 def service_disabled(state: str, project: str, evidence: list[str]) -> CheckResult:
-    hint = f"gcloud services enable {backend.service_name()} --project {project}"
-    found = [finding("vertex-api-disabled", "certain", evidence, hints=[f"Run `{hint}`."])]
+    found = [finding("vertex-api-disabled", "certain", evidence)]  # the catalog's fix names the command
     return CheckResult(Status.FAIL, f"the Vertex AI API is {state.lower()} in {project}", evidence, found, facts={})
 
 
