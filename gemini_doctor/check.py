@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import threading
 from dataclasses import replace
 from typing import Any
 
@@ -80,28 +78,8 @@ def cost_notice(settings: Settings) -> str | None:
     )
 
 
-def import_gcp_in_background(wanted: bool) -> threading.Thread | None:
-    """When a project is given, import the Google Cloud clients once, in one thread, while the main thread goes on
-    with its own start-up (check discovery, httpx, the emulator); `run` waits for it before the deadline starts."""
-    if not wanted:
-        return None
-
-    def work() -> None:
-        from gemini_doctor.probes import gcp
-
-        gcp.prepare()
-
-    thread = threading.Thread(target=work, name="gemini-doctor-imports", daemon=True)
-    thread.start()
-    return thread
-
-
-def run(settings: Settings, notify: Any = None, importing: threading.Thread | None = None) -> dict[str, Any]:
-    """Run the checks and return the report document; `notify` hears the cost notice before anything is sent.
-
-    `importing`: the thread importing the Google Cloud clients, when one was started (else they are imported here).
-    """
-    importing = importing or import_gcp_in_background(bool(settings.project) or settings.needs_adc)
+def run(settings: Settings, notify: Any = None) -> dict[str, Any]:
+    """Run the checks and return the report document; `notify` hears the cost notice before anything is sent."""
     if not settings.model:
         settings = replace(settings, model=recommended_model().id)
     checks = select(discover_checks(), settings)  # a bad selection is said before the cost notice
@@ -109,8 +87,10 @@ def run(settings: Settings, notify: Any = None, importing: threading.Thread | No
     if notice and notify is not None:
         notify(notice)
     wants_gcp = bool(settings.project) and any("gcp" in c.needs for c in checks)
-    if (wants_gcp or settings.needs_adc) and importing is not None:
-        importing.join()  # imports are start-up, not time the servers are given
+    if wants_gcp or settings.needs_adc:  # the clients (and google-auth) imported once, in this thread: start-up
+        from gemini_doctor.probes import gcp
+
+        gcp.prepare()
     results, sent, secrets = asyncio.run(_run(checks, settings, wants_gcp))
     from gemini_doctor.redact import redact_obj
 
@@ -261,8 +241,6 @@ def run_command(flags: dict[str, Any], notify: Any = None) -> tuple[dict[str, An
 
     server = None
     try:
-        project = flags.get("emulator") or flags.get("project") or os.environ.get("GOOGLE_CLOUD_PROJECT")
-        importing = import_gcp_in_background(bool(project))  # meanwhile: the emulator, the settings, the checks
         if flags.get("emulator"):
             server, flags = _start_emulator(flags["emulator"], flags)
         settings = resolve(flags)
@@ -272,7 +250,7 @@ def run_command(flags: dict[str, Any], notify: Any = None) -> tuple[dict[str, An
         settings = _read_check_files(settings)
         _check_output_folder(settings.output)
         notice = notify if flags.get("generate") else None  # a scenario's own --generate is free
-        document = run(settings, notice, importing)
+        document = run(settings, notice)
         if server is not None:
             document["target"]["emulator"] = server.scenario.slug
     finally:

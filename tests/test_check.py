@@ -461,3 +461,10 @@ def test_a_rival_read_from_the_same_answer_is_an_alternative_not_a_second_findin
     assert document["diagnosis"][0]["alternatives"][0].startswith("could also be GD104 permission-denied")
     _code, out, _ = run_cli("check", "--emulator", "service-disabled")
     assert out.count("could also be GD104 permission-denied") == 1 and "2. GD104" not in out
+
+
+@pytest.mark.parametrize("slug", ["billing-limit-zero", "service-disabled", "ghost-429"])
+def test_each_evidence_line_is_printed_once(run_cli, slug):
+    _code, out, _ = run_cli("check", "--emulator", slug)
+    bullets = [line.strip() for line in out.splitlines() if line.strip().startswith("•")]
+    assert len(bullets) == len(set(bullets)), [b for b in bullets if bullets.count(b) > 1]

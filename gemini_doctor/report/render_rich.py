@@ -69,11 +69,13 @@ def _input(console: Console, summary: dict[str, Any]) -> None:
 def _checks(console: Console, report: Report, verbose: bool) -> None:
     shown = ", ".join(f"{k} {v}" for k, v in report.target.items() if v not in (None, ""))
     console.print(f"[bold]gemini-doctor check[/] ({escape(shown)})")
+    said_below = {line for finding in report.findings for line in finding.evidence}  # each line printed once
     for check in report.checks:
         _bullet(console, MARKS[check.status], f"{escape(check.title)}: {escape(check.summary)}", 0)
         if verbose or check.status in (Status.FAIL, Status.WARN, Status.ERROR):
             for line in check.evidence:
-                _bullet(console, "•", escape(line), 4)
+                if line not in said_below:
+                    _bullet(console, "•", escape(line), 4)
 
 
 def _bullet(console: Console, mark: str, text: str, indent: int) -> None:
