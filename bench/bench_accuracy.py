@@ -2,7 +2,9 @@
 
 Reads every `fixtures/corpus/*.jsonl` file (each case: its source, the verbatim text, the cause the thread
 established). A case is right when the first diagnosis's slug is the case's `expected` slug (or one of its
-`also_right`), or, for a cause the corpus labels without a catalog slug, the slug `causes.toml` maps it to.
+`also_right`), or, for a cause the corpus labels without a catalog slug, the slug `causes.toml` maps it to; a
+Vertex AI entry also counts for a case labelled with the general entry it refines (`causes.toml` [refines]) when
+the case's thread established a Vertex AI cause.
 Prints the figure for the cases labelled certain and for all, per cause, and lists every miss.
 
     python bench/bench_accuracy.py [--all] [--misses] [--file PATTERN]

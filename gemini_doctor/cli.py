@@ -6,25 +6,44 @@ Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from gemini_doctor import __version__
+from gemini_doctor.settings import SETTINGS, Format, Kind, Setting
 
 EXIT_CODES_HELP = "Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or input error."
 
 
-class _CommandsInOrderOfUse(TyperGroup):
+class _FlagHelp:
+    """Flags (`--help`, `--install-completion`, …) read as flags in the help, not `<bool>`."""
+
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+            elif param.param_type_name == "argument":  # its metavar says it all; no `<str>` beside it
+                param.display_type_rich = lambda ctx: None
+        return params
+
+
+class _Command(_FlagHelp, TyperCommand):
+    pass
+
+
+class _CommandsInOrderOfUse(_FlagHelp, TyperGroup):
     """`--help` lists the main job first, not the order the functions happen to be defined in."""
 
     ORDER = ("check", "explain", "errors", "lint", "emulate", "proxy")
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
         return [n for n in self.ORDER if n in names] + [n for n in names if n not in self.ORDER]
 
@@ -34,21 +53,33 @@ app = typer.Typer(
     cls=_CommandsInOrderOfUse,
     help="Tells apart the failures of Gemini image-generation calls and says how to fix each.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
-class OutputFormat(StrEnum):
-    rich = "rich"
-    json = "json"
-    markdown = "markdown"
+OutputFormat = Format
 
 
 class Billing(StrEnum):
     enabled = "enabled"
     disabled = "disabled"
+
+
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", metavar="rich|json|markdown", help="Output format.")
+]
+OutputOption = Annotated[
+    str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file.")
+]
+
+PortOption = Annotated[
+    int, typer.Option(metavar="PORT", help="Port to listen on; 0 picks a free one.", min=0, max=65535)
+]
+HostOption = Annotated[
+    str, typer.Option(metavar="HOST", help="Address to listen on. Loopback unless you say otherwise.")
+]
 
 
 def _version(value: bool) -> None:
@@ -60,7 +91,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, metavar="", help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Tells apart the failures of Gemini image-generation calls and says how to fix each."""
@@ -74,6 +108,16 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def terminal(output: str | None) -> tuple[bool, int | None]:
+    """(colour, width) for stdout: a terminal's width, else None (piped: nothing hard-wrapped). NO_COLOR wins over
+    FORCE_COLOR, which colours piped output too (https://no-color.org, https://force-color.org)."""
+    to_terminal = output is None and sys.stdout.isatty()
+    width = os.get_terminal_size().columns if to_terminal else None
+    if output is not None or os.environ.get("NO_COLOR"):
+        return False, width
+    return to_terminal or bool(os.environ.get("FORCE_COLOR")), width
+
+
 def emit(
     document: dict,
     fmt: OutputFormat,
@@ -84,9 +128,7 @@ def emit(
     """Render once, through the redacting door, to stdout or atomically to --output."""
     from gemini_doctor.report import render
 
-    to_terminal = output is None and sys.stdout.isatty()
-    color = to_terminal and "NO_COLOR" not in os.environ
-    width = os.get_terminal_size().columns if to_terminal else 100
+    color, width = terminal(output)
     text = render(document, fmt.value, secrets=secrets, color=color, width=width, verbose=verbose)
     if output:
         from gemini_doctor.inputs import write_atomically
@@ -97,57 +139,58 @@ def emit(
         sys.stdout.flush()
 
 
-@app.command()
+@app.command(cls=_Command)
 def explain(
     target: Annotated[
         str | None,
         typer.Argument(
+            metavar="TARGET",
             help="A file with the error, '-' for stdin, or a code/slug (GD001, ghost-429) to show its page. "
             "Pasted text in quotes works too.",
             show_default=False,
         ),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="The model the app called (sharpens the diagnosis).")] = None,
-    request: Annotated[
-        str | None, typer.Option(help="The JSON body the app sent: its generationConfig is checked against the answer.")
+    model: Annotated[
+        str | None, typer.Option(metavar="MODEL", help="The model the app called (sharpens the diagnosis).")
     ] = None,
-    billing: Annotated[Billing | None, typer.Option(help="Whether billing is enabled on the key's project.")] = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.rich,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    request: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE", help="The JSON body the app sent: its generationConfig is checked against the answer."
+        ),
+    ] = None,
+    billing: Annotated[
+        Billing | None,
+        typer.Option(metavar="enabled|disabled", help="Whether billing is enabled on the key's project."),
+    ] = None,
+    example: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="Explain an example shipped with the package, e.g. billing-limit-zero."),
+    ] = None,
+    fmt: FormatOption = OutputFormat.RICH,
+    output: OutputOption = None,
 ) -> None:
     """Classify an error someone pasted: a JSON body, an SDK exception, or `curl -i` output."""
-    from pathlib import Path
-
     from gemini_doctor.diagnosis import Context
-    from gemini_doctor.explain import explain_document, looks_like_code, rule_document
+    from gemini_doctor.explain import explain_command
     from gemini_doctor.input_error import InputError
-    from gemini_doctor.inputs import read_json_object, read_text
+    from gemini_doctor.inputs import read_json_object
 
     try:
-        if target is None and sys.stdin.isatty():
-            raise InputError("nothing to explain: pass a file, '-' to read stdin, or a code such as GD001")
-        source = target or "-"
-        if source != "-" and not Path(source).exists() and looks_like_code(source):
-            emit(rule_document(source), fmt, output)
-            return
-        if source != "-" and not Path(source).exists() and any(c in source for c in " {\n"):
-            text, label = source, "argument"
-        else:
-            text, label = read_text(source)
         body = read_json_object(request, "request") if request else None
-        context = Context(
-            model=model, request=body, billing_enabled=None if billing is None else billing is Billing.enabled
-        )
-        document = explain_document(text, label, context)
+        enabled = None if billing is None else billing is Billing.enabled
+        context = Context(model=model, request=body, billing_enabled=enabled)
+        interactive = sys.stdin.isatty()
+        document = explain_command(target, example, context, interactive, lambda text: typer.echo(text, err=True))
         emit(document, fmt, output)
     except InputError as exc:
         raise fail(str(exc)) from None
     raise typer.Exit(document["exit_code"])
 
 
-@app.command()
+@app.command(cls=_Command)
 def errors(
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.rich,
+    fmt: FormatOption = OutputFormat.RICH,
 ) -> None:
     """List the error catalog: every code and slug the doctor can name."""
     from gemini_doctor.explain import catalog_document
@@ -155,192 +198,75 @@ def errors(
     emit(catalog_document(), fmt)
 
 
-@app.command()
-def check(
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            help="API key (else GOOGLE_API_KEY, then GEMINI_API_KEY). Never "
-            "printed; sent only in the x-goog-api-key header.",
-            show_default=False,
-        ),
-    ] = None,
-    project: Annotated[str | None, typer.Option(help="Google Cloud project of the key (GOOGLE_CLOUD_PROJECT).")] = None,
-    model: Annotated[str | None, typer.Option(help="Model to check (default: the recommended image model).")] = None,
-    base_url: Annotated[str | None, typer.Option(help="Gemini API base URL (GOOGLE_GEMINI_BASE_URL).")] = None,
-    api_version: Annotated[str | None, typer.Option(help="API version path: v1beta (default) or v1.")] = None,
-    gcp_endpoint: Annotated[
-        str | None,
-        typer.Option(
-            help="Endpoint for Service Usage, Cloud Quotas, Cloud Billing; http:// loopback gets anonymous "
-            "credentials (GEMINI_DOCTOR_GCP_ENDPOINT)."
-        ),
-    ] = None,
-    request: Annotated[str | None, typer.Option(help="The JSON body the app sends: its settings are checked.")] = None,
-    image_size: Annotated[str | None, typer.Option(help="imageSize to test, e.g. 1K.")] = None,
-    aspect_ratio: Annotated[str | None, typer.Option(help="aspectRatio to test, e.g. 16:9.")] = None,
-    modalities: Annotated[str | None, typer.Option(help="responseModalities to test, e.g. TEXT,IMAGE.")] = None,
-    error: Annotated[
-        str | None, typer.Option("--error", help="An error the app got, diagnosed with the live context.")
-    ] = None,
-    generate: Annotated[
-        bool | None,
-        typer.Option("--generate", help="Make ONE real image (costs money; the estimate is printed first)."),
-    ] = None,
-    only: Annotated[list[str] | None, typer.Option(help="Run only this check (repeatable).")] = None,
-    skip: Annotated[list[str] | None, typer.Option(help="Skip this check (repeatable).")] = None,
-    timeout: Annotated[
-        float | None, typer.Option(help="Seconds per network call (default 10).", min=0.1, max=600)
-    ] = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.rich,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
-    strict: Annotated[bool | None, typer.Option("--strict", help="Warnings fail too (exit 1).")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every check's evidence.")] = False,
-    emulator: Annotated[
-        str | None,
-        typer.Option(help="Start the embedded emulator with this scenario and check against it (no key, no network)."),
-    ] = None,
-) -> None:
+def check(**flags: object) -> None:
     """Run the ordered checklist: billing, quota, endpoint, model, parameters.
 
     Exit codes: 0 no failure found (warnings allowed; --strict makes them fail), 1 a failure found, 2 usage error.
     """
+    from gemini_doctor.check import ci_outputs, run_command
     from gemini_doctor.input_error import InputError
-    from gemini_doctor.settings import resolve
 
-    flags = {
-        "api_key": api_key,
-        "project": project,
-        "model": model,
-        "base_url": base_url,
-        "api_version": api_version,
-        "gcp_endpoint": gcp_endpoint,
-        "request": request,
-        "image_size": image_size,
-        "aspect_ratio": aspect_ratio,
-        "modalities": modalities,
-        "error_file": error,
-        "generate": generate,
-        "only": tuple(only or ()),
-        "skip": tuple(skip or ()),
-        "timeout": timeout,
-        "strict": strict,
-        "verbose": verbose or None,
-    }
-    server = None
+    values = {key: tuple(value) if isinstance(value, list) else value for key, value in flags.items()}
     try:
-        if emulator:
-            server, flags = _start_emulator(emulator, flags)
-        settings = resolve(flags)
-        if server is not None:
-            from gemini_doctor.check import apply_scenario_args
-
-            given = {k for k, v in flags.items() if v not in (None, ())}
-            settings = apply_scenario_args(settings, server.scenario.check_args, given)
-        settings = _read_check_files(settings)
-        if output:
-            from pathlib import Path
-
-            folder = Path(output).parent
-            if not folder.is_dir():  # said before any request, not after the paid one
-                raise InputError(f"cannot write {output!r}: the folder {str(folder)!r} does not exist")
-        document = _run_check(settings)
-        from gemini_doctor.check import github_outputs
-        from gemini_doctor.report import render
-
-        if server is not None:
-            document["target"]["emulator"] = server.scenario.slug
-        emit(document, fmt, output, secrets=settings.secrets, verbose=settings.verbose)
-        if os.environ.get("GITHUB_ACTIONS") == "true":
-            markdown = render(document, "markdown", secrets=settings.secrets)
-            from gemini_doctor.redact import redact_obj
-
-            for line in github_outputs(redact_obj(document, settings.secrets), markdown):
-                if fmt is not OutputFormat.json or output:
-                    typer.echo(line)
+        document, settings = run_command(values, notify=lambda notice: typer.echo(notice, err=True))
+        fmt = OutputFormat(settings.format)
+        emit(document, fmt, settings.output, secrets=settings.secrets, verbose=settings.verbose)
+        for line in ci_outputs(document, settings):
+            if fmt is not OutputFormat.JSON or settings.output:
+                typer.echo(line)
     except InputError as exc:
         raise fail(str(exc)) from None
-    finally:
-        if server is not None:
-            server.stop()
     raise typer.Exit(document["exit_code"])
 
 
-def _start_emulator(slug: str, flags: dict):
-    from gemini_doctor.emulator.scenarios import find_scenario
-    from gemini_doctor.emulator.server import EmulatorServer
-    from gemini_doctor.input_error import InputError
-
-    scenario = find_scenario(slug)
-    if scenario is None:
-        raise InputError(f"unknown scenario {slug!r}; `gemini-doctor emulate --list` lists them")
-    server = EmulatorServer(scenario).start()
-    flags = {
-        **flags,
-        "base_url": server.url,
-        "gcp_endpoint": server.url,
-        "project": EMULATED_PROJECT,
-        "api_key": EMULATED_KEY,
-    }
-    return server, flags
-
-
-def _read_check_files(settings):
-    from dataclasses import replace
-
-    from gemini_doctor.inputs import read_json_object, read_text, refuse_credentials
-
-    if settings.request_file:
-        body = read_json_object(settings.request_file, "request")
-        refuse_credentials(body, settings.request_file, "request")
-        settings = replace(settings, request_body=body)
-    if settings.error_file:
-        settings = replace(settings, error_text=read_text(settings.error_file, "error")[0])
-    return settings
+def _setting_parameter(setting: Setting) -> inspect.Parameter:
+    """The Typer option one row of the settings table gives (None: not given, so lower layers may set it)."""
+    names = [setting.flag, *([setting.short] if setting.short else [])]
+    help_text = setting.help.rstrip(".") + (f" (or {setting.env})." if setting.env else ".")
+    common: dict[str, Any] = {"help": help_text, "show_default": False, "metavar": setting.metavar}
+    kind: Any = str | None
+    if setting.kind is Kind.FLAG:
+        kind, common["metavar"] = bool | None, ""
+    elif setting.kind is Kind.LIST:
+        kind = list[str] | None
+    elif setting.kind is Kind.NUMBER:
+        kind = float | None
+        common["min"], common["max"] = setting.bounds or (None, None)
+    elif setting.kind is Kind.CHOICE:
+        kind = cast(Any, setting.choices) | None
+    option = typer.Option(*names, **common)
+    annotation = Annotated[kind, option]
+    return inspect.Parameter(setting.key, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
 
 
-def _run_check(settings) -> dict:
-    from gemini_doctor.check import run
-
-    return run(settings, notify=lambda notice: typer.echo(notice, err=True))
-
-
-EMULATED_KEY = "emulated-key"  # any non-empty key works against the emulator
-EMULATED_PROJECT = "emulated-project"
+def _command_from_settings(function: Any, settings: tuple[Setting, ...]) -> Any:
+    """Give `function(**flags)` one option per setting, so flags, config keys and validation share one table."""
+    parameters = [_setting_parameter(setting) for setting in settings]
+    function.__signature__ = inspect.Signature(parameters)
+    function.__annotations__ = {p.name: p.annotation for p in parameters}
+    return function
 
 
-def reproduce_command(url: str, check_args: tuple[str, ...]) -> str:
-    """The `gemini-doctor check` line that reproduces a scenario against a running emulator."""
-    return " ".join(
-        [
-            "gemini-doctor check",
-            "--base-url",
-            url,
-            "--gcp-endpoint",
-            url,
-            "--project",
-            EMULATED_PROJECT,
-            "--api-key",
-            EMULATED_KEY,
-            *check_args,
-        ]
-    )
+app.command(cls=_Command)(_command_from_settings(check, SETTINGS))
 
 
-@app.command()
+@app.command(cls=_Command)
 def emulate(
     scenario: Annotated[
-        str, typer.Option("--scenario", "-s", help="The failure to reproduce (see --list).")
+        str, typer.Option("--scenario", "-s", metavar="SCENARIO", help="The failure to reproduce (see --list).")
     ] = "healthy",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 8765,
-    host: Annotated[str, typer.Option(help="Address to listen on. Loopback unless you say otherwise.")] = "127.0.0.1",
+    port: PortOption = 8765,
+    host: HostOption = "127.0.0.1",
     latency_ms: Annotated[
-        int, typer.Option(help="Delay every answer by this much (for benchmarks).", min=0, max=600_000)
+        int, typer.Option(metavar="MS", help="Delay every answer by this much (for benchmarks).", min=0, max=600_000)
     ] = 0,
-    list_scenarios: Annotated[bool, typer.Option("--list", help="List the scenarios, a line each, and exit.")] = False,
+    list_scenarios: Annotated[
+        bool, typer.Option("--list", metavar="", help="List the scenarios, a line each, and exit.")
+    ] = False,
     per_minute: Annotated[
         int | None,
         typer.Option(
+            metavar="N",
             help="Make the scenario's failure a real per-minute quota: this many images in any rolling minute "
             "succeed, then its error until the window frees (e.g. -s ipm-exceeded --per-minute 5).",
             min=1,
@@ -350,52 +276,24 @@ def emulate(
     chaos: Annotated[
         str | None,
         typer.Option(
+            metavar="KIND",
             help="Break generateContent on purpose: non-json, wrong-shape, bad-image, huge-body, "
-            "html-5xx, huge-retry-delay, echo-key, hang, drip, close-mid-body."
+            "html-5xx, huge-retry-delay, echo-key, hang, drip, close-mid-body.",
         ),
     ] = None,
 ) -> None:
     """Serve a local emulator of the Gemini API and the GCP APIs that reproduces a failure. Ctrl-C stops it."""
-    from gemini_doctor.emulator.scenarios import find_scenario, scenarios
+    from gemini_doctor.emulate import banner, open_emulator, scenario_list
+    from gemini_doctor.input_error import InputError
 
     if list_scenarios:
-        width = max(len(s.slug) for s in scenarios())
-        for item in scenarios():
-            typer.echo(f"{item.slug:{width}}  {item.title}")
+        typer.echo(scenario_list(), nl=False)
         return
-    chosen = find_scenario(scenario)
-    if chosen is None:
-        raise fail(f"unknown scenario {scenario!r}; `gemini-doctor emulate --list` lists them")
-    from gemini_doctor.emulator.app import CHAOS
-    from gemini_doctor.emulator.server import EmulatorServer
-
-    if chaos is not None and chaos not in CHAOS:
-        raise fail(f"unknown chaos {chaos!r}; one of: {', '.join(CHAOS)}")
-
     try:
-        server = EmulatorServer(chosen, host=host, port=port, latency_ms=latency_ms, chaos=chaos, per_minute=per_minute)
-    except OSError as exc:
-        hint = "; pass --port 0 for a free one" if exc.errno in (98, 48, 10048) else ""
-        raise fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}){hint}") from None
-    url = server.url
-    lines = [
-        f"gemini-doctor emulator · scenario {chosen.slug}: {chosen.title}",
-        f"  listening on {url} (Gemini API: /v1beta, /v1, /v1beta/openai; Service Usage, Cloud Quotas, "
-        "Cloud Billing: /v1)",
-        f"  reproduce:   {reproduce_command(url, chosen.check_args)}",
-        f"  your app:    GOOGLE_GEMINI_BASE_URL={url} GEMINI_API_KEY={EMULATED_KEY} (any key works)",
-        "               google-genai 3.x needs nothing else: its default API version, v1, takes image fields here"
-        if chosen.v1_generation_config == "current"
-        else "               /v1/ refuses image fields in this scenario (as in Feb 2026); "
-        "GOOGLE_GENAI_API_VERSION=v1beta selects v1beta",
-        f"  OpenAI SDK:  OPENAI_BASE_URL={url}/v1beta/openai/ OPENAI_API_KEY={EMULATED_KEY}",
-    ]
-    if chaos:
-        lines.append(f"  chaos:       {CHAOS[chaos]}")
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        lines.append(f"  warning: listening on {host}, reachable from other machines")
-    lines.append("  Ctrl-C stops it.")
-    typer.echo("\n".join(lines))
+        server, chosen = open_emulator(scenario, host, port, latency_ms, chaos, per_minute)
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(banner(server.url, chosen, host, chaos))
     sys.stdout.flush()
     try:
         server.serve_forever()
@@ -405,13 +303,14 @@ def emulate(
         server.socket.close()
 
 
-@app.command()
+@app.command(cls=_Command)
 def proxy(
     upstream: Annotated[
-        str, typer.Option(help="Where requests go on to: Google's endpoint, or a gateway, or the emulator.")
+        str,
+        typer.Option(metavar="URL", help="Where requests go on to: Google's endpoint, or a gateway, or the emulator."),
     ] = "https://generativelanguage.googleapis.com",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 8766,
-    host: Annotated[str, typer.Option(help="Address to listen on. Loopback unless you say otherwise.")] = "127.0.0.1",
+    port: PortOption = 8766,
+    host: HostOption = "127.0.0.1",
     expect: Annotated[
         list[str] | None,
         typer.Option(
@@ -422,16 +321,17 @@ def proxy(
         ),
     ] = None,
     request: Annotated[
-        str | None, typer.Option(help="The JSON body the app means to send: its imageConfig is expected.")
+        str | None,
+        typer.Option(metavar="FILE", help="The JSON body the app means to send: its imageConfig is expected."),
     ] = None,
     log: Annotated[
-        str | None, typer.Option(help="Append each exchange to this file as a JSON line (redacted).")
+        str | None, typer.Option(metavar="FILE", help="Append each exchange to this file as a JSON line (redacted).")
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds an upstream answer may take.", min=1, max=3600)] = 300,
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Format of the report at Ctrl-C.")] = (
-        OutputFormat.rich
-    ),
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    timeout: Annotated[
+        float, typer.Option(metavar="SECONDS", help="Seconds an upstream answer may take.", min=1, max=3600)
+    ] = 300,
+    fmt: FormatOption = OutputFormat.RICH,
+    output: OutputOption = None,
 ) -> None:
     """Forward an app's Gemini calls and diagnose each one live; Ctrl-C prints the report."""
     from gemini_doctor.input_error import InputError
@@ -456,17 +356,23 @@ class LintFormat(StrEnum):
     markdown = "markdown"
 
 
-@app.command()
+@app.command(cls=_Command)
 def lint(
     paths: Annotated[
         list[str] | None,
-        typer.Argument(help="Files or folders to scan (default: the current folder).", show_default=False),
+        typer.Argument(
+            metavar="PATHS", help="Files or folders to scan (default: the current folder).", show_default=False
+        ),
     ] = None,
-    fmt: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.rich,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    fmt: Annotated[
+        LintFormat, typer.Option("--format", "-f", metavar="rich|json|sarif|github|markdown", help="Output format.")
+    ] = LintFormat.rich,
+    output: OutputOption = None,
     ignore: Annotated[
         list[str] | None,
-        typer.Option("--ignore", help="Leave out a code or slug, e.g. GD009 (repeatable or comma-separated)."),
+        typer.Option(
+            "--ignore", metavar="CODE", help="Leave out a code or slug, e.g. GD009 (repeatable or comma-separated)."
+        ),
     ] = None,
 ) -> None:
     """Find the parameter traps written in Python, JavaScript/TypeScript and JSON source: no key, no request.
@@ -476,15 +382,14 @@ def lint(
     Exit codes: 0 no finding, 1 findings, 2 usage error.
     """
     from gemini_doctor.input_error import InputError
-    from gemini_doctor.lint.command import lint_document, write_step_summary
+    from gemini_doctor.lint.command import lint_document
     from gemini_doctor.lint.render import render_lint
+    from gemini_doctor.report.github import append_step_summary, in_actions
 
     try:
         document = lint_document(paths or ["."], ignore or [])
-        to_terminal = output is None and sys.stdout.isatty()
-        color = to_terminal and "NO_COLOR" not in os.environ
-        width = os.get_terminal_size().columns if to_terminal else 100
-        text = render_lint(document, fmt.value, color=color, width=width)
+        color, width = terminal(output)
+        text = render_lint(document, fmt.value, color=color, width=width or 100)
         if output:
             from gemini_doctor.inputs import write_atomically
 
@@ -492,8 +397,8 @@ def lint(
         else:
             sys.stdout.write(text)
             sys.stdout.flush()
-        if fmt is LintFormat.github and os.environ.get("GITHUB_ACTIONS") == "true":
-            write_step_summary(render_lint(document, "markdown"))
+        if fmt is LintFormat.github and in_actions():
+            append_step_summary(render_lint(document, "markdown"))
     except InputError as exc:
         raise fail(str(exc)) from None
     raise typer.Exit(document["exit_code"])
@@ -512,7 +417,7 @@ def main() -> None:
         code = 1
     except typer.TyperException as usage:  # bad flags, unknown options, extra arguments: exit 2
         if type(usage).__name__ == "NoArgsIsHelpError":
-            usage.show()
+            getattr(usage, "show")()  # noqa: B009 - click's NoArgsIsHelpError, not in typer's stubs
             sys.exit(2)
         message = usage.format_message() if hasattr(usage, "format_message") else str(usage)
         sys.stderr.write(f"gemini-doctor: error: {redact(message)} (see `gemini-doctor --help`)\n")

@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import pytest
 
 from gemini_doctor.emulator.scenarios import find_scenario, scenarios
-from gemini_doctor.engine import discover_checks
+from gemini_doctor.engine import CheckResult, discover_checks
 from gemini_doctor.knowledge import error_types
 from tests.conftest import run_installed
 
 FREE_TIER_METRIC = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
 ARTICLE_SLUGS = [e.slug for e in error_types() if e.code.startswith("GD0")]
-SERVER_SIDE = [s.slug for s in scenarios() if s.slug != "healthy"]
+SERVER_SIDE = [s.slug for s in scenarios() if s.slug != "healthy" and s.backend == "gemini"]
+
+
+# This project's own research notes: users see sources they can open, never these (issue 15, point 4).
+INTERNAL = re.compile(
+    r"the article|article's|seed-claims|\[spike\]|research (?:corpus|files|notes)|api-facts|field report|"
+    r"claims? \d|shared/research",
+    re.IGNORECASE,
+)
+
+
+def assert_nothing_internal(document: dict) -> None:
+    """The document in every format (rich verbose, Markdown, JSON) quotes none of the project's internal notes."""
+    from gemini_doctor.report import render
+
+    for fmt in ("rich", "markdown", "json"):
+        found = INTERNAL.search(render(document, fmt, verbose=True))
+        assert found is None, (fmt, found.string[max(0, found.start() - 80) : found.end() + 40])
 
 
 def check_json(run_cli, *args: str) -> tuple[int, dict]:
@@ -43,6 +61,7 @@ def test_each_article_scenario_is_named_first_in_process(run_cli, emulator, slug
     code, document = check_json(run_cli, *emulator_args(server, slug))
     assert document["diagnosis"][0]["slug"] == slug, [d["slug"] for d in document["diagnosis"]]
     assert code == 1 and document["exit_code"] == 1
+    assert_nothing_internal(document)
 
 
 @pytest.mark.parametrize("slug", [s for s in SERVER_SIDE if s not in ARTICLE_SLUGS])
@@ -50,6 +69,7 @@ def test_each_added_scenario_is_named_first(run_cli, slug):
     code, document = check_json(run_cli, "--emulator", slug)
     assert document["diagnosis"][0]["slug"] == slug
     assert code == 1
+    assert_nothing_internal(document)
 
 
 @pytest.mark.parametrize("slug", ["billing-limit-zero", "wrong-endpoint", "image-size-case", "missing-text-modality"])
@@ -68,6 +88,7 @@ def test_healthy_with_generate_passes_five_checks(run_cli):
     assert document["diagnosis"] == []
     assert document["schema"] == "gemini-doctor/v1" and document["tool"]["name"] == "gemini-doctor"
     assert set(document["target"]) >= {"model", "base_url", "api_version", "project"}
+    assert_nothing_internal(document)
 
 
 def test_the_first_readme_command_works_with_no_key(monkeypatch):
@@ -75,7 +96,7 @@ def test_the_first_readme_command_works_with_no_key(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     code, out, err = run_installed("check", "--emulator", "healthy")
     assert code == 0, err
-    assert out.count("[✓]") == 5 and "No failure found" in out
+    assert out.count("[✓]") == 5 and out.rstrip().endswith("No issues found in 5 checks.")
 
 
 def test_generate_says_its_cost_first(run_cli):
@@ -129,7 +150,8 @@ def test_without_gcp_credentials_billing_and_quota_skip_and_the_rest_runs(run_cl
     statuses = {c["id"]: c for c in document["checks"]}
     assert statuses["billing"]["status"] == statuses["quota"]["status"] == "skip"
     assert "gcloud auth application-default login" in statuses["billing"]["summary"]
-    assert [statuses[i]["status"] for i in ("endpoint", "model", "parameters")] == ["pass"] * 3
+    assert [statuses[i]["status"] for i in ("endpoint", "model")] == ["pass"] * 2
+    assert statuses["parameters"]["status"] == "skip" and "no settings to check" in statuses["parameters"]["summary"]
     assert code == 0
 
 
@@ -251,8 +273,8 @@ def test_refused_connection_is_named_by_the_endpoint_check(run_cli):
 def test_requests_sent_are_counted_and_bounded(run_cli, emulator):
     server = emulator("healthy")
     _code, document = check_json(run_cli, *emulator_args(server, "healthy"))
-    assert document["requests_sent"] == {"gemini": 4, "gcp": 3}
-    assert len(server.recorder.requests) == 7
+    assert document["requests_sent"] == {"gemini": 3, "gcp": 3}  # the model is read from the list: no models.get
+    assert len(server.recorder.requests) == 6
     assert server.recorder.count(":generateContent") == 2  # the free shape probe and the one image
 
 
@@ -310,7 +332,7 @@ def test_a_missing_output_folder_is_said_before_any_request(run_cli, emulator, t
 BROKEN = "raise ImportError('this plugin is broken on purpose')\n"
 
 
-def test_a_broken_plugin_is_a_failed_check_not_a_crash(tmp_path):
+def test_a_broken_plugin_is_an_error_not_a_crash(tmp_path):
     (tmp_path / "broken_check.py").write_text(BROKEN)
     dist = tmp_path / "broken_check-0.1.dist-info"
     dist.mkdir()
@@ -321,7 +343,7 @@ def test_a_broken_plugin_is_a_failed_check_not_a_crash(tmp_path):
     )
     document = json.loads(out)
     broken = next(c for c in document["checks"] if c["id"] == "broken")
-    assert broken["status"] == "fail" and "broken on purpose" in broken["summary"]
+    assert broken["status"] == "error" and "broken on purpose" in broken["summary"]
     assert [c["status"] for c in document["checks"] if c["id"] != "broken"] == ["pass"] * 5
     assert code == 1 and "Traceback" not in err
 
@@ -361,3 +383,88 @@ def test_cost_notice_is_local_only_when_the_base_url_is():
     remote = Settings(model="gemini-3-pro-image", generate=True, gcp_endpoint="http://127.0.0.1:1")
     assert "$" in cost_notice(remote) and "nothing is billed" not in cost_notice(remote)
     assert "third-party" in cost_notice(Settings(model="gemini-3.1-flash-image", generate=True))
+
+
+def test_a_check_waits_for_its_prerequisite_before_it_sends_anything(run_cli, emulator):
+    server = emulator("wrong-endpoint")
+    _code, document = check_json(run_cli, *emulator_args(server, "wrong-endpoint"))
+    statuses = {c["id"]: c["status"] for c in document["checks"]}
+    assert statuses["endpoint"] == "fail" and statuses["model"] == "skip"
+    model = next(c for c in document["checks"] if c["id"] == "model")
+    assert model["summary"] == "skipped: endpoint failed"
+    assert not [r for r in server.recorder.requests if r.path.rstrip("/").endswith("models/gemini-3-pro-image")]
+
+
+class _Plugin:
+    title = "a plugin"
+    order = 1
+    needs: tuple[str, ...] = ()
+
+    def __init__(self, check_id, depends_on=()):
+        self.id, self.depends_on = check_id, tuple(depends_on)
+
+    async def run(self, ctx):
+        return CheckResult("pass", f"{self.id} ran")
+
+
+def test_the_dependency_graph_is_validated_at_discovery():
+    import asyncio
+
+    from gemini_doctor.engine import run_checks, validate_graph
+    from gemini_doctor.settings import Settings
+
+    checks = validate_graph(
+        [_Plugin("a", ["b"]), _Plugin("b", ["c"]), _Plugin("c", ["a"]), _Plugin("d", ["nowhere"]), _Plugin("e")]
+    )
+    results = dict((c.id, r) for c, r in asyncio.run(run_checks(checks, Settings(), {}, None)))
+    assert {k: r.status for k, r in results.items()} == {
+        "a": "error",
+        "b": "error",
+        "c": "error",
+        "d": "error",
+        "e": "pass",
+    }
+    assert "lead back" in results["a"].summary and "nowhere" in results["d"].summary
+
+
+# ------------------------------------------------------------- the report a person is glad to get (issue 15)
+
+
+def test_a_429_is_reported_under_quota_once_and_parameters_is_not_green(run_cli):
+    code, out, _ = run_cli("check", "--emulator", "ghost-429")
+    lines = out.splitlines()
+    quota = next(line for line in lines if line.startswith(("[✗] Quota", "[!] Quota")))
+    assert "ghost-429" in quota and code == 1
+    parameters = next(line for line in lines if "Parameters" in line)
+    assert parameters.startswith("[-]") and "ghost-429" in parameters
+    bullets = [line.strip() for line in lines if line.strip().startswith("•")]
+    finding = lines.index(next(line for line in lines if "1. GD003 ghost-429" in line))
+    own = [b for b in bullets if lines.index(next(x for x in lines if x.strip() == b)) > finding]
+    assert len(own) == len(set(own)), "an evidence line printed twice"
+    assert out.count("GD003 ghost-429:") == 2 and "possible" not in out.split("1. GD003")[1].splitlines()[0]
+    assert lines[-1] == "Doctor found issues in 1 check; 1 skipped."
+
+
+def test_without_a_key_nothing_is_marked_as_passed(run_cli, monkeypatch):
+    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    code, out, _ = run_cli("check", "--base-url", "http://127.0.0.1:9", "--image-size", "1K")
+    marks = [line[:3] for line in out.splitlines() if line[:3] in ("[✓]", "[-]", "[✗]", "[!]")]
+    assert "[✓]" not in marks and marks.count("[-]") == 5, out
+    assert "skipped: endpoint was skipped" in out and code == 1
+    assert out.rstrip().endswith("Doctor found 1 issue; 5 skipped.")
+
+
+def test_a_rival_read_from_the_same_answer_is_an_alternative_not_a_second_finding(run_cli):
+    code, document = check_json(run_cli, "--emulator", "service-disabled")
+    assert [d["slug"] for d in document["diagnosis"]] == ["service-disabled"] and code == 1
+    assert document["diagnosis"][0]["alternatives"][0].startswith("could also be GD104 permission-denied")
+    _code, out, _ = run_cli("check", "--emulator", "service-disabled")
+    assert out.count("could also be GD104 permission-denied") == 1 and "2. GD104" not in out
+
+
+@pytest.mark.parametrize("slug", ["billing-limit-zero", "service-disabled", "ghost-429"])
+def test_each_evidence_line_is_printed_once(run_cli, slug):
+    _code, out, _ = run_cli("check", "--emulator", slug)
+    bullets = [line.strip() for line in out.splitlines() if line.strip().startswith("•")]
+    assert len(bullets) == len(set(bullets)), [b for b in bullets if bullets.count(b) > 1]

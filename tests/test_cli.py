@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from gemini_doctor import __version__
 from gemini_doctor.knowledge import error_types
 from tests.conftest import run_installed
@@ -80,3 +82,89 @@ def test_text_only_answer_to_a_request_without_image_is_named(run_cli, tmp_path)
     code, out, _ = run_cli("explain", str(body), "--request", str(request), "--format", "json")
     first = json.loads(out)["diagnosis"][0]
     assert first["slug"] == "wrong-response-modalities" and code == 1
+
+
+# ------------------------------------------------------------- a CLI that reads as words (issue 15, point 6, 7)
+
+
+@pytest.mark.parametrize("command", ["check", "explain", "errors", "emulate", "proxy"])
+def test_help_metavars_read_as_words(run_cli, command):
+    import re
+
+    _code, out, _ = run_cli(command, "--help")
+    assert not re.search(r"<(bool|str|list\[str\]|float range|int range)>", out), out
+    if command == "check":
+        assert re.search(r"--only\s+CHECK", out) and re.search(r"--generate\s{2,}Make ONE", out)
+
+
+def test_shell_completion_is_offered(run_cli):
+    _code, out, _ = run_cli("--help")
+    assert "--install-completion" in out
+
+
+@pytest.mark.parametrize(
+    "args,suggestion",
+    [
+        (["explain", "ghost429"], "did you mean ghost-429?"),
+        (["explain", "GD0003"], "did you mean GD003?"),
+        (["explain", "gd999"], "unknown error code 'gd999'"),
+        (["check", "--only", "modle"], "did you mean model?"),
+        (["check", "--emulator", "ghost429"], "did you mean ghost-429?"),
+        (["explain", "--example", "billing-limit-zer"], "did you mean billing-limit-zero?"),
+    ],
+)
+def test_a_mistyped_name_gets_the_closest_one(run_cli, args, suggestion):
+    code, _, err = run_cli(*args)
+    assert code == 2 and suggestion in err and "\n" not in err.rstrip()
+
+
+def test_a_shipped_example_is_explained_from_any_folder(tmp_path):
+    code, out, err = run_installed("explain", "--example", "billing-limit-zero", "--format", "json", cwd=tmp_path)
+    document = json.loads(out)
+    assert document["diagnosis"][0]["slug"] == "billing-limit-zero" and code == 1, err
+    assert document["input"]["source"] == "example billing-limit-zero"
+
+
+def test_explain_dash_at_a_terminal_prompts_for_the_paste(monkeypatch):
+    import io
+
+    from gemini_doctor.diagnosis import Context
+    from gemini_doctor.explain import PASTE_PROMPT, explain_command
+
+    body = b'{"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}}'
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(body)))
+    said: list[str] = []
+    document = explain_command("-", None, Context(), True, said.append)
+    assert said == [PASTE_PROMPT] and document["diagnosis"]
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(body)))
+    explain_command("-", None, Context(), False, said.append)  # piped: no prompt
+    assert said == [PASTE_PROMPT]
+
+
+def test_force_color_colours_piped_output_and_no_color_wins(tmp_path):
+    _code, coloured, _ = run_installed("explain", "GD003", env={"FORCE_COLOR": "1", "NO_COLOR": ""})
+    assert "\x1b[" in coloured
+    _code, plain, _ = run_installed("explain", "GD003", env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert "\x1b[" not in plain
+
+
+def test_piped_output_is_not_hard_wrapped_and_urls_stay_whole(run_cli):
+    _code, out, _ = run_cli("explain", "GD003")
+    docs = next(line for line in out.splitlines() if line.startswith("Docs:"))
+    assert docs == "Docs: https://ai.google.dev/gemini-api/docs/billing"
+    assert any(len(line) > 120 for line in out.splitlines())  # a paragraph is one line, for grep
+
+
+def test_at_80_columns_slugs_are_whole_and_wrapped_lines_hang_under_their_bullet():
+    from gemini_doctor.explain import catalog_document, rule_document
+    from gemini_doctor.knowledge import error_types
+    from gemini_doctor.report import render
+
+    table = render(catalog_document(), "rich", width=80)
+    for entry in error_types():
+        assert any(entry.slug in line.split() for line in table.splitlines()), entry.slug
+    assert max(len(line) for line in table.splitlines()) <= 80
+    page = render(rule_document("GD003"), "rich", width=80).splitlines()
+    first = next(i for i, line in enumerate(page) if line.startswith("  1. "))
+    assert page[first + 1].startswith("     ") and not page[first + 1].startswith("  2.")
+    assert "  Docs: https://ai.google.dev/gemini-api/docs/billing" in "\n  ".join(page)

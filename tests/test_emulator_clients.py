@@ -345,7 +345,7 @@ def scenario_call(slug: str) -> dict:
 
 
 def test_every_scenario_is_pinned():
-    assert set(PINNED) == {s.slug for s in scenarios()}
+    assert set(PINNED) == {s.slug for s in scenarios() if s.backend == "gemini"}  # Vertex's: test_emulator_vertex.py
 
 
 @pytest.mark.parametrize("slug", PINNED)

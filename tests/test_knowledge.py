@@ -131,3 +131,20 @@ def test_aliases_resolve_to_their_model():
     assert find_model("gemini-2.5-flash-preview-image").id == "gemini-2.5-flash-image"
     assert find_model("models/gemini-3-pro-image").id == "gemini-3-pro-image"
     assert find_model("no-such-model") is None
+
+
+def test_no_catalog_page_quotes_the_projects_internal_notes():
+    from gemini_doctor.explain import catalog_document, rule_document
+    from gemini_doctor.knowledge import error_types
+    from tests.test_check import assert_nothing_internal
+
+    assert_nothing_internal(catalog_document())
+    for entry in error_types():
+        assert_nothing_internal(rule_document(entry.code))
+
+
+def test_the_internal_marker_check_catches_what_it_must():
+    from tests.test_check import INTERNAL
+
+    for text in ("as the article said", "seed-claims.md claims 7, 9", "a field report [spike]", "claim 3"):
+        assert INTERNAL.search(text), text

@@ -260,7 +260,7 @@ def test_code_assist_and_vertex_are_named_as_such():
         " with base model: gemini-pro."
     )
     document = explain_document(vertex, "-", Context())
-    assert document["diagnosis"][0]["slug"] == "ipm-exceeded"
+    assert document["diagnosis"][0]["slug"] == "vertex-base-model-quota"
     assert "Vertex AI" in document["input"]["produced_by"]
     assist = json.dumps(
         {

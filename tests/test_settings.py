@@ -272,3 +272,48 @@ def test_urls_no_request_could_use_are_usage_errors(tmp_path, url, words):
     for flags in ({"base_url": url}, {"gcp_endpoint": url}):
         with pytest.raises(InputError, match=words):
             resolve(flags, {}, tmp_path)
+
+
+# ------------------------------------------------------------- one settings table (issue 15, the house)
+
+
+def test_pyproject_wins_over_gemini_doctor_toml_as_the_readme_says(tmp_path):
+    (tmp_path / "gemini-doctor.toml").write_text('model = "from-own-file"\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.gemini-doctor]\nmodel = "from-pyproject"\n')
+    settings = resolve(NO_FLAGS, {}, tmp_path)
+    assert settings.model == "from-pyproject" and "config read from pyproject.toml" in settings.notes
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\n')  # no table of ours: the own file
+    assert resolve(NO_FLAGS, {}, tmp_path).model == "from-own-file"
+
+
+def test_format_in_a_config_file_is_honoured_or_refused(tmp_path):
+    (tmp_path / "gemini-doctor.toml").write_text('format = "json"\n')
+    assert resolve(NO_FLAGS, {}, tmp_path).format == "json"
+    assert resolve({"format": "markdown"}, {}, tmp_path).format == "markdown"
+    (tmp_path / "gemini-doctor.toml").write_text('format = "sarif"\n')
+    with pytest.raises(InputError, match="format must be one of rich, json, markdown"):
+        resolve(NO_FLAGS, {}, tmp_path)
+
+
+@pytest.mark.parametrize("key", ["generate", "output", "verbose", "emulator", "error"])
+def test_a_setting_only_a_flag_may_give_is_refused_in_a_config_file(tmp_path, key):
+    value = "true" if key in ("generate", "verbose") else '"x"'
+    (tmp_path / "gemini-doctor.toml").write_text(f"{key} = {value}\n")
+    with pytest.raises(InputError, match=f"only a flag may set it|only a flag may set .*--{key}"):
+        resolve(NO_FLAGS, {}, tmp_path)
+
+
+def test_every_setting_is_a_flag_of_check_and_every_config_key_a_setting():
+    from gemini_doctor.cli import app
+    from gemini_doctor.settings import CONFIG_KEYS, SETTINGS, Settings
+
+    command = next(c for c in app.registered_commands if c.callback.__name__ == "check")
+    import inspect
+
+    assert list(inspect.signature(command.callback).parameters) == [s.key for s in SETTINGS]
+    fields = set(Settings.__dataclass_fields__)
+    assert all(s.attr in fields for s in SETTINGS) and {s.key for s in SETTINGS} >= CONFIG_KEYS
+
+
+def test_a_list_setting_takes_commas_inside_a_repeated_flag(tmp_path):
+    assert resolve({"only": ("model,endpoint", "quota")}, {}, tmp_path).only == ("model", "endpoint", "quota")

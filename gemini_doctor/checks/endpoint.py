@@ -15,6 +15,8 @@ import os
 from gemini_doctor.diagnosis import Context, Diagnosis
 from gemini_doctor.diagnosis.rules import diagnose
 from gemini_doctor.engine import CheckContext, CheckResult
+from gemini_doctor.knowledge import is_openai_route
+from gemini_doctor.levels import Status
 from gemini_doctor.probes.gemini import Answer
 from gemini_doctor.probes.limits import MAX_BODY_BYTES
 from gemini_doctor.redact import redact
@@ -50,18 +52,31 @@ class EndpointCheck:
     order = 30
     needs = ("api_key",)
     depends_on = ()
+    names = (
+        "network-unreachable",
+        "wrong-endpoint",
+        "vertex-location-unsupported",
+        "vertex-host-not-found",
+        "vertex-credentials-missing",
+        "vertex-permission-denied",
+        "vertex-predict-api",
+    )
 
     async def run(self, ctx: CheckContext) -> CheckResult:
         settings = ctx.settings
+        if settings.vertex:
+            from gemini_doctor.checks import vertex_steps
+
+            return await vertex_steps.endpoint(ctx)
         probe = ctx.probes["gemini"]
         context = Context(model=settings.model, api_version=settings.api_version, base_url=settings.base_url)
         evidence = [f"base URL {settings.base_url}, API version {settings.api_version}"]
         proxy = proxy_in_use(settings.base_url)
         if proxy:
             evidence.append(f"proxy in use (from the environment): {proxy}")
-        if "/openai" in settings.base_url or settings.api_version.startswith("openai"):
+        if is_openai_route(settings.base_url) or settings.api_version.startswith("openai"):
             return CheckResult(
-                "fail",
+                Status.FAIL,
                 "the OpenAI-compatible path is not the image endpoint",
                 evidence,
                 [
@@ -101,6 +116,6 @@ class EndpointCheck:
         if shape.status != 400:
             evidence.append(f"shape probe answered HTTP {shape.status}")
             unknown = f"the shape probe's HTTP {shape.status} does not say if it takes image fields"
-            return CheckResult("pass", f"{where} answers ({unknown})", evidence)
+            return CheckResult(Status.PASS, f"{where} answers ({unknown})", evidence)
         evidence.append("shape probe (empty contents, image fields) answered HTTP 400: the version parses image fields")
-        return CheckResult("pass", f"{where} answers and takes image fields", evidence)
+        return CheckResult(Status.PASS, f"{where} answers and takes image fields", evidence)

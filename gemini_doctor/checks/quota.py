@@ -12,6 +12,7 @@ from gemini_doctor.diagnosis import Diagnosis
 from gemini_doctor.diagnosis.evidence import QuotaViolation
 from gemini_doctor.engine import CheckContext, CheckResult
 from gemini_doctor.knowledge import find_model
+from gemini_doctor.levels import Status
 
 
 def for_model(quotas: list[dict[str, Any]], model_ids: set[str]) -> list[dict[str, Any]]:
@@ -35,19 +36,36 @@ class QuotaCheck:
     order = 20
     needs = ("project", "gcp")
     depends_on = ()
+    names = (
+        "service-disabled",
+        "billing-limit-zero",
+        "ghost-429",
+        "ipm-exceeded",
+        "daily-quota-exhausted",
+        "dynamic-shared-quota",
+        "vertex-api-disabled",
+        "vertex-base-model-quota",
+        "vertex-provisioned-throughput",
+    )
 
     async def run(self, ctx: CheckContext) -> CheckResult:
         from gemini_doctor.probes import gcp
 
         settings = ctx.settings
         probe = ctx.probes["gcp"]  # both calls bounded by the run's deadline
+        state: str | BaseException
+        listing: gcp.QuotaListing | BaseException
         state, listing = await asyncio.gather(probe.service_state(), probe.quota_infos(), return_exceptions=True)
         if isinstance(state, BaseException):
-            return CheckResult("skip", f"could not read Service Usage: {gcp.describe_gcp_error(state)}")
-        evidence = [f"Service Usage: {gcp.SERVICE} is {state}"]
+            return CheckResult(Status.SKIP, f"could not read Service Usage: {gcp.describe_gcp_error(state)}")
+        evidence = [f"Service Usage: {probe.service} is {state}"]
+        if state != "ENABLED" and settings.vertex:
+            from gemini_doctor.checks import vertex_steps
+
+            return vertex_steps.service_disabled(state, settings.project or "", evidence)
         if state != "ENABLED":
             return CheckResult(
-                "fail",
+                Status.FAIL,
                 f"the Generative Language API is {state.lower()} in {settings.project}",
                 evidence,
                 [Diagnosis.of("service-disabled", "certain", evidence)],
@@ -55,7 +73,7 @@ class QuotaCheck:
             )
         if isinstance(listing, BaseException):
             return CheckResult(
-                "warn",
+                Status.WARN,
                 f"API enabled; could not read Cloud Quotas: {gcp.describe_gcp_error(listing)}",
                 evidence,
                 facts={},
@@ -65,8 +83,14 @@ class QuotaCheck:
                 f"Cloud Quotas has more pages: only the first was read (at most {gcp.MAX_REQUESTS} requests to "
                 "Google Cloud per run); a quota on a later page is not seen"
             )
-        result = judge(listing.entries, settings.model or "", await ctx.fact("billing", "billing_enabled"), evidence)
-        if result.status == "pass" and not listing.complete:
+        if settings.vertex:
+            from gemini_doctor.checks import vertex_steps
+
+            result = vertex_steps.quota_judgement(listing.entries, settings, evidence)
+        else:
+            billing = await ctx.fact("billing", "billing_enabled")
+            result = judge(listing.entries, settings.model or "", billing, evidence)
+        if result.status is Status.PASS and not listing.complete:
             result.summary += " (first page of Cloud Quotas only)"
         return result
 
@@ -89,11 +113,11 @@ def judge(quotas: list[dict[str, Any]], name: str, billing: bool | None, evidenc
         confidence = "possible" if billing else ("certain" if billing is False else "likely")
         return CheckResult.from_diagnoses([Diagnosis.of(slug, confidence, evidence)], "", evidence, facts)
     if not relevant:
-        return CheckResult("pass", f"API enabled; no quota in Cloud Quotas names {name}", evidence, facts=facts)
+        return CheckResult(Status.PASS, f"API enabled; no quota in Cloud Quotas names {name}", evidence, facts=facts)
     tier = (
         "a paid tier (an inference from non-zero paid quotas; AI Studio shows the tier)"
         if paid and any(q["value"] for q in paid)
         else "the free tier (an inference)"
     )
     minute = f"{facts['paid_quota']} per minute" if facts["paid_quota"] is not None else "no per-minute quota"
-    return CheckResult("pass", f"API enabled; {minute} for {name}; suggests {tier}", evidence, facts=facts)
+    return CheckResult(Status.PASS, f"API enabled; {minute} for {name}; suggests {tier}", evidence, facts=facts)

@@ -9,9 +9,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gemini_doctor.knowledge import ErrorType, error
+from gemini_doctor.levels import Confidence, Severity
 
-SEVERITIES = ("error", "warning")
-CONFIDENCES = ("certain", "likely", "possible")
+SEVERITIES = tuple(Severity)
+CONFIDENCES = tuple(Confidence)
 CONFIDENCE_SCORE = {"certain": 8, "likely": 5, "possible": 2}  # the score of a diagnosis no signature scored
 
 
@@ -20,8 +21,8 @@ class Diagnosis:
     """One named failure with how sure we are and what led there."""
 
     error: ErrorType
-    severity: str
-    confidence: str
+    severity: Severity
+    confidence: Confidence
     evidence: tuple[str, ...] = ()
     hints: tuple[str, ...] = ()  # case-specific fix steps, shown before the catalog's general ones
     note: str | None = None  # e.g. what would tell this apart from a rival diagnosis
@@ -41,7 +42,7 @@ class Diagnosis:
         note: str | None = None,
         score: int | None = None,
     ) -> Diagnosis:
-        return cls(error(slug), severity, confidence, tuple(evidence), tuple(hints), note, score)
+        return cls(error(slug), Severity(severity), Confidence(confidence), tuple(evidence), tuple(hints), note, score)
 
     @property
     def fix(self) -> tuple[str, ...]:

@@ -20,7 +20,15 @@ from gemini_doctor.diagnosis.facts import (
 )
 from gemini_doctor.diagnosis.layers import find_layers
 from gemini_doctor.diagnosis.scan import network_kind, scan
-from gemini_doctor.diagnosis.shapes import error_bodies, html_title, looks_like_html, read_body, read_shape, unwrap
+from gemini_doctor.diagnosis.shapes import (
+    error_bodies,
+    html_title,
+    is_google_error_page,
+    looks_like_html,
+    read_body,
+    read_shape,
+    unwrap,
+)
 from gemini_doctor.diagnosis.tolerant import normalise
 from gemini_doctor.input_error import InputError
 from gemini_doctor.redact import redact
@@ -91,7 +99,11 @@ def _read_one(text: str, context: str | None = None) -> Evidence:
     if evidence.kind == "text" and looks_like_html(fixed) and not evidence.status:
         evidence.kind = "HTML page"
         evidence.html_title = html_title(fixed)
-        evidence.notes.append("an HTML page is not an answer of the Gemini API: a proxy or portal answered")
+        evidence.notes.append(
+            "an HTML error page of Google's front end: the address reached Google but is no API"
+            if is_google_error_page(evidence.html_title)
+            else "an HTML page is not an answer of the Gemini API: a proxy or portal answered"
+        )
     evidence.layers = find_layers(evidence, context or fixed)
     if not (evidence.is_error or evidence.is_response):
         evidence.notes.append("no HTTP status, error body or generateContent answer was found: read the words only")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 
 from gemini_doctor.diagnosis import Context, Diagnosis
 from gemini_doctor.diagnosis.facts import Evidence
+from gemini_doctor.diagnosis.layers import answering_google
 from gemini_doctor.diagnosis.request import (
     IMAGEN_FIELDS,
     VERTEX_ONLY_FIELDS,
@@ -21,6 +22,7 @@ from gemini_doctor.diagnosis.request import (
     canonical_size,
     read_request,
 )
+from gemini_doctor.diagnosis.shapes import is_google_error_page
 from gemini_doctor.images import aspect_matches, size_bucket
 from gemini_doctor.knowledge import Model, closest_models, find_model, find_retired
 
@@ -102,8 +104,7 @@ def _quota_without_details(evidence: Evidence, context: Context, lines: list[str
     lines = [*lines, "the 429 carries no QuotaFailure detail"]
     if context.billing_enabled is False:
         return [Diagnosis.of("billing-limit-zero", "likely", [*lines, "context: billing is not enabled"])]
-    vertex = any(layer.startswith("google: Vertex") for layer in evidence.layers)
-    if vertex:
+    if answering_google(evidence) == "Vertex AI":
         return [
             Diagnosis.of(
                 "dynamic-shared-quota",
@@ -178,10 +179,21 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
 
 
 def publisher_model(evidence: Evidence, context: Context) -> list[Diagnosis]:
-    """Vertex AI's "Publisher Model … not found": the location does not serve it, or the id is not one."""
-    found = re.search(r"locations/([\w-]+)/(?:publishers/google/)?models/([\w.\-]+)", evidence.haystack)
-    location, model = (found.group(1), found.group(2)) if found else ("?", "?")
-    lines = [*basics(evidence), f"Vertex AI location {location}, model {model}"]
+    """Vertex AI's "Publisher Model … not found": the location does not serve it, the id is retired, or not one."""
+    location, model = publisher_path(evidence.haystack)
+    lines = [*basics(evidence), f"Vertex AI location {location or '(not read)'}, model {model or '(not read)'}"]
+    retired = find_retired(model) if model else None
+    known = find_model(model) if model else None
+    if retired is not None or (known is not None and known.is_shut_down):
+        replacement = retired.replacement if retired else known.replacement
+        lines.append(f"{model} is retired: " + (retired.note if retired else f"shut down since {known.shutdown}"))
+        note = "If the paste predates the shutdown, the location may have been the cause (vertex-model-not-in-region)."
+        found = [
+            Diagnosis.of("model-deprecated", "likely", lines, hints=[f"Move to {replacement}."], note=note, score=4)
+        ]
+        if location and location != "global":
+            found.append(Diagnosis.of("vertex-model-not-in-region", "possible", lines, score=1))
+        return found
     if location == "global":
         return [
             Diagnosis.of(
@@ -195,16 +207,84 @@ def publisher_model(evidence: Evidence, context: Context) -> list[Diagnosis]:
                 note="Could also be a model the project may not use yet (preview access).",
             )
         ]
+    where = f"Location {location}" if location else "This location"
     return [
         Diagnosis.of(
-            "wrong-endpoint",
+            "vertex-model-not-in-region",
             "likely",
             lines,
             hints=[
-                f"Location {location} may not serve {model}: use location global (host aiplatform.googleapis.com) "
-                "or a region that lists the model in Vertex AI's locations page."
+                f"{where} does not serve {model or 'this model'}: call it on location global (host "
+                "aiplatform.googleapis.com) or a region that lists it in Vertex AI's locations page."
             ],
-            note="Could also be wrong-model-name if the id is misspelled or retired.",
+            note="Could also be wrong-model-name if the id is misspelled, or a project without access to a preview.",
+            score=2,
+        )
+    ]
+
+
+def publisher_path(text: str) -> tuple[str | None, str | None]:
+    """The location and model of a Publisher Model path, read across the line breaks a terminal put in it."""
+    found = re.search(r"publisher model\s*`?([^`]{0,400}?)`?\s*(?:was\s+)?not\s+found", text, re.I)
+    path = re.sub(r"\s+", "", found.group(1)) if found else text
+    parts = re.search(r"locations/([^/\s`'\"]+)/(?:publishers/google/)?models/([\w.@\-]+)", path)
+    if not parts:
+        return None, None
+    location = parts.group(1) if re.fullmatch(r"[a-z0-9-]+", parts.group(1)) else None  # not a [PLACEHOLDER]
+    return location, parts.group(2)
+
+
+def not_an_api_route(evidence: Evidence, context: Context) -> list[Diagnosis]:
+    """Google's front end answered an HTML 404 (or gRPC saw an HTTP 404): the URL is no API route. Most often a
+    Vertex AI client built a host its location does not have (global-aiplatform…); a Developer API base URL
+    with a wrong path gets the same page."""
+    lines = [*basics(evidence), "Google's front end answered a page, not an API's JSON: the host or path is no API"]
+    google = answering_google(evidence)
+    text = evidence.haystack.lower()
+    if google == "Gemini Developer API" or "generativelanguage.googleapis.com" in text:
+        hint = "Check the base URL: https://generativelanguage.googleapis.com/v1beta/models/MODEL:generateContent."
+        return [Diagnosis.of("wrong-endpoint", "likely", lines, hints=[hint], score=3)]
+    vertex = google == "Vertex AI" or "aiplatform" in text
+    return [
+        Diagnosis.of(
+            "vertex-host-not-found",
+            "likely" if vertex else "possible",
+            lines + ([] if vertex else ["nothing in the paste names the API: read from how these pages arise"]),
+            hints=[
+                "Location global is served on https://aiplatform.googleapis.com (not global-aiplatform…), us and eu "
+                "on aiplatform.us.rep.googleapis.com / aiplatform.eu.rep.googleapis.com."
+            ],
+            note=None if vertex else "Could also be wrong-endpoint: a Gemini API base URL whose path is not an API.",
+            score=3 if vertex else 1,
+        )
+    ]
+
+
+DEVELOPER_API_CLIENTS = ("google.generativeai", "google/generativeai", "langchain_google_genai", "generativelanguage")
+
+
+def credentials(evidence: Evidence, context: Context) -> list[Diagnosis]:
+    """No Application Default Credentials: Vertex AI's (it takes OAuth), or a Developer API client that got no
+    key and fell back to them."""
+    text = evidence.haystack.lower()
+    lines = basics(evidence)
+    if any(marker in text for marker in DEVELOPER_API_CLIENTS) or "chatgooglegenerativeai" in text:
+        lines.append("a Gemini Developer API client looked for Google Cloud credentials: it got no API key")
+        hint = "Pass the API key to the client explicitly (api_key= / google_api_key=), or set GEMINI_API_KEY."
+        return [Diagnosis.of("api-key-missing", "likely", lines, hints=[hint], score=2)]
+    vertex = answering_google(evidence) == "Vertex AI" or "vertex" in text
+    if vertex:
+        lines.append("the Vertex AI route looked for Application Default Credentials and found none")
+    return [
+        Diagnosis.of(
+            "vertex-credentials-missing",
+            "certain" if vertex else "likely",
+            lines,
+            note=None
+            if vertex
+            else "Nothing names the API: if the app uses a Gemini API key, the key did not "
+            "reach the client and it fell back to Google Cloud credentials (api-key-missing).",
+            score=2 if vertex else 1,
         )
     ]
 
@@ -295,13 +375,17 @@ def modalities(evidence: Evidence, context: Context) -> list[Diagnosis]:
 def network(evidence: Evidence, context: Context) -> list[Diagnosis]:
     if evidence.html_title is not None:
         status = f"HTTP {evidence.http_status} " if evidence.http_status else ""
+        google_page = is_google_error_page(evidence.html_title)
         return [
             Diagnosis.of(
                 "network-unreachable",
-                "likely",
+                "possible" if google_page else "likely",
                 [f"{status}answer is an HTML page (title {evidence.html_title!r}), not a Gemini JSON body"],
                 hints=[
-                    "A proxy, gateway or captive portal answered instead of Google: check HTTPS_PROXY and the base URL."
+                    "Google's own front end answered: the address reached Google but is no API (host or path)."
+                    if google_page
+                    else "A proxy, gateway or captive portal answered instead of Google: check HTTPS_PROXY and the "
+                    "base URL."
                 ],
                 score=5,
             )
@@ -460,4 +544,6 @@ JUDGES: dict[str, Callable[[Evidence, Context], list[Diagnosis]]] = {
     "invalid_argument": invalid_argument,
     "modalities": modalities,
     "publisher_model": publisher_model,
+    "not_an_api_route": not_an_api_route,
+    "credentials": credentials,
 }

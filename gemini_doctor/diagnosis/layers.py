@@ -34,6 +34,29 @@ def find_layers(evidence: Evidence, text: str) -> list[str]:
     return [f"{kind}: {name}" for kind, name in found]
 
 
+# Each Google API's own host: named in an error's metadata or the paste, it says which one answered.
+HOSTS = {
+    "generativelanguage.googleapis.com": "Gemini Developer API",
+    "aiplatform.googleapis.com": "Vertex AI",
+    "cloudcode-pa.googleapis.com": "Gemini Code Assist",
+}
+
+
+def answering_google(evidence: Evidence) -> str | None:
+    """The Google API that answered: the service ErrorInfo names, else the one host the paste names, else the
+    first Google layer its words point to. A host named beats words (LiteLLM calls its Developer API errors
+    VertexAIError, and a Vertex AI page may mention the Gemini API)."""
+    service = evidence.error_metadata.get("service", "")
+    if service in HOSTS:
+        return HOSTS[service]
+    named = [n.split(": ", 1)[1] for n in evidence.layers if n.startswith("google: ")]
+    text = evidence.haystack.lower()
+    hosts = {name for host, name in HOSTS.items() if host in text and name in named}
+    if len(hosts) == 1:
+        return hosts.pop()
+    return named[0] if named else None
+
+
 def _google_shaped(evidence: Evidence) -> bool:
     """Google's own error body: a google.rpc.Code name with a message, ErrorInfo/QuotaFailure details, or an answer."""
     return bool(

@@ -136,38 +136,72 @@ def canonical_size(size: str) -> str | None:
 
 def request_findings(settings: RequestSettings, model: Model | None) -> list[Diagnosis]:
     """The traps visible in the request alone; the model sharpens them where the table knows it."""
-    found: list[Diagnosis] = []
     where = f"for {model.id}" if model else "(model unknown)"
-    if settings.modalities is not None:
-        upper = [m.upper() for m in settings.modalities]
-        if "IMAGE" not in upper:
-            found.append(
-                Diagnosis.of(
-                    "wrong-response-modalities",
-                    "likely",
-                    [f"responseModalities is {list(settings.modalities)}: it does not ask for IMAGE"],
-                    severity="warning",
-                    hints=['Add "IMAGE" to generationConfig.responseModalities, e.g. ["IMAGE"] or ["TEXT", "IMAGE"].'],
-                )
+    found = _modality_findings(settings, model) + _field_findings(settings)
+    if settings.candidate_count is not None and settings.candidate_count > 1:
+        found.append(
+            Diagnosis.of(
+                "invalid-argument",
+                "certain",
+                [
+                    f"candidateCount is {settings.candidate_count}; image models answer 400 "
+                    "'Multiple candidates is not enabled'"
+                ],
+                hints=["Drop candidateCount (or set 1) and send N requests for N images."],
             )
-        elif upper == ["IMAGE"] and model is not None and model.requires_text_modality:
-            found.append(
-                Diagnosis.of(
-                    "missing-text-modality",
-                    "likely",
-                    [f'responseModalities is ["IMAGE"] and {model.id} is a model that required ["TEXT", "IMAGE"]'],
-                    hints=[f'Send ["TEXT", "IMAGE"], or move to {model.replacement or "a current image model"}.'],
-                )
-            )
-    for note in settings.misplaced:
+        )
+    if settings.image_size is not None:
+        found.extend(_size_findings(settings.image_size, model, where))
+    if settings.aspect_ratio is not None and model is not None and settings.aspect_ratio not in model.aspect_ratios:
         found.append(
             Diagnosis.of(
                 "invalid-argument",
                 "likely",
-                [note],
-                hints=["Put aspectRatio and imageSize inside generationConfig.imageConfig."],
+                [f"aspectRatio {settings.aspect_ratio!r} is not one the model table lists {where}"],
+                hints=[f"Use one of: {', '.join(model.aspect_ratios)}."],
             )
         )
+    return found
+
+
+def _modality_findings(settings: RequestSettings, model: Model | None) -> list[Diagnosis]:
+    """responseModalities without IMAGE, or ["IMAGE"] alone for a model that required TEXT too."""
+    if settings.modalities is None:
+        return []
+    upper = [m.upper() for m in settings.modalities]
+    if "IMAGE" not in upper:
+        return [
+            Diagnosis.of(
+                "wrong-response-modalities",
+                "likely",
+                [f"responseModalities is {list(settings.modalities)}: it does not ask for IMAGE"],
+                severity="warning",
+                hints=['Add "IMAGE" to generationConfig.responseModalities, e.g. ["IMAGE"] or ["TEXT", "IMAGE"].'],
+            )
+        ]
+    if upper == ["IMAGE"] and model is not None and model.requires_text_modality:
+        return [
+            Diagnosis.of(
+                "missing-text-modality",
+                "likely",
+                [f'responseModalities is ["IMAGE"] and {model.id} is a model that required ["TEXT", "IMAGE"]'],
+                hints=[f'Send ["TEXT", "IMAGE"], or move to {model.replacement or "a current image model"}.'],
+            )
+        ]
+    return []
+
+
+def _field_findings(settings: RequestSettings) -> list[Diagnosis]:
+    """Fields in the wrong place, unknown to the Gemini API, Vertex-only or Imagen's."""
+    found = [
+        Diagnosis.of(
+            "invalid-argument",
+            "likely",
+            [note],
+            hints=["Put aspectRatio and imageSize inside generationConfig.imageConfig."],
+        )
+        for note in settings.misplaced
+    ]
     for key in settings.unknown_image_fields:
         close = difflib.get_close_matches(key, [*IMAGE_CONFIG_FIELDS, *IMAGE_CONFIG_FIELDS.values()], n=1)
         found.append(
@@ -194,29 +228,6 @@ def request_findings(settings: RequestSettings, model: Model | None) -> list[Dia
                 "likely",
                 [f"{key} is an Imagen (:predict) parameter, not a Gemini generateContent one"],
                 hints=["One generateContent call makes one image: send N requests for N images."],
-            )
-        )
-    if settings.candidate_count is not None and settings.candidate_count > 1:
-        found.append(
-            Diagnosis.of(
-                "invalid-argument",
-                "certain",
-                [
-                    f"candidateCount is {settings.candidate_count}; image models answer 400 "
-                    "'Multiple candidates is not enabled'"
-                ],
-                hints=["Drop candidateCount (or set 1) and send N requests for N images."],
-            )
-        )
-    if settings.image_size is not None:
-        found.extend(_size_findings(settings.image_size, model, where))
-    if settings.aspect_ratio is not None and model is not None and settings.aspect_ratio not in model.aspect_ratios:
-        found.append(
-            Diagnosis.of(
-                "invalid-argument",
-                "likely",
-                [f"aspectRatio {settings.aspect_ratio!r} is not one the model table lists {where}"],
-                hints=[f"Use one of: {', '.join(model.aspect_ratios)}."],
             )
         )
     return found

@@ -434,6 +434,11 @@ def looks_like_html(text: str) -> bool:
     return "<html" in head or "<!doctype html" in head or ("<body" in head and "</" in head)
 
 
+def is_google_error_page(title: str | None) -> bool:
+    """Google's front end titles its own error pages "Error 404 (Not Found)!!1"."""
+    return bool(title and re.fullmatch(r"\s*Error \d{3} \([^)]*\)!!1\s*", title))
+
+
 def html_title(text: str) -> str:
     """The page's <title>, or "" when it has none."""
     title = re.search(r"(?is)<title[^>]*>(.*?)</title>", text[:20000])

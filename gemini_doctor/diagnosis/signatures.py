@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from functools import cache
 
 from gemini_doctor.diagnosis.facts import Evidence
+from gemini_doctor.diagnosis.layers import answering_google
 from gemini_doctor.knowledge import Signature, error_types
 
-WORTH = {"reason": 8, "finish": 8, "block": 8, "message": 6, "grpc": 2, "http": 1}
+WORTH = {"reason": 8, "finish": 8, "block": 8, "message": 6, "grpc": 2, "layer": 2, "http": 1}
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def _match(signature: Signature, evidence: Evidence, haystack: str, lowered: str
         ("finish", signature.finish, lambda: _finish(signature, evidence)),
         ("block", signature.block, lambda: _block(evidence)),
         ("message", signature.message, lambda: _words(signature, haystack, lowered)),
+        ("layer", signature.layer, lambda: _layer(signature, evidence)),
     )
     for kind, condition, test in checks:
         if not condition:
@@ -128,6 +130,11 @@ def _finish(signature: Signature, evidence: Evidence) -> str | None:
         return None
     named = [r for r in evidence.finish_reasons if r.upper() in signature.finish]
     return f"finishReason {named[0]} and no image in the answer" if named else None
+
+
+def _layer(signature: Signature, evidence: Evidence) -> str | None:
+    google = answering_google(evidence)
+    return f"{google} answered" if google in signature.layer else None
 
 
 def _block(evidence: Evidence) -> str | None:

@@ -8,7 +8,6 @@ Scenario; the behaviour itself is in gemini.py (native), openai_compat.py (OpenA
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from typing import Any
@@ -19,13 +18,15 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gemini_doctor.emulator.bodies import MAX_BODY_BYTES, TOO_LARGE, json_body, read_capped
 from gemini_doctor.emulator.chaos import CHAOS, STREAMED_CHAOS, chaos_answer
 from gemini_doctor.emulator.errors import ApiError
 from gemini_doctor.emulator.gemini import PROJECT_NUMBER, Emulator
 from gemini_doctor.emulator.openai_compat import ListError, bearer_key, chat_completion, image_generation
 from gemini_doctor.emulator.recorder import COUNTED_PATHS, MAX_RECORDED_CHARS, RECENT_REQUESTS, Recorded, Recorder
-from gemini_doctor.emulator.streaming import stream_answer
+from gemini_doctor.emulator.streaming import rendered, stream_answer
 from gemini_doctor.emulator.tables import api_model
+from gemini_doctor.emulator.vertex import VERTEX_PATH, vertex_answer
 
 __all__ = [
     "CHAOS",
@@ -35,12 +36,14 @@ __all__ = [
     "PROJECT_NUMBER",
     "RECENT_REQUESTS",
     "STREAMED_CHAOS",
+    "TOO_LARGE",
     "ApiError",
     "Emulator",
     "Recorded",
     "Recorder",
     "chaos_answer",
     "create_app",
+    "read_capped",
 ]
 
 GEMINI_PATH = re.compile(r"^/(v1|v1beta)/models(?:/([^:/]+)(?::(\w+))?)?/?$")
@@ -57,8 +60,6 @@ BEARER_NOT_OAUTH = (
     "authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."
 )
 
-MAX_BODY_BYTES = 20 * 1024 * 1024  # Google's limit on a request with inline data
-TOO_LARGE = f"Request payload size exceeds the limit: {MAX_BODY_BYTES} bytes."
 INTERNAL_ERROR = {
     "error": {
         "code": 500,
@@ -68,20 +69,6 @@ INTERNAL_ERROR = {
     }
 }
 LOG = logging.getLogger("gemini_doctor.emulator")
-
-
-async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The request body, read as it streams in and refused past `limit` (a declared length is refused unread)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise ApiError(400, "INVALID_ARGUMENT", TOO_LARGE)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(400, "INVALID_ARGUMENT", TOO_LARGE)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def create_app(
@@ -96,6 +83,8 @@ def create_app(
     if chaos is not None and chaos not in CHAOS:
         raise ValueError(f"unknown chaos {chaos!r}")
     emulator = Emulator(scenario, latency_ms, recorder, per_minute)
+    for api in ("gemini", "vertex"):  # each API's world made before serving: no two requests race to make one
+        emulator.backend(api)
 
     async def handle(request: Request) -> Response:
         """Every answer, whatever the input: an exception becomes Google's 500 body, never a traceback."""
@@ -140,13 +129,15 @@ async def _dispatch(
 ) -> dict[str, Any] | Response:
     if match := GEMINI_PATH.match(path):
         _check_key(emulator, request, key)
-        return await _gemini(emulator, request, match, query)
+        return await _gemini(emulator.backend("gemini"), request, match, query)
+    if match := VERTEX_PATH.match(path):
+        return await vertex_answer(emulator, request, match, query, json_body)
     if match := OPENAI_PATH.match(path):
-        return await _openai(emulator, request, match.group(1), query)
+        return await _openai(emulator.backend("gemini"), request, match.group(1), query)
     if request.method == "GET" and (match := SERVICE_PATH.match(path)):
         return emulator.service(*match.groups())
     if request.method == "GET" and (match := QUOTAS_PATH.match(path)):
-        return _quotas(emulator, *match.groups(), query)
+        return _quotas(emulator, match.group(1), match.group(2), match.group(3), query)
     if request.method == "GET" and (match := BILLING_PATH.match(path)):
         return emulator.billing_info(match.group(1))
     raise ApiError(404, "NOT_FOUND", f"The requested URL {path} was not found on this server.")
@@ -181,7 +172,7 @@ async def _gemini(
         return emulator.model_resource(emulator.lookup(name, version, "get"))
     if name and request.method == "POST" and method in ("generateContent", "streamGenerateContent", "countTokens"):
         model = emulator.lookup(name, version, method)
-        body = await _json_body(request)
+        body = await json_body(request)
         if method == "countTokens":
             return emulator.count_tokens(model, version, body)
         if method == "streamGenerateContent":
@@ -192,10 +183,7 @@ async def _gemini(
 
 async def generate(emulator: Emulator, model: Any, version: str, body: Any) -> dict[str, Any]:
     """A generateContent answer; images are drawn off the event loop."""
-    answer = emulator.generate(model, version, body)
-    if "__image__" in answer:
-        return await run_in_threadpool(emulator.image_response, *answer["__image__"])
-    return answer
+    return await rendered(emulator, emulator.generate(model, version, body))
 
 
 async def _openai(emulator: Emulator, request: Request, route: str, query: dict[str, str]) -> dict[str, Any]:
@@ -206,22 +194,9 @@ async def _openai(emulator: Emulator, request: Request, route: str, query: dict[
     if emulator.fails_everything():
         raise ListError(emulator.scenario_error(None))
     try:
-        body = await _json_body(request)
+        body = await json_body(request)
     except ApiError as error:
         raise ListError(error) from None
     if route == "chat/completions":
         return await run_in_threadpool(chat_completion, emulator, body)
     return await run_in_threadpool(image_generation, emulator, body)
-
-
-async def _json_body(request: Request) -> Any:
-    raw = await read_capped(request)
-    try:
-        return json.loads(raw or b"{}")
-    except RecursionError:
-        raise ApiError(400, "INVALID_ARGUMENT", "Invalid JSON payload received. Message nesting too deep.") from None
-    except ValueError:  # not JSON, not UTF-8, or an integer too long to convert
-        snippet = raw[:40].decode("utf-8", "replace")
-        raise ApiError(
-            400, "INVALID_ARGUMENT", f"Invalid JSON payload received. Unexpected token.\n{snippet}\n^"
-        ) from None

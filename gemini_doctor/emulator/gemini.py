@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime as dt
 import math
 import secrets
 import threading
@@ -21,10 +22,20 @@ from gemini_doctor.emulator.paging import page
 from gemini_doctor.emulator.proto import read_request
 from gemini_doctor.emulator.recorder import Recorder
 from gemini_doctor.emulator.scenarios import Scenario
-from gemini_doctor.emulator.tables import ApiModel, api_model, api_models, paging, v1_proto_2025_generation_fields
+from gemini_doctor.emulator.tables import (
+    ApiModel,
+    api_model,
+    api_models,
+    paging,
+    v1_proto_2025_generation_fields,
+    vertex_info,
+    vertex_locations,
+)
 
 PROJECT_NUMBER = "123456789012"
 SERVICE = "generativelanguage.googleapis.com"
+VERTEX_SERVICE = "aiplatform.googleapis.com"
+SERVICE_TITLES = {SERVICE: "Generative Language API", VERTEX_SERVICE: "Vertex AI API"}
 CHARS_PER_TOKEN = 4  # "a token is about 4 characters" (ai.google.dev/gemini-api/docs/tokens): an estimate
 INPUT_IMAGE_TOKENS = 258  # per image up to 384 px a side (ai.google.dev/gemini-api/docs/tokens); larger ones tile
 IMAGE_TEXT = "Here is the image you asked for."
@@ -72,14 +83,30 @@ class Emulator:
     """State and behaviour of one emulated world (a scenario)."""
 
     def __init__(
-        self, scenario: Scenario, latency_ms: int = 0, recorder: Recorder | None = None, per_minute: int | None = None
+        self,
+        scenario: Scenario,
+        latency_ms: int = 0,
+        recorder: Recorder | None = None,
+        per_minute: int | None = None,
+        api: str = "gemini",
     ):
         self.scenario = scenario
         self.latency = latency_ms / 1000
         self.recorder = recorder or Recorder()
         self.per_minute = per_minute  # a real per-minute quota: this many images in any 60 s, then the error
+        self.api = api  # "gemini" (the Developer API's routes) | "vertex" (Vertex AI's)
         self._made: deque[float] = deque()
         self._lock = threading.Lock()
+        self._backends: dict[str, Emulator] = {}
+
+    def backend(self, api: str) -> Emulator:
+        """The world the routes of `api` see: the scenario those routes answer as (Scenario.on), its own state."""
+        if api == self.api and self.scenario.on(api) is self.scenario:
+            return self
+        if api not in self._backends:
+            scenario = self.scenario.on(api)
+            self._backends[api] = Emulator(scenario, 0, self.recorder, self.per_minute, api)
+        return self._backends[api]
 
     # ---------------------------------------------------------------- model table
     def served(self, model: ApiModel) -> bool:
@@ -105,10 +132,12 @@ class Emulator:
             "topK": 64,
         }
 
-    def scenario_error(self, model: ApiModel | None) -> ApiError:
+    def scenario_error(self, model: ApiModel | None, where: dict[str, str] | None = None) -> ApiError:
+        """The scenario's error; `where` fills {project}, {location}, {resource} on the Vertex routes."""
         raw = self.scenario.error
         alias = model.aliases[0] if model and model.aliases else (model.id if model else "unknown")
         values = {"{model}": model.id if model else "unknown", "{alias}": alias}
+        values.update({"{" + k + "}": v for k, v in (where or {}).items()})
 
         def fill(value: Any) -> Any:
             if isinstance(value, str):
@@ -172,17 +201,20 @@ class Emulator:
     def read(self, message: str, body: Any, version: str) -> dict[str, Any]:
         """The body parsed as this version's proto parser would (the scenario may give v1 the 2025 v1 proto)."""
         only = None
-        if version == "v1" and self.scenario.v1_generation_config == "proto-2025-12":
+        if self.api == "gemini" and version == "v1" and self.scenario.v1_generation_config == "proto-2025-12":
             only = {"GenerationConfig": v1_proto_2025_generation_fields()}
-        return read_request(message, body, version, only)
+        return read_request(message, body, version, only, self.api)
 
-    def generate(self, model: ApiModel, version: str, body: Any) -> dict[str, Any]:
-        """A generateContent answer, or {"__image__": ...} for the caller to render off the event loop."""
+    def generate(
+        self, model: ApiModel, version: str, body: Any, where: dict[str, str] | None = None, may_fail: bool = True
+    ) -> dict[str, Any]:
+        """A generateContent answer, or {"__image__": ...} for the caller to render off the event loop. `where`
+        fills the scenario's error (Vertex's resource names); `may_fail` False: this request escapes it."""
         request = self.read("GenerateContentRequest", body, version)
         if not request.get("contents"):
             raise invalid_argument("* GenerateContentRequest.contents: contents is not specified\n")
-        if self.fails_generate():
-            raise self.scenario_error(model)
+        if may_fail and self.fails_generate():
+            raise self.scenario_error(model, where)
         config = request.get("generationConfig", {})
         modalities = config.get("responseModalities")
         self._check_modalities(model, modalities)
@@ -204,7 +236,14 @@ class Emulator:
         if modalities == ["IMAGE"] and model.requires_text_modality:
             empty = {"content": {"role": "model"}, "finishReason": "STOP", "index": 0}
             return self._response(model, [empty], prompt)
-        return {"__image__": (model, size, ratio, modalities, prompt)}
+        return {"__image__": (model, size, ratio, modalities, prompt, self._output_format(model, image_config))}
+
+    def _output_format(self, model: ApiModel, image_config: dict[str, Any]) -> str:
+        """The model's format, or on Vertex the one imageOutputOptions.mimeType asks for (when Vertex makes it)."""
+        mime = (image_config.get("imageOutputOptions") or {}).get("mimeType", "")
+        if self.api == "vertex" and mime in vertex_info()["output_mime_types"]:
+            return mime.removeprefix("image/")
+        return model.output_format
 
     @staticmethod
     def _check_modalities(model: ApiModel, modalities: list[str] | None) -> None:
@@ -245,28 +284,36 @@ class Emulator:
     def _candidate(parts: list[dict[str, Any]]) -> dict[str, Any]:
         return {"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}
 
-    @staticmethod
     def _response(
-        model: ApiModel, candidates: list[dict[str, Any]], prompt: dict[str, int], image_tokens: int = 0
+        self, model: ApiModel, candidates: list[dict[str, Any]], prompt: dict[str, int], image_tokens: int = 0
     ) -> dict[str, Any]:
+        """A GenerateContentResponse; Vertex's also has createTime and usageMetadata.trafficType (the shape of the
+        Vertex 200 captured verbatim in the corpus: createTime, modelVersion, responseId)."""
         texts = [p.get("text", "") for c in candidates for p in (c.get("content") or {}).get("parts") or []]
         output = {"TEXT": sum(text_tokens(t) for t in texts), "IMAGE": image_tokens}
-        return {
-            "candidates": candidates,
-            "usageMetadata": usage(prompt, output),
-            "modelVersion": model.id,
-            "responseId": secrets.token_urlsafe(12),
-        }
+        answer: dict[str, Any] = {"candidates": candidates, "usageMetadata": usage(prompt, output)}
+        if self.api == "vertex":
+            answer["usageMetadata"]["trafficType"] = "ON_DEMAND"
+            answer["createTime"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        answer.update({"modelVersion": model.id, "responseId": secrets.token_urlsafe(12)})
+        return answer
 
     def image_response(
-        self, model: ApiModel, size: str, ratio: str | None, modalities: list[str] | None, prompt: dict[str, int]
+        self,
+        model: ApiModel,
+        size: str,
+        ratio: str | None,
+        modalities: list[str] | None,
+        prompt: dict[str, int],
+        fmt: str | None = None,
     ) -> dict[str, Any]:
+        fmt = fmt or model.output_format
         width, height = model.pixel_size(size, ratio or "1:1")
-        data = make_image(model.output_format, width, height)
+        data = make_image(fmt, width, height)
         parts: list[dict[str, Any]] = []
         if modalities is None or "TEXT" in modalities:
             parts.append({"text": IMAGE_TEXT})
-        mime = f"image/{model.output_format}"
+        mime = f"image/{fmt}"
         parts.append({"inlineData": {"mimeType": mime, "data": base64.b64encode(data).decode("ascii")}})
         tokens = model.image_tokens[size]
         return self._response(model, [self._candidate(parts)], prompt, image_tokens=tokens)
@@ -281,21 +328,50 @@ class Emulator:
 
     # ---------------------------------------------------------------- GCP APIs
     def service(self, project: str, service: str) -> dict[str, Any]:
+        """Service Usage: each API as the scenario its own routes answer as says (Scenario.on)."""
+        api = {SERVICE: "gemini", VERTEX_SERVICE: "vertex"}.get(service)
+        enabled = api is None or self.scenario.on(api).api_enabled
         return {
             "name": f"projects/{PROJECT_NUMBER}/services/{service}",
             "parent": f"projects/{PROJECT_NUMBER}",
             "config": {
                 "name": service,
-                "title": "Generative Language API" if service == SERVICE else service,
-                "documentation": {"summary": "The Gemini API (emulated)."},
+                "title": SERVICE_TITLES.get(service, service),
+                "documentation": {"summary": f"{SERVICE_TITLES.get(service, service)} (emulated)."},
             },
-            "state": "ENABLED" if self.scenario.api_enabled or service != SERVICE else "DISABLED",
+            "state": "ENABLED" if enabled else "DISABLED",
         }
 
     def quota_infos(self, project: str, service: str) -> list[dict[str, Any]]:
+        if service == VERTEX_SERVICE:
+            return self._vertex_quota_infos(project)
         model = api_model(self.scenario.model) if self.scenario.model else None
         model_ids = [model.id] if model else [m.id for m in self.served_models() if m.makes_images]
-        return [self._quota_info(project, service, quota, model_ids) for quota in self.scenario.quotas]
+        return [self._quota_info(project, service, quota, model_ids) for quota in self.scenario.on("gemini").quotas]
+
+    def _vertex_quota_infos(self, project: str) -> list[dict[str, Any]]:
+        """aiplatform's per-base-model per-minute quotas: dimensions region and base_model, one value for every
+        image model where Vertex serves it (the global quota id for global, the regional one elsewhere)."""
+        scenario, names = self.scenario.on("vertex"), vertex_info()["quotas"]
+        models = [m for m in self.served_models() if m.makes_images]
+        result = []
+        for quota in scenario.vertex_quotas:
+            is_global = quota.quota_id == names["global_quota_id"]
+            rows = [
+                {
+                    "dimensions": {"base_model": m.id, "region": loc},
+                    "details": {"value": str(quota.value)},
+                    "applicableLocations": [loc],
+                }
+                for m in models
+                for loc in vertex_locations(m.id)
+                if (loc == "global") == is_global
+            ]
+            info = self._quota_info(project, VERTEX_SERVICE, quota, [])
+            info.update({"dimensions": ["region", "base_model"], "dimensionsInfos": rows})
+            info["metricUnit"] = "1/min/{project}/{region}/{base_model}"
+            result.append(info)
+        return result
 
     @staticmethod
     def _quota_info(project: str, service: str, quota: Any, model_ids: list[str]) -> dict[str, Any]:

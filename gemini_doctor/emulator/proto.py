@@ -51,12 +51,14 @@ class Reader:
     version: str
     only: dict[str, frozenset[str]] = field(default_factory=dict)  # message -> the fields it has here, if fewer
     violations: list[tuple[str, str]] = field(default_factory=list)
+    api: str = "gemini"  # "vertex": Vertex's messages (more fields) and type names
 
     def fail(self, where: str, description: str) -> None:
         self.violations.append((where, description))
 
     def type_url(self, name: str) -> str:
-        return f"type.googleapis.com/google.ai.generativelanguage.{self.version}.{name}"
+        package = "google.cloud.aiplatform" if self.api == "vertex" else "google.ai.generativelanguage"
+        return f"type.googleapis.com/{package}.{self.version}.{name}"
 
     def invalid(self, where: str, type_name: str, value: Any) -> None:
         self.fail(where, f"Invalid value at '{where}' ({type_name}), {shown(value)}")
@@ -70,9 +72,11 @@ def shown(value: Any) -> str:
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
 
 
-def read_request(message: str, body: Any, version: str, only: dict[str, frozenset[str]] | None = None) -> dict:
+def read_request(
+    message: str, body: Any, version: str, only: dict[str, frozenset[str]] | None = None, api: str = "gemini"
+) -> dict:
     """The body as a proto message (camelCase keys, enums by name, numbers parsed), or Google's 400."""
-    reader = Reader(version, only or {})
+    reader = Reader(version, only or {}, api=api)
     if not isinstance(body, dict):
         raise invalid_argument('Invalid JSON payload received. Unknown name "": Root element must be a message.')
     result = read_message(reader, message, body, "")
@@ -82,7 +86,7 @@ def read_request(message: str, body: Any, version: str, only: dict[str, frozense
 
 
 def read_message(reader: Reader, message: str, value: dict[str, Any], where: str) -> dict[str, Any]:
-    fields = message_fields(message)
+    fields = message_fields(message, reader.api)
     allowed = reader.only.get(message)
     result: dict[str, Any] = {}
     for key, item in value.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
@@ -38,6 +39,23 @@ class Scenario:
     finish_reason: str | None = None
     finish_message: str | None = None
     v1_generation_config: str = "current"  # "current" | "proto-2025-12" (v1 refuses image fields)
+    backend: str = "gemini"  # whose cause this is: "gemini" (the Developer API) | "vertex" (Vertex AI)
+    developer: str = "same"  # how the Developer API routes answer: "same" (this scenario) or another's slug
+    vertex: str = "same"  # how the Vertex AI routes answer: "same" or another scenario's slug
+    vertex_error: dict[str, Any] = field(default_factory=dict)  # `error` in Vertex's words (with vertex = "same")
+    vertex_quotas: tuple[Quota, ...] = ()  # Cloud Quotas for aiplatform.googleapis.com
+    call: dict[str, Any] = field(default_factory=dict)  # the reproducing Vertex call: model, location, method
+    error_if_header: dict[str, str] = field(default_factory=dict)  # fail only requests with these headers
+
+    def on(self, api: str) -> Scenario:
+        """The scenario the routes of `api` ("gemini" or "vertex") answer as."""
+        slug = self.vertex if api == "vertex" else self.developer
+        if slug == "same":
+            return dataclasses.replace(self, error=self.vertex_error) if api == "vertex" and self.vertex_error else self
+        other = find_scenario(slug)
+        if other is None:
+            raise ValueError(f"scenario {self.slug!r}: no scenario {slug!r} for its {api} routes")
+        return other
 
     @property
     def model(self) -> str | None:
@@ -59,6 +77,7 @@ def scenarios() -> tuple[Scenario, ...]:
     for raw in raws:
         merged = {**{k: v for k, v in defaults.items() if k != "source"}, **raw}
         merged["quotas"] = tuple(Quota(**q) for q in merged["quotas"])
+        merged["vertex_quotas"] = tuple(Quota(**q) for q in merged.get("vertex_quotas", ()))
         merged["serve_retired"] = tuple(merged["serve_retired"])
         merged["check_args"] = tuple(merged["check_args"])
         result.append(Scenario(**merged))

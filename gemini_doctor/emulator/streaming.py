@@ -27,7 +27,7 @@ def chunks(answer: dict[str, Any]) -> list[dict[str, Any]]:
     """One response per part; finishReason, finishMessage and usageMetadata on the last only."""
     candidate = answer["candidates"][0]
     parts = (candidate.get("content") or {}).get("parts") or []
-    base = {"modelVersion": answer["modelVersion"], "responseId": answer["responseId"]}
+    base: dict[str, Any] = {k: answer[k] for k in ("createTime", "modelVersion", "responseId") if k in answer}
     if len(parts) <= 1:
         return [answer]
     result = []
@@ -46,16 +46,24 @@ async def _sse(pieces: list[dict[str, Any]]) -> AsyncIterator[bytes]:
         yield b"data: " + json.dumps(piece, separators=(",", ":")).encode() + b"\r\n\r\n"
 
 
-async def stream_answer(emulator: Emulator, model: ApiModel, version: str, body: Any, sse: bool) -> Response:
+async def rendered(emulator: Emulator, answer: dict[str, Any]) -> dict[str, Any]:
+    """A generate answer with its image drawn, off the event loop."""
+    if "__image__" in answer:
+        return await run_in_threadpool(emulator.image_response, *answer["__image__"])
+    return answer
+
+
+async def stream_answer(
+    emulator: Emulator, model: ApiModel, version: str, body: Any, sse: bool, **generate: Any
+) -> Response:
+    """`generate`: Emulator.generate's where and may_fail (the Vertex routes)."""
     try:
-        answer = emulator.generate(model, version, body)
+        answer = emulator.generate(model, version, body, **generate)
     except ApiError as error:
         if sse:
             raise
         raise ListError(error) from None
-    if "__image__" in answer:
-        answer = await run_in_threadpool(emulator.image_response, *answer["__image__"])
-    pieces = chunks(answer)
+    pieces = chunks(await rendered(emulator, answer))
     if sse:
         return StreamingResponse(_sse(pieces), media_type="text/event-stream")
     text = "[" + ",\r\n".join(json.dumps(piece) for piece in pieces) + "]"

@@ -124,16 +124,33 @@ def paging(kind: str) -> Paging:
 
 
 @cache
-def message_fields(message: str) -> dict[str, FieldType]:
-    """A message's fields by proto (snake_case) name."""
-    raw = _data()["message"][message]
+def message_fields(message: str, api: str = "gemini") -> dict[str, FieldType]:
+    """A message's fields by proto (snake_case) name; with api="vertex", plus the fields only Vertex's has."""
+    raw = dict(_data()["message"].get(message, {}))
+    if api == "vertex":
+        raw.update(_data()["vertex_message"].get(message, {}))
     return {name: FieldType.parse(text) for name, text in raw.items() if name != "source"}
 
 
 @cache
 def enum(name: str) -> Enum:
-    raw = _data()["enum"][name]
+    raw = _data()["enum"].get(name) or _data()["vertex_enum"][name]
     return Enum(name, raw["type"], tuple(raw["values"]))
+
+
+@cache
+def vertex_info() -> dict[str, Any]:
+    """The [vertex] table: versions, package, service, locations, model locations, messages, quotas."""
+    return dict(_data()["vertex"])
+
+
+def vertex_locations(model_id: str) -> tuple[str, ...]:
+    """Where Vertex serves this model (global only when the table does not list it)."""
+    return tuple(vertex_info()["model_locations"].get(model_id, ["global"]))
+
+
+def vertex_serves_gemini(location: str) -> bool:
+    return location in vertex_info()["locations"]["gemini"]
 
 
 @cache

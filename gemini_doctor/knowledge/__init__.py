@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 SERVICE = "generativelanguage.googleapis.com"  # the Gemini API's service name in Service Usage and Cloud Quotas
 CATEGORIES = ("hard-error", "silent-failure", "ignored-setting")
@@ -43,9 +44,11 @@ class Signature:
     finish: tuple[str, ...] = ()
     block: bool = False
     message: tuple[str, ...] = ()
+    layer: tuple[str, ...] = ()  # the Google API that answered, by its layer name (readers.toml), e.g. "Vertex AI"
     judge: str | None = None
     weight: int = 0
     hint: str | None = None
+    provenance: str | None = None  # internal: this project's notes behind it; never rendered
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,8 @@ class ErrorType:
     checked: dt.date
     http_status: int | None = None
     grpc_status: str | None = None
-    article: str | None = None
+    article: str | None = None  # internal: the 2026-03 article's claim and its verdict; never rendered
+    provenance: str | None = None  # internal: this project's notes behind it; never rendered
     signatures: tuple[Signature, ...] = ()
 
 
@@ -114,6 +118,7 @@ class Model:
     image_tokens: dict[str, int] = field(default_factory=dict)
     pixels: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     pixels_source: str | None = None
+    provenance: str | None = None  # internal: this project's notes behind it; never rendered
 
     @property
     def is_shut_down(self) -> bool:
@@ -155,7 +160,7 @@ def _read(name: str) -> dict:
     try:
         cached.parent.mkdir(exist_ok=True)
         partial = cached.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_bytes(marshal.dumps(_frozen(data)))
+        partial.write_bytes(marshal.dumps(_frozen(data)))  # type: ignore[arg-type]
         partial.replace(cached)
     except (OSError, ValueError):
         pass
@@ -202,8 +207,7 @@ def error_types() -> tuple[ErrorType, ...]:
 
 
 def _signature(slug: str, raw: dict) -> Signature:
-    values = {key: tuple(value) if isinstance(value, list) else value for key, value in raw.items()}
-    return Signature(slug=slug, **values)
+    return Signature(slug=slug, **_listed_as_tuples(raw))
 
 
 @cache
@@ -239,10 +243,11 @@ def find_retired(name: str) -> Retired | None:
 @cache
 def layers() -> tuple[Layer, ...]:
     """The layers an error can pass through, in the order they are reported."""
-    return tuple(
-        Layer(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
-        for raw in _read("readers.toml")["layer"]
-    )
+    return tuple(Layer(**_listed_as_tuples(raw)) for raw in _read("readers.toml")["layer"])
+
+
+def _listed_as_tuples(raw: dict[str, Any]) -> dict[str, Any]:
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in raw.items()}
 
 
 @cache
@@ -318,3 +323,67 @@ def closest_models(name: str, candidates: list[str] | None = None, limit: int = 
     key = name.strip().removeprefix("models/")
     pool = candidates if candidates is not None else [m.id for m in models() if not m.is_shut_down]
     return difflib.get_close_matches(key, pool, n=limit, cutoff=0.5)
+
+
+# One place each for what check, lint and the diagnosis ask of a model name or a URL (issue 15, the house).
+
+
+def model_id(name: str) -> str:
+    """A model name as the table keys it: stripped, without the API's `models/` prefix."""
+    return name.strip().removeprefix("models/")
+
+
+def is_image_model(name: str, listed: frozenset[str] | set[str] = frozenset()) -> bool:
+    """Does a model make images: the table says so, else its name does (`…-image…`, `imagen-…`).
+
+    `listed`: names a live model list holds; a name there and in the table is an image model only when the
+    table says it makes images.
+    """
+    key = model_id(name)
+    known = find_model(key)
+    if known is not None:
+        return known.makes_images
+    return "image" in key.lower() and (not listed or key in listed)
+
+
+def is_openai_route(url: str) -> bool:
+    """A URL (or base URL) on Gemini's OpenAI-compatible surface (an `/openai` path segment, as in
+    `…/v1beta/openai/` or `…/openai/images/generations`), not generateContent."""
+    import re
+
+    return re.search(r"/openai(?:[/?#]|$)", url, re.IGNORECASE) is not None
+
+
+def is_loopback(url_or_host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost, given a host or a URL (any scheme)."""
+    from urllib.parse import urlsplit
+
+    host = url_or_host
+    if "://" in url_or_host:
+        try:
+            host = urlsplit(url_or_host).hostname or ""
+        except ValueError:
+            return False
+    host = host.strip("[]").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def retirement(model: Model, today: dt.date | None = None) -> str | None:
+    """How the table says a model is on its way out ("shut down on …", "deprecated since …"), or None if current."""
+    today = today or dt.date.today()
+    shut = model.status == "shut-down" or (model.shutdown is not None and model.shutdown <= today)
+    if shut:
+        return f"shut down on {model.shutdown}" if model.shutdown else "shut down"
+    if model.status != "deprecated":
+        return None
+    since = f" since {model.deprecated}" if model.deprecated else ""
+    planned = f", listed for shutdown on {model.shutdown}" if model.shutdown else ""
+    return f"deprecated{since}{planned}"
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """The suffix " (did you mean X?)" for the closest choice, ignoring case and dashes, or "" when none is close."""
+    folded = {choice.lower().replace("-", ""): choice for choice in choices}
+    key = word.strip().lower().replace("-", "").replace("_", "")
+    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
+    return f" (did you mean {folded[close[0]]}?)" if close else ""

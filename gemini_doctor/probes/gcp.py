@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from gemini_doctor.backend import service_name
 from gemini_doctor.knowledge import SERVICE
 from gemini_doctor.probes.limits import DAEMONS, Budget, Deadline
 from gemini_doctor.redact import clip, redact
@@ -43,29 +44,30 @@ def prepare() -> None:
         pass
 
 
-def find_credentials(settings: Settings, request: Any) -> tuple[Any, str | None]:
-    """(credentials, None), or (None, why GCP calls cannot be made). Never prompts, never reads the API key."""
+def find_credentials(settings: Settings, request: Any) -> tuple[Any, str | None, str | None]:
+    """(credentials, ADC's project, None), or (None, None, why GCP calls cannot be made). Never prompts, never
+    reads the API key."""
     if settings.gcp_is_local:
         from google.auth.credentials import AnonymousCredentials
 
-        return AnonymousCredentials(), None
+        return AnonymousCredentials(), None, None
     try:
         import google.auth
         from google.auth.exceptions import DefaultCredentialsError
     except ImportError:
-        return None, "the google-auth package is not installed"
+        return None, None, "the google-auth package is not installed"
     problem = _credentials_file_problem()
     if problem:
-        return None, problem
+        return None, None, problem
     from gemini_doctor.probes.gcp_http import NotOnGoogleCloud
 
     try:
-        credentials, _project = google.auth.default(scopes=SCOPES, request=request)
+        credentials, project = google.auth.default(scopes=SCOPES, request=request)
     except (DefaultCredentialsError, NotOnGoogleCloud):
-        return None, "no Application Default Credentials"
+        return None, None, "no Application Default Credentials"
     except Exception as exc:  # a broken ADC file, a metadata server answering nonsense: said, not raised
-        return None, f"Application Default Credentials could not be read: {describe_gcp_error(exc)}"
-    return credentials, None
+        return None, None, f"Application Default Credentials could not be read: {describe_gcp_error(exc)}"
+    return credentials, project, None
 
 
 def _credentials_file_problem() -> str | None:
@@ -114,6 +116,8 @@ class GcpProbe:
         self.budget = Budget(MAX_REQUESTS, "Google Cloud")
         self.auth_budget = Budget(MAX_AUTH_REQUESTS, "Google's sign-in and metadata servers")
         self.credentials: Any = None
+        self.adc_project: str | None = None  # the project ADC names (google-genai's fallback under Vertex AI)
+        self.service = service_name() if settings.vertex else SERVICE  # whose state and quotas are read
         self._auth: Any = None
         self._lock = threading.Lock()
         self._ready: asyncio.Future[str | None] | None = None
@@ -142,7 +146,7 @@ class GcpProbe:
 
     async def _find_credentials(self) -> str | None:
         try:
-            self.credentials, problem = await in_daemon_thread(
+            self.credentials, self.adc_project, problem = await in_daemon_thread(
                 lambda: find_credentials(self.settings, self.auth), self.deadline
             )
         except TimeoutError:
@@ -180,7 +184,7 @@ class GcpProbe:
         from google.cloud import service_usage_v1
 
         client = self._client(service_usage_v1.ServiceUsageClient)
-        name = f"projects/{self.settings.project}/services/{SERVICE}"
+        name = f"projects/{self.settings.project}/services/{self.service}"
         service = client.get_service(request={"name": name}, retry=None, timeout=self.deadline.remaining())
         return service_usage_v1.State(service.state).name
 
@@ -189,7 +193,7 @@ class GcpProbe:
         from google.cloud import cloudquotas_v1
 
         client = self._client(cloudquotas_v1.CloudQuotasClient)
-        parent = f"projects/{self.settings.project}/locations/global/services/{SERVICE}"
+        parent = f"projects/{self.settings.project}/locations/global/services/{self.service}"
         page = client.list_quota_infos(parent=parent, retry=None, timeout=self.deadline.remaining())
         listing = QuotaListing(complete=not page.next_page_token)
         for info in page.quota_infos:  # this page's entries: iterating the pager itself would fetch the next

@@ -44,7 +44,9 @@ class BoundedAdapter(requests.adapters.HTTPAdapter):
         self.deadline = deadline
         self.budget = budget
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None, **kwargs: Any):
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None, **kwargs: Any
+    ):
         left = self.deadline.remaining()
         if left <= 0:
             raise requests.exceptions.Timeout(f"not sent: {self.deadline.spent()}")

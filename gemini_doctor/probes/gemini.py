@@ -11,13 +11,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from gemini_doctor import __version__
 from gemini_doctor.diagnosis.evidence import Evidence, network_evidence, read_http_answer
+from gemini_doctor.probes import trio_hidden
 from gemini_doctor.probes.limits import ACCEPT_ENCODING, MAX_BODY_BYTES, BodyDecoder, Deadline
 from gemini_doctor.redact import redact
 from gemini_doctor.settings import Settings
+
+with trio_hidden():  # httpcore's trio support is not needed by an asyncio run
+    import httpx
 
 READ_HEAD = 1024 * 1024  # of a cut-off or non-JSON body, what the reader is given: no real answer is larger
 _UNPARSED = object()
@@ -85,6 +87,7 @@ class GeminiProbe:
             timeout=httpx.Timeout(settings.timeout), headers=headers, follow_redirects=False, trust_env=True
         )
         self.sent = 0
+        self.secrets: tuple[str, ...] = settings.secrets  # masked in every answer before it is read
 
     @staticmethod
     def model_path(model: str, method: str | None = None) -> str:
@@ -123,7 +126,7 @@ class GeminiProbe:
                 if not decoder.feed(chunk):
                     break
             body = decoder.body().decode(response.encoding or "utf-8", errors="replace")
-            return Answer(response.status_code, body, str(response.url), decoder.truncated, self.settings.secrets)
+            return Answer(response.status_code, body, str(response.url), decoder.truncated, self.secrets)
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -21,7 +21,6 @@ ENTRY_SECTIONS = (
     ("symptom", "Symptom"),
     ("cause", "Cause"),
     ("applies_when", "When it applies"),
-    ("article", "What the article said"),
 )
 
 
@@ -54,7 +53,6 @@ def entry_dict(entry: Any) -> dict[str, Any]:
         "retry_advice",
         "docs",
         "established",
-        "article",
         "source",
     )
     result = {name: getattr(entry, name) for name in fields if getattr(entry, name) is not None}
@@ -71,20 +69,22 @@ def render(
     width: int | None = None,
     verbose: bool = False,
 ) -> str:
-    """The document as text in one of FORMATS, redacted."""
+    """The document as text in one of FORMATS, redacted. `width` None: not a terminal, nothing hard-wrapped."""
+    from gemini_doctor.report.document import Report
+
     secrets = tuple(secrets)
-    document = scrub_obj(document, secrets)  # type: ignore[assignment]
+    report = Report.from_document(scrub_obj(document, secrets))  # type: ignore[arg-type]
     if fmt == "json":
         from gemini_doctor.report.render_json import render_json
 
-        text = render_json(document)
+        text = render_json(report)
     elif fmt == "markdown":
         from gemini_doctor.report.render_markdown import render_markdown
 
-        text = render_markdown(document)
+        text = render_markdown(report)
     else:
         from gemini_doctor.report.render_rich import render_rich
 
-        text = render_rich(document, color=color, width=width, verbose=verbose)
+        text = render_rich(report, color=color, width=width, verbose=verbose)
     # JSON is already redacted value by value; a pass over its text could break an escaped string.
     return text if fmt == "json" else redact(text, secrets)

@@ -8,117 +8,100 @@ breaks folded; control characters were made visible at the report's door already
 from __future__ import annotations
 
 import html
-from typing import Any
 
-from gemini_doctor.report import ENTRY_SECTIONS
+from gemini_doctor.levels import Status
+from gemini_doctor.report.document import Entry, Finding, Report
 
-MARK = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
+MARK = {Status.PASS: "✅", Status.WARN: "⚠️", Status.FAIL: "❌", Status.SKIP: "⏭️", Status.ERROR: "💥"}
 
 
-def render_markdown(document: dict[str, Any]) -> str:
-    kind = document.get("command")
-    if kind == "errors":
-        return _catalog(document)
-    if kind == "rule":
-        return _entry(document["entry"], level="##")
-    lines = [f"## gemini-doctor {kind}", ""]
-    tool = document.get("tool", {})
-    if kind == "check":
-        lines += [*_target(document), "", *_checks(document), ""]
-    elif document.get("input"):
-        summary = document["input"]
+def render_markdown(report: Report) -> str:
+    if report.command == "errors":
+        return _catalog(report.catalog)
+    if report.entry is not None:
+        return _entry(report.entry, level="##")
+    lines = [f"## gemini-doctor {report.command}", ""]
+    if report.command == "check":
+        lines += [*_target(report), "", *_checks(report), ""]
+    elif report.input:
+        summary = report.input
         facts = " · ".join(str(summary[k]) for k in ("source", "kind", "status", "model") if summary.get(k))
         lines += [f"**Input:** {_inline(facts)}", ""]
         if summary.get("produced_by"):
             lines += [f"Produced by {_inline(summary['produced_by'])}.", ""]
         notes = summary.get("notes", [])
         lines += [f"- read: {_inline(note)}" for note in notes] + ([""] if notes else [])
-    lines += _diagnoses(document.get("diagnosis", []), failed=bool(document.get("exit_code")))
+    lines += _findings(report.findings)
+    tool = report.tool
     versions = (
         f"{tool.get('name', 'gemini-doctor')} {tool.get('version', '')}, Python {tool.get('python', '?')}, "
         f"{tool.get('platform', '?')}"
     )
+    schema = report.document.get("schema", "")
     lines += [
+        f"**{_inline(report.summary_line())}**",
         "",
-        f"<sub>{versions} · schema {document.get('schema', '')} · exit code {document.get('exit_code')}</sub>",
+        f"<sub>{versions} · schema {schema} · exit code {report.exit_code}</sub>",
         "",
     ]
     return "\n".join(lines)
 
 
-def _target(document: dict[str, Any]) -> list[str]:
+def _target(report: Report) -> list[str]:
     rows = ["| setting | value |", "|---|---|"]
-    for key, value in document.get("target", {}).items():
+    for key, value in report.target.items():
         rows.append(f"| {_cell(key)} | {_code(value)} |" if value not in (None, "") else f"| {_cell(key)} | – |")
     return rows
 
 
-def _checks(document: dict[str, Any]) -> list[str]:
+def _checks(report: Report) -> list[str]:
     rows = ["| | check | result |", "|---|---|---|"]
-    for check in document.get("checks", []):
-        mark, title, summary = MARK.get(check["status"], ""), _cell(check["title"]), _cell(check.get("summary", ""))
-        rows.append(f"| {mark} | {title} | {summary} |")
+    for check in report.checks:
+        rows.append(f"| {MARK[check.status]} | {_cell(check.title)} | {_cell(check.summary)} |")
     return rows
 
 
-def _retry(item: dict[str, Any]) -> str:
-    if not item.get("retryable"):
-        return "no"
-    after = item.get("retry_after")
-    return "yes" if after is None else f"yes, after {after:g} s (RetryInfo)"
-
-
-def _diagnoses(diagnoses: list[dict[str, Any]], failed: bool = False) -> list[str]:
-    if not diagnoses:
-        return ["**A check failed: see above.**" if failed else "**No failure found.**"]
+def _findings(findings: tuple[Finding, ...]) -> list[str]:
+    if not findings:
+        return []
     lines = ["### Diagnosis", ""]
-    for number, item in enumerate(diagnoses, 1):
-        lines.append(f"#### {number}. {_code(item['code'])} {_inline(item['slug'])}: {_inline(item['title'])}")
-        times = f", {item['occurrences']} times" if item.get("occurrences", 1) > 1 else ""
-        lines.append(f"*{item['severity']}, {item['confidence']}; cause {item['established']}{times}*")
+    for number, item in enumerate(findings, 1):
+        lines.append(f"#### {number}. {_code(item.code)} {_inline(item.slug)}: {_inline(item.title)}")
+        times = f", {item.occurrences} times" if item.occurrences > 1 else ""
+        lines.append(f"*{item.severity}, {item.confidence}; cause {item.established}{times}*")
         lines.append("")
-        if item.get("evidence"):
-            lines += ["Evidence:"] + [f"- {_inline(e)}" for e in item["evidence"]] + [""]
-        if item.get("note"):
-            lines += [f"> {_inline(item['note'])}", ""]
-        lines += ["Fix:"] + [f"{i}. {_inline(step)}" for i, step in enumerate(item.get("fix", []), 1)] + [""]
-        lines += [
-            f"Retry: {_retry(item)}: {_inline(item.get('retry_advice', ''))}  ",
-            f"Docs: {_inline(item.get('docs', ''))}",
-            "",
-        ]
+        if item.evidence:
+            lines += ["Evidence:"] + [f"- {_inline(e)}" for e in item.evidence] + [""]
+        if item.note:
+            lines += [f"> {_inline(item.note)}", ""]
+        if item.alternatives:
+            lines += [f"- {_inline(a)}" for a in item.alternatives] + [""]
+        lines += ["Fix:"] + [f"{i}. {_inline(step)}" for i, step in enumerate(item.fix, 1)] + [""]
+        lines += [f"Retry: {item.retry}: {_inline(item.retry_advice)}  ", f"Docs: {_inline(item.docs)}", ""]
     return lines
 
 
-def _entry(entry: dict[str, Any], level: str) -> str:
-    status = " ".join(str(entry[k]) for k in ("http_status", "grpc_status") if entry.get(k))
-    lines = [
-        f"{level} {entry['code']} {entry['slug']}: {_inline(entry['title'])}",
-        "",
-        f"*{entry['category']}{' · ' + status if status else ''} · cause {entry['established']}*",
-        "",
-    ]
-    for key, label in ENTRY_SECTIONS:
-        if entry.get(key):
-            lines += [f"**{label}.** {_inline(entry[key])}", ""]
-    lines += ["**Fix.**"] + [f"{i}. {_inline(step)}" for i, step in enumerate(entry["fix"], 1)] + [""]
+def _entry(entry: Entry, level: str) -> str:
+    lines = [f"{level} {entry.code} {entry.slug}: {_inline(entry.title)}", "", f"*{entry.status_line}*", ""]
+    for label, text in entry.sections:
+        lines += [f"**{label}.** {_inline(text)}", ""]
+    lines += ["**Fix.**"] + [f"{i}. {_inline(step)}" for i, step in enumerate(entry.fix, 1)] + [""]
     lines += [
-        f"**Retry.** {'Helps' if entry['retryable'] else 'Does not help'}: {_inline(entry['retry_advice'])}",
+        f"**Retry.** {'Helps' if entry.retryable else 'Does not help'}: {_inline(entry.retry_advice)}",
         "",
-        f"**Docs.** {_inline(entry['docs'])}",
+        f"**Docs.** {_inline(entry.docs)}",
         "",
-        f"*Source: {_inline(entry['source'])} (checked {entry['checked']}).*",
+        f"*Source: {_inline(entry.source)} (checked {entry.checked}).*",
         "",
     ]
     return "\n".join(lines)
 
 
-def _catalog(document: dict[str, Any]) -> str:
+def _catalog(catalog: tuple[Entry, ...]) -> str:
     lines = ["## gemini-doctor error catalog", "", "| code | slug | category | HTTP | title |", "|---|---|---|---|---|"]
-    for entry in document["errors"]:
+    for entry in catalog:
         lines.append(
-            f"| {entry['code']} | {entry['slug']} | {entry['category']} | "
-            f"{entry.get('http_status', '–')} | {_cell(entry['title'])} |"
+            f"| {entry.code} | {entry.slug} | {entry.category} | {entry.http_status or '–'} | {_cell(entry.title)} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -4,8 +4,9 @@
 //   {"calls": [{"kind": "generate" | "stream" | "count_tokens" | "list_models" | "get_model",
 //               "model": "...", "prompt": "...", "modalities": ["IMAGE"], "aspect_ratio": "16:9", "image_size": "2K",
 //               "base_url": "http://127.0.0.1:PORT",  // optional: new GoogleGenAI({httpOptions: {baseUrl}}); without
-//               "api_key": "..."}]}                   // it the SDK reads GOOGLE_GEMINI_BASE_URL (and GEMINI_API_KEY /
+//               "api_key": "...",                     // it the SDK reads GOOGLE_GEMINI_BASE_URL (and GEMINI_API_KEY /
 //                                                     // GOOGLE_API_KEY without api_key), as an app would
+//               "vertexai": true}]}                   // optional: Vertex AI in express mode (with api_key)
 // Nothing else is set: no apiVersion, no headers, no retry options, no timeout; the SDK's defaults decide.
 // Output: one JSON line per call, in order, with what the client saw:
 //   success: {"ok": true, "kind", "finish_reason", "finish_message", "text", "images": [{"mime_type", "b64_length",
@@ -25,6 +26,7 @@ function readInstruction() {
 
 function client(call) {
   const options = {};
+  if (call.vertexai) options.vertexai = true; // Vertex AI in express mode (with api_key): no project, no ADC
   if (call.api_key !== undefined) options.apiKey = call.api_key;
   if (call.base_url !== undefined) options.httpOptions = { baseUrl: call.base_url };
   return new GoogleGenAI(options);
