@@ -11,15 +11,18 @@ size), and the text is redacted before it leaves.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
 
+from gemini_doctor.images import sniff
 from gemini_doctor.redact import redact
 
-MAX_BODY_CHARS = 1024 * 1024  # an error body is a few kilobytes; an answer's images are cut below
+MAX_BODY_CHARS = 64 * 1024  # what the signatures search (Evidence.HAYSTACK_LIMIT); images are cut to their header
 IMAGE_HEAD_BYTES = 65535  # what the reader decodes of an image (shapes.MAX_IMAGE_BYTES_DECODED), a multiple of 3
 IMAGE_HEAD_CHARS = IMAGE_HEAD_BYTES // 3 * 4
+HEAD_STEPS = (1023, 8190, IMAGE_HEAD_BYTES)  # most headers (PNG, JPEG without big metadata) fit the first step
 INLINE_KEYS = ("inlineData", "inline_data")
 
 
@@ -130,7 +133,7 @@ def _body(response: Any) -> str:
     if not isinstance(content, bytes | bytearray):
         return ""
     text = bytes(content).decode("utf-8", "replace")
-    if text.lstrip()[:1] in ("{", "[") and len(text) > IMAGE_HEAD_CHARS:
+    if text.lstrip()[:1] in ("{", "[") and len(text) > 4096:  # an answer: its images cut to their header
         try:
             return json.dumps(jsonable(json.loads(text)), ensure_ascii=False)[:MAX_BODY_CHARS]
         except ValueError:
@@ -153,7 +156,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, bytes | bytearray):
-        return base64.b64encode(bytes(value[:IMAGE_HEAD_BYTES])).decode("ascii")
+        return base64.b64encode(image_head(bytes(value))).decode("ascii")
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if hasattr(value, "model_dump"):
@@ -166,5 +169,25 @@ def jsonable(value: Any) -> Any:
 def _inline(blob: Any) -> Any:
     value = jsonable(blob)
     if isinstance(value, dict) and isinstance(value.get("data"), str):
-        value["data"] = value["data"][:IMAGE_HEAD_CHARS]
+        value["data"] = _b64_head(value["data"])
     return value
+
+
+def image_head(data: bytes) -> bytes:
+    """The shortest of a few prefixes from which the image's format and pixel size read as from the reader's
+    64 KB: the classifier needs the header, not the pixels (a 4K answer is megabytes)."""
+    head = data[:IMAGE_HEAD_BYTES]
+    info = sniff(head)
+    return next(head[:n] for n in HEAD_STEPS if sniff(head[:n]) == info)
+
+
+def _b64_head(text: str) -> str:
+    head = text[:IMAGE_HEAD_CHARS].strip()
+    head = head[: len(head) - len(head) % 4]
+    urlsafe = "-" in head or "_" in head
+    try:
+        raw = base64.urlsafe_b64decode(head) if urlsafe else base64.b64decode(head)
+    except (binascii.Error, ValueError):
+        return head
+    cut = image_head(raw)
+    return (base64.urlsafe_b64encode(cut) if urlsafe else base64.b64encode(cut)).decode("ascii")
