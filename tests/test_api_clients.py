@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -154,15 +157,14 @@ def test_the_guard_names_each_scenario(server, guarded, slug):
             assert type(error) is expected, (mode, str(error))
             assert error.diagnoses[0].slug == named, (mode, [d.slug for d in error.diagnoses])
             assert named in str(error)
+            assert_cause(error, slug)
         assert server.recorders[slug].count(":") == before + 1, f"{mode}: the guard sent a request of its own"
 
 
-@pytest.mark.parametrize("slug", [s for s, (kind, _) in EXPECTED.items() if kind is not None])
-def test_an_api_error_is_the_cause(server, guarded, slug):
-    with pytest.raises(gd.GeminiImageError) as caught:
-        call(guarded, "sync", slug, server.base_url(slug))
-    cause = caught.value.__cause__
-    if PINNED[slug][0] == "ok":  # a 200: nothing was raised, the guard read the answer
+def assert_cause(error: gd.GeminiImageError, slug: str) -> None:
+    """The exception google-genai raised is the `__cause__`; a 200 raised nothing: the guard read the answer."""
+    cause = error.__cause__
+    if PINNED[slug][0] == "ok":
         assert cause is None
     else:
         assert isinstance(cause, errors.APIError) and type(cause).__name__ == PINNED[slug][0]
@@ -268,3 +270,30 @@ def test_raw_http_answers_from_the_emulator(server, client_name):
     assert found[0].slug == "ipm-exceeded" and found[0].retryable
     healthy = post(url.replace("ipm-exceeded", "healthy"), json=body, headers={"x-goog-api-key": KEY}, timeout=10)
     assert diagnose(healthy) == []
+
+
+def readme_example() -> str:
+    """The example app of the README's Python API section, as printed there."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    return next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "tenacity.retry" in b)
+
+
+@pytest.mark.parametrize(
+    ("slug", "outcome"),
+    [("healthy", "image"), ("billing-limit-zero", "alert"), ("no-image-returned", "warning")],
+)
+def test_the_readme_example_runs(server, monkeypatch, slug, outcome):
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.base_url(slug))
+    monkeypatch.setenv("GEMINI_API_KEY", KEY)
+    seen: dict[str, list[str]] = {"alert": [], "warning": [], "error": []}
+    log = SimpleNamespace(
+        warning=lambda text, *args: seen["warning"].append(text % args),
+        error=lambda text, *args, **_: seen["error"].append(text % args),
+    )
+    namespace: dict[str, Any] = {"alert": seen["alert"].append, "log": log}
+    exec(compile(readme_example(), "README.md", "exec"), namespace)
+    if outcome == "image":
+        assert sniff(namespace["image"]).size == find_model("gemini-3-pro-image").pixel_size("2K", "16:9")
+        assert not any(seen.values())
+    else:
+        assert len(seen[outcome]) == 1 and slug in seen[outcome][0] and "image" not in namespace
