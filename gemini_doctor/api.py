@@ -168,6 +168,8 @@ def diagnose(
     from gemini_doctor.input_error import InputError
     from gemini_doctor.redact import scrub_obj
 
+    if isinstance(error_or_response, GeminiImageError):  # the guard diagnosed it already
+        return list(error_or_response.diagnoses)
     context = Context(model=model, request=request_body(request), billing_enabled=billing_enabled)
     try:
         document = explain_document(to_text(error_or_response), "api", context)
@@ -185,6 +187,6 @@ def request_body(request: object) -> dict[str, Any] | None:
         request = model_dict(request)
     if not isinstance(request, Mapping):
         return None
-    body = jsonable(request)
+    body = {k: v for k, v in jsonable(request).items() if k not in ("httpOptions", "http_options")}  # headers
     request_keys = ("contents", "generationConfig", "generation_config", "config", "model")
     return body if any(key in body for key in request_keys) else {"generationConfig": body}

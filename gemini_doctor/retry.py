@@ -9,7 +9,8 @@
 The most likely cause decides (`diagnose` ranks them): a per-minute quota, shared capacity, an overloaded model, a
 500 or a deadline can pass with time; a daily quota, billing, a key, a parameter, a model name cannot, and are
 never retried. The wait is RetryInfo's delay when Google sent one, else a bounded exponential backoff. tenacity is
-not a dependency: the two adapters only read the `RetryCallState` tenacity hands them.
+not a dependency: the two adapters only read the `RetryCallState` tenacity hands them, and take the diagnoses a
+guarded call's exception carries (else they diagnose the exception).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # gemini_doctor.api re-exports this module: it is imported when first used
     from gemini_doctor.api import Diagnosis
 
-__all__ = ["BASE_WAIT", "MAX_WAIT", "diagnoses_of", "retry_wait", "should_retry", "tenacity_retry", "tenacity_wait"]
+__all__ = ["BASE_WAIT", "MAX_WAIT", "retry_wait", "should_retry", "tenacity_retry", "tenacity_wait"]
 
 BASE_WAIT = 1.0  # seconds before the first retry when Google named no delay
 MAX_WAIT = 60.0  # the backoff's cap; a RetryInfo delay longer than `max_wait` means "do not retry now"
@@ -52,16 +53,6 @@ def retry_wait(
     return float(min(cap, base * 2 ** max(0, attempt - 1)))
 
 
-def diagnoses_of(error: BaseException) -> list[Diagnosis]:
-    """The diagnoses a guarded call's exception carries, else `diagnose(error)`."""
-    from gemini_doctor.api import Diagnosis, diagnose
-
-    carried = getattr(error, "diagnoses", None)
-    if isinstance(carried, tuple | list) and all(isinstance(d, Diagnosis) for d in carried):
-        return list(carried)
-    return diagnose(error)
-
-
 def _failure(retry_state: Any) -> BaseException | None:
     outcome = getattr(retry_state, "outcome", None)
     if outcome is None or not getattr(outcome, "failed", False):
@@ -72,12 +63,16 @@ def _failure(retry_state: Any) -> BaseException | None:
 
 def tenacity_retry(retry_state: Any) -> bool:
     """tenacity's `retry=`: retry a failed attempt when its cause is retryable (a result is never retried)."""
+    from gemini_doctor.api import diagnose
+
     error = _failure(retry_state)
-    return error is not None and should_retry(diagnoses_of(error))
+    return error is not None and should_retry(diagnose(error))
 
 
 def tenacity_wait(retry_state: Any) -> float:
     """tenacity's `wait=`: RetryInfo's delay for the failed attempt, else the bounded backoff."""
+    from gemini_doctor.api import diagnose
+
     error = _failure(retry_state)
-    diagnoses = diagnoses_of(error) if error is not None else []
+    diagnoses = diagnose(error) if error is not None else []
     return retry_wait(diagnoses, int(getattr(retry_state, "attempt_number", 1)))

@@ -351,6 +351,7 @@ def test_tenacity_reads_a_guarded_error_without_diagnosing_again():
     error = QuotaError("quota", carried)
     assert run_with_tenacity([error]) == ("image", [5.0], 2)
     assert error.retryable and error.retry_after == 5.0 and error.diagnosis is carried[0]
+    assert diagnose(error) == carried
 
 
 # ============================================================================ exception families (data)

@@ -226,6 +226,10 @@ def test_image_mismatch_error_carries_the_sizes(server, guarded):
     assert error.size == (1024, 1024)
     assert error.asked == {"aspect_ratio": "16:9"}
     assert error.expected == find_model(IMAGE_MODEL).expected_size("1K", "16:9") != error.size
+    as_dict = {"response_modalities": ["IMAGE"], "image_config": {"aspect_ratio": "16:9"}}  # a config dict
+    config = {**as_dict, "http_options": {"base_url": server.base_url("image-config-stripped")}}
+    with pytest.raises(gd.ImageMismatchError):
+        guarded.models.generate_content(model=IMAGE_MODEL, contents="a banana", config=config)
 
 
 def test_the_guarded_image_is_the_one_asked_for(guarded):
