@@ -180,16 +180,21 @@ class _Call:
             raise named from exc
 
     def check(self, responses: list[Any]) -> None:
-        """Raise for an answer without the image asked for, or with one imageConfig did not shape."""
+        """Raise for an answer without the image asked for, or with one imageConfig did not shape. What the
+        request alone is faulted for (a finding `diagnose` lists) does not fail a call that made its image."""
         from gemini_doctor.api import diagnose
 
-        found = diagnose(responses[0] if len(responses) == 1 else responses, request=self.body, model=self.model)
-        if any(d.severity == "error" for d in found):
+        answer = responses[0] if len(responses) == 1 else responses or {"candidates": []}  # an empty stream
+        found = diagnose(answer, request=self.body, model=self.model)
+        wrong = (NoImageError, ImageMismatchError)
+        if any(d.severity == "error" and issubclass(exception_class(d.slug), wrong) for d in found):
             raise _error(found, responses, self)
 
 
 def _error(diagnoses: list[Diagnosis], responses: list[Any], call: _Call | None = None) -> GeminiImageError:
-    top = next((d for d in diagnoses if d.severity == "error"), diagnoses[0])
+    errors = [d for d in diagnoses if d.severity == "error"] or diagnoses
+    wrong = [d for d in errors if issubclass(exception_class(d.slug), NoImageError | ImageMismatchError)]
+    top = (wrong if call is not None and wrong else errors)[0]  # a 200: what is wrong with the answer
     cls = exception_class(top.slug)
     detail = ""
     facts: dict[str, Any] = {}
@@ -201,7 +206,8 @@ def _error(diagnoses: list[Diagnosis], responses: list[Any], call: _Call | None 
         size = facts["size"]
         detail = f" (asked {facts['asked']}, got {size[0]}x{size[1]})" if size else ""
     fix = f"; first fix: {top.fix[0]}" if top.fix else ""
-    error = cls(f"{top.code} {top.slug} ({top.confidence}): {top.title}{detail}{fix}", diagnoses)
+    ordered = [top, *(d for d in diagnoses if d is not top)]  # the cause that chose the class comes first
+    error = cls(f"{top.code} {top.slug} ({top.confidence}): {top.title}{detail}{fix}", ordered)
     for name, value in facts.items():
         setattr(error, name, value)
     return error

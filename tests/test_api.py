@@ -267,6 +267,17 @@ def test_nothing_to_read_is_a_value_error(nothing):
         diagnose(nothing)
 
 
+def test_the_guard_fails_a_200_only_for_what_is_wrong_with_the_answer():
+    from gemini_doctor.guard import _Call
+
+    misplaced = {"generationConfig": {"responseModalities": ["IMAGE"]}, "imageConfig": {"imageSize": "2K"}}
+    assert diagnose(image_answer(png(2048, 2048)), request=misplaced)[0].slug == "invalid-argument"
+    _Call("gemini-3-pro-image", misplaced).check([image_answer(png(2048, 2048))])  # the image came: no raise
+    with pytest.raises(NoImageError) as caught:  # a stream that ended with no chunk at all
+        _Call("gemini-3-pro-image", misplaced).check([])
+    assert caught.value.diagnosis.slug == "no-image-returned"
+
+
 # ============================================================================ retry help
 def catalog_diagnoses() -> list[Diagnosis]:
     return [Diagnosis(e.code, e.slug, e.title, Confidence.CERTAIN, (), e.fix, e.retryable, None) for e in error_types()]

@@ -200,6 +200,14 @@ def test_diagnose_names_the_scenario_and_matches_explain(server, raw, slug, run_
     assert [d.to_dict() for d in found] == json.loads(out)["diagnosis"]
 
 
+@pytest.mark.parametrize("slug", ["image-size-case", "image-config-stripped"])
+def test_an_ignored_setting_needs_the_request(server, raw, slug):
+    """The answer alone is a good 1K square image: only the request says another size or ratio was asked."""
+    answer = unguarded(raw, server, slug)
+    assert diagnose(answer) == []
+    assert diagnose(answer, request=scenario_call(slug)["config"])[0].slug == slug
+
+
 def test_ghost_429_is_named_when_the_app_knows_billing_is_on(server, raw):
     error = unguarded(raw, server, "ghost-429")
     assert diagnose(error, billing_enabled=True)[0].slug == "ghost-429"
