@@ -108,6 +108,9 @@ class ImageMismatchError(GeminiImageError):
     expected: tuple[int, int] | None = None
 
 
+ANSWER_ERRORS = (NoImageError, ImageMismatchError)  # what a 200 can be wrong with: the only errors a 200 raises
+
+
 # ---------------------------------------------------------------------------------------------- families (data)
 @cache
 def _families() -> tuple[tuple[type[GeminiImageError], tuple[dict[str, Any], ...]], ...]:
@@ -186,14 +189,13 @@ class _Call:
 
         answer = responses[0] if len(responses) == 1 else responses or {"candidates": []}  # an empty stream
         found = diagnose(answer, request=self.body, model=self.model)
-        wrong = (NoImageError, ImageMismatchError)
-        if any(d.severity == "error" and issubclass(exception_class(d.slug), wrong) for d in found):
+        if any(d.severity == "error" and issubclass(exception_class(d.slug), ANSWER_ERRORS) for d in found):
             raise _error(found, responses, self)
 
 
 def _error(diagnoses: list[Diagnosis], responses: list[Any], call: _Call | None = None) -> GeminiImageError:
     errors = [d for d in diagnoses if d.severity == "error"] or diagnoses
-    wrong = [d for d in errors if issubclass(exception_class(d.slug), NoImageError | ImageMismatchError)]
+    wrong = [d for d in errors if issubclass(exception_class(d.slug), ANSWER_ERRORS)]
     top = (wrong if call is not None and wrong else errors)[0]  # a 200: what is wrong with the answer
     cls = exception_class(top.slug)
     detail = ""
