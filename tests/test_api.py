@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -377,6 +378,14 @@ def test_the_families_follow_the_catalog():
         if entry.grpc_status or entry.category != "hard-error":  # the catalog can tell: a family takes it
             assert cls is not GeminiImageError, entry.slug
     assert exception_class("unknown") is GeminiImageError and exception_class("no-such-slug") is GeminiImageError
+
+
+def test_the_readme_table_of_exceptions_is_the_data():
+    readme = (FIXTURES.parent / "README.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| (.+) \|$", readme.split("| exception | causes |", 1)[1], re.M)
+    listed = {slug: name for name, causes in rows for slug in re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)+", causes)}
+    assert len(listed) >= 30
+    assert {slug: exception_class(slug).__name__ for slug in listed} == listed
 
 
 # ============================================================================ light imports
