@@ -2,12 +2,11 @@
 
 One loopback server serves every scenario at once (`/s/{slug}/…` goes to that scenario's emulator app), so the
 module starts one uvicorn thread, not one per scenario. For each scenario, through google-genai in its default
-configuration (API version v1): the guarded client raises the named `GeminiImageError` subclass (or returns the
-image; sync, and also stream, async and async-stream for one scenario of each outcome), the original exception kept
-as `__cause__`, with no request of its own; `diagnose`
-names the scenario's cause first from the unguarded exception or answer; and each `Diagnosis.to_dict()` is what
-`explain --format json` prints for the same paste.
-"""
+configuration (API version v1): the guarded client raises the named `GeminiImageError` subclass or returns the
+image (sync for every scenario; stream, async and async-stream too for one scenario of each outcome), the original
+exception kept as `__cause__`, with no request of its own; `diagnose` names the scenario's cause first from the
+unguarded exception or answer; and each `Diagnosis.to_dict()` is what `explain --format json` prints for the same
+paste."""
 
 from __future__ import annotations
 
