@@ -318,3 +318,25 @@ def closest_models(name: str, candidates: list[str] | None = None, limit: int = 
     key = name.strip().removeprefix("models/")
     pool = candidates if candidates is not None else [m.id for m in models() if not m.is_shut_down]
     return difflib.get_close_matches(key, pool, n=limit, cutoff=0.5)
+
+
+def live_on(model: Model, day: dt.date) -> bool:
+    """Whether the table says `model` is still served on `day`: not shut down, its shutdown date (if any) ahead."""
+    return model.status != "shut-down" and (model.shutdown is None or model.shutdown > day)
+
+
+def live_models(day: dt.date) -> tuple[Model, ...]:
+    """The table's models still served on `day`, in the table's order."""
+    return tuple(model for model in models() if live_on(model, day))
+
+
+def live_successor(model: Model, day: dt.date) -> Model | None:
+    """The model to move to from `model` on `day`: along the table's replacement chain, the first live one that is
+    not itself deprecated, else the first live one, else None."""
+    chain: list[Model] = []
+    current = find_model(model.replacement) if model.replacement else None
+    while current is not None and current.id != model.id and current not in chain:
+        chain.append(current)
+        current = find_model(current.replacement) if current.replacement else None
+    live = [item for item in chain if live_on(item, day)]
+    return next((item for item in live if item.status != "deprecated"), live[0] if live else None)

@@ -100,6 +100,7 @@ class LintResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     unreadable: list[str] = field(default_factory=list)  # paths among the skipped that could not be read
     ignored: int = 0  # findings silenced by --ignore or an inline comment
+    backends: dict[str, str] = field(default_factory=dict)  # parsed file → "vertex-ai" | "gemini-api"
 
 
 def front_end(language: str) -> Callable[[str], Scan]:
@@ -118,7 +119,9 @@ def front_end(language: str) -> Callable[[str], Scan]:
 
 def lint_source(source: str, language: str, path: str = "<source>", ignore: Iterable[str] = ()) -> list[Finding]:
     """The findings in one file's text, with inline ignore comments and `ignore` codes applied."""
-    return _findings(front_end(language)(source), source, path, frozenset(ignore))[0]
+    scan = front_end(language)(source)
+    scan.vertex = VERTEX_MARK.search(source) is not None
+    return _findings(scan, source, path, frozenset(ignore))[0]
 
 
 def _findings(scan: Scan, source: str, path: str, ignore: frozenset[str]) -> tuple[list[Finding], int]:
@@ -136,7 +139,7 @@ def _findings(scan: Scan, source: str, path: str, ignore: frozenset[str]) -> tup
         if code in ignore or (silenced is not None and ("*" in silenced or code in silenced)):
             dropped += 1
             continue
-        kept.append(Finding(hit.diagnosis, path, node.line, node.col, node.end_line, node.end_col))
+        kept.append(Finding(hit.diagnosis, path, node.line, node.col, node.end_line, node.end_col, hit.edit))
     return kept, dropped
 
 
@@ -303,30 +306,35 @@ def _read(path: Path) -> bytes | Skip | None:
     return data if relevant(data) else None
 
 
-def _lint_bytes(job: tuple[bytes, str, str, frozenset[str]]) -> tuple[list[Finding], int, str | None, bool]:
-    """(findings, ignored count, reason the file was skipped or None, parsed) for one relevant file; runs in a
-    worker process when there are many."""
+def _lint_bytes(job: tuple[bytes, str, str, frozenset[str]]) -> tuple[list[Finding], int, str | None, str | None]:
+    """(findings, ignored count, reason the file was skipped or None, the backend it calls if it was parsed) for
+    one relevant file; runs in a worker process when there are many."""
     from gemini_doctor.inputs import decode
 
     data, language, label, ignore = job
     try:
         source = decode(data, "file")
     except InputError as exc:
-        return [], 0, str(exc).removeprefix("file is ").removeprefix("file "), False
+        return [], 0, str(exc).removeprefix("file is ").removeprefix("file "), None
+    backend = "vertex-ai" if VERTEX_MARK.search(source) else "gemini-api"
     try:
         scan = front_end(language)(source)
         if scan.error:
-            return [], 0, scan.error, True
-        scan.vertex = VERTEX_MARK.search(source) is not None
+            return [], 0, scan.error, backend
+        scan.vertex = backend == "vertex-ai"
         findings, dropped = _findings(scan, source, label, ignore)
     except (RecursionError, MemoryError):  # one pathological file must not lose the others' findings
-        return [], 0, "nested too deeply to read", True
-    return findings, dropped, None, True
+        return [], 0, "nested too deeply to read", backend
+    return findings, dropped, None, backend
 
 
-# Vertex AI takes imageConfig fields the Gemini Developer API rejects: in such a file they are not a trap.
+# A file that calls Vertex AI (google-genai's vertexai=True or its environment switch, the Vertex SDKs, a Vertex
+# host): there the Vertex-only imageConfig fields are right and the Developer API's route traps do not apply.
 VERTEX_MARK = re.compile(
     r"vertexai\s*[=:]\s*(?:True|true)|aiplatform\.googleapis\.com|GOOGLE_GENAI_USE_VERTEXAI|vertexai\.init\("
+    r"|^\s*(?:from|import)\s+(?:vertexai|google\.cloud\.aiplatform)\b|^\s*from\s+google\.cloud\s+import\s+aiplatform\b"
+    r"|@google-cloud/vertexai",
+    re.MULTILINE,
 )
 LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the parsers count as line ends (not U+2028 or form feeds)
 
@@ -384,8 +392,10 @@ def lint_paths(
                 result.unreadable.append(label)
         elif data is not None:
             work.append((data, LANGUAGES[path.suffix.lower()], label, codes))
-    for (_, _, label, _), (findings, dropped, skipped, parsed) in zip(work, _run(work, _workers(jobs)), strict=True):
-        result.parsed += parsed
+    for (_, _, label, _), (findings, dropped, skipped, backend) in zip(work, _run(work, _workers(jobs)), strict=True):
+        result.parsed += backend is not None
+        if backend is not None:
+            result.backends[label] = backend
         result.ignored += dropped
         result.findings.extend(findings)
         if skipped:
