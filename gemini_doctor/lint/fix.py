@@ -60,7 +60,7 @@ def apply_edits(text: str, edits: list[tuple[Edit, Finding]]) -> tuple[str, list
         text = text[:start] + quote + edit.new + quote + text[end:]
         last = start
         done.append(finding)
-    return text, done
+    return text, done[::-1]
 
 
 def _write(path: Path, data: bytes) -> None:
