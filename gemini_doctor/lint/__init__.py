@@ -143,13 +143,6 @@ def _findings(scan: Scan, source: str, path: str, ignore: frozenset[str]) -> tup
     return kept, dropped
 
 
-def display_path(path: Path, cwd: Path) -> str:
-    try:
-        return path.relative_to(cwd).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
 # Kernel pseudo-filesystems: endless, blocking or device files, never source. Never walked, never read.
 PSEUDO_ROOTS = ("/proc", "/sys", "/dev")
 
@@ -167,7 +160,7 @@ class Skip:
     """A path lint did not read, and why; `unreadable` when reading failed (an I/O error fails the run, as ruff's
     E902 does), not when lint chose to leave it."""
 
-    path: Path
+    path: Path | str
     reason: str
     unreadable: bool = False
 
@@ -182,9 +175,10 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def collect(paths: Iterable[str]) -> Iterator[Path | Skip]:
-    """The files to lint, and the paths left: given files as they are (if their language is known), folders
-    walked, junk skipped. Symbolic links are followed only inside the given folders, never into /proc, /sys, /dev."""
+def collect(paths: Iterable[str]) -> Iterator[tuple[str, str] | Skip]:
+    """The files to lint as (path, real path), and the paths left: given files as they are (if their language is
+    known), folders walked, junk skipped. Symbolic links are followed only inside the given folders, never into
+    /proc, /sys, /dev."""
     given = [Path(item) for item in paths]
     roots = tuple(os.path.realpath(path) for path in given if path.is_dir())
     for path in given:
@@ -192,19 +186,20 @@ def collect(paths: Iterable[str]) -> Iterator[Path | Skip]:
             raise InputError(f"path {str(path)!r} does not exist")
         if not path.exists():
             raise InputError(f"path {str(path)!r} is a broken symbolic link")
-        if _pseudo(os.path.realpath(path)):
+        real = os.path.realpath(path)
+        if _pseudo(real):
             yield Skip(path, "on a kernel pseudo-filesystem (/proc, /sys, /dev): not source, not read")
         elif path.is_dir():
-            yield from _walk(path, roots)
+            yield from _walk(str(path), real, roots)
         elif path.is_file():
             if path.suffix.lower() in LANGUAGES:
-                yield path
+                yield str(path), real
         else:
             yield Skip(path, f"{_kind(path.stat().st_mode)}, not a file: not read")
 
 
-def _link(path: str, is_folder: bool, roots: tuple[str, ...]) -> Skip | None:
-    """Why a symbolic link met in a walk is not followed, or None to follow it."""
+def _link(path: str, is_folder: bool, roots: tuple[str, ...]) -> Skip | str:
+    """Why a symbolic link met in a walk is not followed, or its real path to follow it."""
     real = os.path.realpath(path)
     if _pseudo(real):
         return Skip(Path(path), "a symbolic link into /proc, /sys or /dev: not followed")
@@ -213,34 +208,37 @@ def _link(path: str, is_folder: bool, roots: tuple[str, ...]) -> Skip | None:
         return Skip(
             Path(path), f"a symbolic link to a {what} outside the linted folders: not followed (name it to lint it)"
         )
-    return None
+    return real
 
 
-def _entry(entry: os.DirEntry, roots: tuple[str, ...]) -> Path | Skip | str | None:
-    """One folder entry: a file to lint, a Skip, a subfolder's path (str) to walk, or None to pass over."""
+def _entry(entry: os.DirEntry, folder_real: str, roots: tuple[str, ...]) -> tuple[str, str, bool] | Skip | None:
+    """One folder entry: (path, real path, is a folder) to lint or walk, a Skip, or None to pass over. The real
+    path is the folder's joined with the name; only a symbolic link costs a realpath."""
     name = entry.name
+    link = entry.is_symlink()
     linted = os.path.splitext(name)[1].lower() in LANGUAGES
-    if entry.is_symlink() and not os.path.exists(entry.path):
+    if link and not os.path.exists(entry.path):
         return Skip(Path(entry.path), "a broken symbolic link: cannot be read", unreadable=True) if linted else None
     if entry.is_dir():
         if name in SKIP_DIRS or name.endswith(".egg-info"):
             return None
-        return (_link(entry.path, True, roots) if entry.is_symlink() else None) or entry.path
+        real = _link(entry.path, True, roots) if link else os.path.join(folder_real, name)
+        return real if isinstance(real, Skip) else (entry.path, real, True)
     if not linted:
         return None
-    if entry.is_symlink() and (skip := _link(entry.path, False, roots)):
-        return skip
+    real = _link(entry.path, False, roots) if link else os.path.join(folder_real, name)
+    if isinstance(real, Skip):
+        return real
     if entry.is_file():
-        return Path(entry.path)
+        return entry.path, real, False
     return Skip(Path(entry.path), f"{_kind(entry.stat().st_mode)}, not a file: not read")
 
 
-def _walk(folder: Path, roots: tuple[str, ...]) -> Iterator[Path | Skip]:
-    stack = [str(folder)]
+def _walk(folder: str, real: str, roots: tuple[str, ...]) -> Iterator[tuple[str, str] | Skip]:
+    stack = [(folder, real)]
     visited: set[str] = set()
     while stack:
-        current = stack.pop()
-        real = os.path.realpath(current)
+        current, real = stack.pop()
         if real in visited:  # a folder symlink back up the tree would loop
             continue
         visited.add(real)
@@ -255,19 +253,22 @@ def _walk(folder: Path, roots: tuple[str, ...]) -> Iterator[Path | Skip]:
         subfolders = []
         for entry in entries:
             try:
-                found = _entry(entry, roots)
+                found = _entry(entry, real, roots)
             except OSError as exc:
                 found = Skip(Path(entry.path), f"cannot be read ({exc.strerror or exc})", unreadable=True)
-            if isinstance(found, str):
-                subfolders.append(found)
+            if type(found) is tuple:
+                if found[2]:
+                    subfolders.append(found[:2])
+                else:
+                    yield found[:2]
             elif found is not None:
                 yield found
         for sub in reversed(subfolders):
-            if not os.path.exists(os.path.join(sub, "pyvenv.cfg")):
+            if not os.path.exists(os.path.join(sub[0], "pyvenv.cfg")):
                 stack.append(sub)
 
 
-def _read_capped(path: Path) -> bytes | Skip:
+def _read_capped(path: str) -> bytes | Skip:
     """The file's bytes, opened without blocking (a FIFO swapped in is refused, not waited on), at most
     MAX_FILE_BYTES + 1 of them."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
@@ -289,7 +290,7 @@ def _read_capped(path: Path) -> bytes | Skip:
     return b"".join(chunks)
 
 
-def _read(path: Path) -> bytes | Skip | None:
+def _read(path: str) -> bytes | Skip | None:
     """The bytes as UTF-8 (UTF-16 files transcoded, so the word filter sees their text), a Skip, or None when the
     file cannot hold a finding."""
     try:
@@ -372,26 +373,29 @@ def lint_paths(
     Each file is read once, here; only files that mention a word some rule needs are parsed, in worker processes
     when there are many (`jobs` of them; default one per CPU, at most 8). The result does not depend on `jobs`.
     """
-    base = Path(os.path.abspath(cwd or Path.cwd()))
+    here = os.getcwd()
+    base = os.path.abspath(cwd or here)
     codes = frozenset(ignore)
     result = LintResult()
     seen: set[str] = set()
     work: list[tuple[bytes, str, str, frozenset[str]]] = []
     for item in collect(paths):
-        path = item.path if isinstance(item, Skip) else item
-        real = os.path.realpath(path)
+        if isinstance(item, Skip):
+            label = _label(os.fspath(item.path), base, here)
+            if label not in seen:
+                seen.add(label)
+                _skipped(result, label, item)
+            continue
+        path, real = item
         if real in seen:  # a file reached twice (a symlink, or named twice) is linted once
             continue
         seen.add(real)
-        label = display_path(Path(os.path.abspath(path)), base)
-        data = item if isinstance(item, Skip) else _read(path)
-        result.files += not isinstance(item, Skip)
+        result.files += 1
+        data = _read(path)
         if isinstance(data, Skip):
-            result.skipped.append((label, data.reason))
-            if data.unreadable:
-                result.unreadable.append(label)
+            _skipped(result, _label(path, base, here), data)
         elif data is not None:
-            work.append((data, LANGUAGES[path.suffix.lower()], label, codes))
+            work.append((data, LANGUAGES[os.path.splitext(path)[1].lower()], _label(path, base, here), codes))
     for (_, _, label, _), (findings, dropped, skipped, backend) in zip(work, _run(work, _workers(jobs)), strict=True):
         result.parsed += backend is not None
         if backend is not None:
@@ -403,3 +407,18 @@ def lint_paths(
     result.skipped.sort()
     result.findings.sort(key=Finding.sort_key)
     return result
+
+
+def _label(path: str, base: str, here: str) -> str:
+    """The path as reports show it: relative to `base` when inside it, with forward slashes (`here`: the process's
+    working folder, which a relative path is relative to)."""
+    absolute = os.path.normpath(os.path.join(here, path))
+    if absolute.startswith(base) and absolute[len(base) : len(base) + 1] == os.sep:
+        absolute = absolute[len(base) + 1 :]
+    return absolute.replace(os.sep, "/")
+
+
+def _skipped(result: LintResult, label: str, skip: Skip) -> None:
+    result.skipped.append((label, skip.reason))
+    if skip.unreadable:
+        result.unreadable.append(label)
