@@ -120,7 +120,7 @@ def front_end(language: str) -> Callable[[str], Scan]:
 def lint_source(source: str, language: str, path: str = "<source>", ignore: Iterable[str] = ()) -> list[Finding]:
     """The findings in one file's text, with inline ignore comments and `ignore` codes applied."""
     scan = front_end(language)(source)
-    scan.vertex = VERTEX_MARK.search(source) is not None
+    scan.vertex = _calls_vertex(source)
     return _findings(scan, source, path, frozenset(ignore))[0]
 
 
@@ -307,6 +307,23 @@ def _read(path: str) -> bytes | Skip | None:
     return data if relevant(data) else None
 
 
+Job = tuple[str, str, str, frozenset[str]]  # (path, language, label, codes to ignore)
+Outcome = tuple[Skip | None, list[Finding], int, str | None, str | None]
+
+
+def _lint_file(job: Job) -> Outcome:
+    """Read one file and lint it if it mentions a word some rule needs: (the Skip if it could not be read,
+    findings, ignored count, why it was not parsed, its backend if parsed). Runs in a worker process when there
+    are many files, so reading is shared out too."""
+    path, language, label, ignore = job
+    data = _read(path)
+    if data is None:
+        return None, [], 0, None, None
+    if isinstance(data, Skip):
+        return data, [], 0, None, None
+    return None, *_lint_bytes((data, language, label, ignore))
+
+
 def _lint_bytes(job: tuple[bytes, str, str, frozenset[str]]) -> tuple[list[Finding], int, str | None, str | None]:
     """(findings, ignored count, reason the file was skipped or None, the backend it calls if it was parsed) for
     one relevant file; runs in a worker process when there are many."""
@@ -317,7 +334,7 @@ def _lint_bytes(job: tuple[bytes, str, str, frozenset[str]]) -> tuple[list[Findi
         source = decode(data, "file")
     except InputError as exc:
         return [], 0, str(exc).removeprefix("file is ").removeprefix("file "), None
-    backend = "vertex-ai" if VERTEX_MARK.search(source) else "gemini-api"
+    backend = "vertex-ai" if _calls_vertex(source) else "gemini-api"
     try:
         scan = front_end(language)(source)
         if scan.error:
@@ -337,10 +354,17 @@ VERTEX_MARK = re.compile(
     r"|@google-cloud/vertexai",
     re.MULTILINE,
 )
+
+
+def _calls_vertex(source: str) -> bool:
+    """VERTEX_MARK, after a substring test every one of its forms passes (the regex is ten times slower)."""
+    return ("vertex" in source or "VERTEX" in source or "aiplatform" in source) and bool(VERTEX_MARK.search(source))
+
+
 LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the parsers count as line ends (not U+2028 or form feeds)
 
 
-PARALLEL_FROM = 48  # relevant files; below this, starting worker processes costs more than it saves
+PARALLEL_FROM = 400  # files; below this, starting worker processes costs more than it saves
 
 
 def _workers(jobs: int | None) -> int:
@@ -353,16 +377,16 @@ def _workers(jobs: int | None) -> int:
     return min(available, 8)
 
 
-def _run(work: list[tuple[bytes, str, str, frozenset[str]]], workers: int) -> Iterable:
+def _run(work: list[Job], workers: int) -> Iterable[Outcome]:
     if workers < 2 or len(work) < PARALLEL_FROM:
-        return map(_lint_bytes, work)
+        return map(_lint_file, work)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(_lint_bytes, work, chunksize=max(1, len(work) // (workers * 8))))
+        return list(pool.map(_lint_file, work, chunksize=max(1, len(work) // (workers * 8))))
 
 
 def lint_paths(
@@ -378,7 +402,7 @@ def lint_paths(
     codes = frozenset(ignore)
     result = LintResult()
     seen: set[str] = set()
-    work: list[tuple[bytes, str, str, frozenset[str]]] = []
+    work: list[Job] = []
     for item in collect(paths):
         if isinstance(item, Skip):
             label = _label(os.fspath(item.path), base, here)
@@ -390,13 +414,13 @@ def lint_paths(
         if real in seen:  # a file reached twice (a symlink, or named twice) is linted once
             continue
         seen.add(real)
-        result.files += 1
-        data = _read(path)
-        if isinstance(data, Skip):
-            _skipped(result, _label(path, base, here), data)
-        elif data is not None:
-            work.append((data, LANGUAGES[os.path.splitext(path)[1].lower()], _label(path, base, here), codes))
-    for (_, _, label, _), (findings, dropped, skipped, backend) in zip(work, _run(work, _workers(jobs)), strict=True):
+        work.append((path, LANGUAGES[os.path.splitext(path)[1].lower()], _label(path, base, here), codes))
+    result.files = len(work)
+    for (_, _, label, _), outcome in zip(work, _run(work, _workers(jobs)), strict=True):
+        unread, findings, dropped, skipped, backend = outcome
+        if unread is not None:
+            _skipped(result, label, unread)
+            continue
         result.parsed += backend is not None
         if backend is not None:
             result.backends[label] = backend

@@ -7,10 +7,9 @@
 from __future__ import annotations
 
 import ast
-import bisect
-import itertools
 import re
 
+from gemini_doctor.lint.hot import hot_statements
 from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Opaque, Scan, Str, Sym
 from gemini_doctor.lint.rules import INTERESTING_CALLS, INTERESTING_KEYS
 
@@ -18,7 +17,7 @@ from gemini_doctor.lint.rules import INTERESTING_CALLS, INTERESTING_KEYS
 def scan_python(source: str) -> Scan:
     """The file read into the neutral shape. Only its top-level statements that could hold a finding are parsed
     (the others become blank lines, so every position stays right); the whole file when that does not parse."""
-    short = hot_statements(source)
+    short = hot_statements(source, "python")
     tree = None
     if short is not None:
         try:
@@ -33,68 +32,6 @@ def scan_python(source: str) -> Scan:
             where = f" at line {line}" if line else ""
             return Scan("python", error=f"not valid Python ({getattr(exc, 'msg', exc)}{where})")
     return _Reader(source).read(tree)
-
-
-# Words some rule reads (keys, calls, model names, URLs): a top-level statement without any is never parsed.
-HOT = (
-    *("gemini", "banana", "modalit", "image", "aspect", "candidate", "sample", "generat", "openai", "googleapis"),
-    *("api_version", "apiversion", "contents", "config", "model", "person", "vertex", "mime", "compression"),
-    *("negative", "/v1"),
-)
-_TOP = re.compile(r"^[A-Za-z_@]", re.MULTILINE)  # a line that may start a top-level statement
-_CONSTANT = re.compile(r"[A-Za-z_]\w*\s*(?::[^=\n]*)?=\s*(?:[rRuU]?['\"]|[-+]?[\d.])")  # NAME = literal: followed
-_CONTINUATIONS = ("else", "elif", "except", "finally")
-
-
-def _find_all(text: str, words: tuple[str, ...]) -> list[int]:
-    """Every offset where one of `words` starts, sorted (str.find in a loop: faster than a regex alternation)."""
-    found = []
-    for word in words:
-        index = text.find(word)
-        while index >= 0:
-            found.append(index)
-            index = text.find(word, index + len(word))
-    found.sort()
-    return found
-
-
-def _statement_starts(source: str) -> list[int]:
-    """Offsets where top-level statements start: lines at column 0, not inside a triple-quoted string, not an
-    `else:` / `except` continuing the one before, not the `def` under a decorator."""
-    triples = _find_all(source, ('"""', "'''"))
-    starts: list[int] = [0]
-    decorated = False
-    for match in _TOP.finditer(source):
-        offset = match.start()
-        if bisect.bisect_left(triples, offset) % 2:
-            continue  # inside a triple-quoted string (as far as counting quotes tells)
-        word = source[offset : offset + 9].split(None, 1)[0].split(":", 1)[0] if offset else ""
-        if word in _CONTINUATIONS or decorated:
-            decorated = source[offset] == "@" or (decorated and word not in ("def", "class", "async"))
-            continue
-        decorated = source[offset] == "@"
-        starts.append(offset)
-    return starts
-
-
-def hot_statements(source: str) -> str | None:
-    """The source with every top-level statement that holds no word a rule reads (and is no `NAME = literal`
-    constant) turned into blank lines; None when nothing would be left out."""
-    starts = _statement_starts(source)
-    starts.append(len(source))
-    hot = _find_all(source.lower(), HOT)
-    parts: list[str] = []
-    cold = False
-    for begin, end in itertools.pairwise(starts):
-        if begin == end:
-            continue
-        index = bisect.bisect_left(hot, begin)
-        if (index < len(hot) and hot[index] < end) or _CONSTANT.match(source, begin):
-            parts.append(source[begin:end])
-        else:
-            parts.append("\n" * source.count("\n", begin, end))
-            cold = True
-    return "".join(parts) if cold else None
 
 
 class _Reader:
