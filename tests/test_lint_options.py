@@ -12,7 +12,7 @@ from gemini_doctor.lint.rules import FIXES
 TRAPS = (
     "from google.genai import types\n"
     'SIZE = "1k"\n'
-    "cfg = types.GenerateContentConfig(response_modalities=[\"IMAGE\"],"
+    'cfg = types.GenerateContentConfig(response_modalities=["IMAGE"],'
     " image_config=types.ImageConfig(image_size=SIZE))\n"
     'body = {"generationConfig": {"responseModalities": ["IMAGE"], "imageConfig": {"imageSize": "2k"}}}\n'
     'loose = {"responseModalities": ["IMAGE"], "personGeneration": "ALLOW_ALL"}\n'
