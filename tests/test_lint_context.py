@@ -100,6 +100,7 @@ def test_a_local_constant_is_followed_to_where_it_is_written():
 def test_a_name_bound_twice_or_as_a_parameter_is_not_guessed():
     call = "types.ImageConfig(image_size=size)\n"
     assert found("size = '1k'\nsize = '2K'\n" + call) == []
+    assert found("size = '1k'\nsize = get_size()\ndef f():\n    return " + call) == []  # rebound in a cold statement
     assert found("size = '1k'\ndef f(size):\n    return " + call) == []
     assert found("size = '1k'\nfor size in sizes:\n    " + call) == []
 

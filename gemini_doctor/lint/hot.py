@@ -1,7 +1,8 @@
 """Only the top-level statements of a file that could hold a finding are read: the others become blank lines.
 
 A statement holds a finding only if it holds one of the words some rule reads (a key, a call, a model name, a
-URL) or is a `NAME = literal` constant another statement may use. Blanking the rest keeps every line number and
+URL) or, in Python, binds a name at the top level (a constant another statement may use, or a rebinding that
+stops lint from following it). Blanking the rest keeps every line number and
 every column of what is kept, so positions stay right; the parsers then see a file a tenth of the size.
 Statements are found by their lines at column 0, not inside a triple-quoted string (Python) or a template literal
 (JavaScript) as far as counting quotes tells; a wrong cut is caught by the Python parser (the whole file is read
@@ -25,9 +26,9 @@ _STARTS = {
 }
 _QUOTES = {"python": ('"""', "'''"), "javascript": ("`",)}
 _CONTINUATIONS = ("else", "elif", "except", "finally", "catch")
-_CONSTANT = re.compile(
-    r"(?:(?:export\s+)?(?:const|let|var)\s+)?[A-Za-z_$][\w$]*\s*(?::[^=\n]*)?=\s*(?:[rRuU]?[\'\"]|[-+]?[\d.])"
-)
+# Python: `NAME = …` at the top level is kept whatever its value: a literal is a constant lint may follow, any other
+# value rebinds the name (so it is not followed). JavaScript constants are not followed: nothing kept for them.
+_ASSIGNMENT = {"python": re.compile(r"[A-Za-z_]\w*\s*(?::[^=\n]*)?=(?!=)"), "javascript": re.compile(r"(?!)")}
 
 
 def _find_all(text: str, words: tuple[str, ...]) -> list[int]:
@@ -62,18 +63,19 @@ def _statement_starts(source: str, language: str) -> list[int]:
 
 
 def hot_statements(source: str, language: str) -> str | None:
-    """The source with every top-level statement that holds no word a rule reads (and is no `NAME = literal`
-    constant) turned into blank lines; None when nothing would be left out."""
+    """The source with every top-level statement that holds no word a rule reads (and, in Python, assigns no
+    plain name) turned into blank lines; None when nothing would be left out."""
     starts = _statement_starts(source, language)
     starts.append(len(source))
     hot = _find_all(source.lower(), HOT)
+    assignment = _ASSIGNMENT[language]
     parts: list[str] = []
     cold = False
     for begin, end in itertools.pairwise(starts):
         if begin == end:
             continue
         index = bisect.bisect_left(hot, begin)
-        if (index < len(hot) and hot[index] < end) or _CONSTANT.match(source, begin):
+        if (index < len(hot) and hot[index] < end) or assignment.match(source, begin):
             parts.append(source[begin:end])
         else:
             parts.append("\n" * source.count("\n", begin, end))
