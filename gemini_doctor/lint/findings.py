@@ -55,6 +55,13 @@ class Finding:
     def message(self) -> str:
         return self.diagnosis.evidence[0] if self.diagnosis.evidence else self.diagnosis.error.title
 
+    def __reduce__(self) -> tuple[Any, tuple]:
+        """Pickled with the catalog entry's slug, not the entry: findings come back from worker processes."""
+        d = self.diagnosis
+        state = (d.severity, d.confidence, d.evidence, d.hints, d.note, d.score, d.occurrences, d.retry_after)
+        where = (self.path, self.line, self.column, self.end_line, self.end_column, self.edit)
+        return _rebuild, (d.error.slug, state, where)
+
     def sort_key(self) -> tuple:
         return (self.path, self.line, self.column, self.code)
 
@@ -82,6 +89,12 @@ class Finding:
         if self.edit is not None:
             result["edit"] = self.edit.to_dict()
         return result
+
+
+def _rebuild(slug: str, state: tuple, where: tuple) -> Finding:
+    from gemini_doctor.knowledge import error
+
+    return Finding(Diagnosis(error(slug), *state), *where)
 
 
 def ignored_on_line(text: str) -> set[str] | None:
