@@ -571,6 +571,11 @@ def _endpoints(state: _File) -> None:
                     string,
                 )
             )
+    _api_versions(state)
+
+
+def _api_versions(state: _File) -> None:
+    """api_version "v1" where image settings go through it (a Developer API trap: not in a Vertex AI file)."""
     if not (state.image_fields or state.names_image_model) or state.vertex:
         return
     for obj in state.scan.objects:
