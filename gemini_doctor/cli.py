@@ -356,6 +356,11 @@ class LintFormat(StrEnum):
     markdown = "markdown"
 
 
+class LintSeverity(StrEnum):
+    warning = "warning"
+    error = "error"
+
+
 @app.command(cls=_Command)
 def lint(
     paths: Annotated[
@@ -374,6 +379,19 @@ def lint(
             "--ignore", metavar="CODE", help="Leave out a code or slug, e.g. GD009 (repeatable or comma-separated)."
         ),
     ] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--select", metavar="CODES", help="Report only these codes or slugs (repeatable or comma-separated)."
+        ),
+    ] = None,
+    severity: Annotated[
+        LintSeverity, typer.Option("--severity", help="Report only findings at or above this severity.")
+    ] = LintSeverity.warning,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
+    statistics: Annotated[bool, typer.Option("--statistics", help="Count the findings per code instead.")] = False,
+    fix: Annotated[bool, typer.Option("--fix", help='Apply the safe fixes ("1k" -> "1K") to the files.')] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Show the safe fixes as a diff; write nothing.")] = False,
 ) -> None:
     """Find the parameter traps written in Python, JavaScript/TypeScript and JSON source: no key, no request.
 
@@ -382,26 +400,14 @@ def lint(
     Exit codes: 0 no finding, 1 findings, 2 usage error.
     """
     from gemini_doctor.input_error import InputError
-    from gemini_doctor.lint.command import lint_document
-    from gemini_doctor.lint.render import render_lint
-    from gemini_doctor.report.github import append_step_summary, in_actions
+    from gemini_doctor.lint.command import Options, run
 
+    options = Options(tuple(ignore or ()), tuple(select or ()), severity.value, exit_zero, statistics, fix, diff)
     try:
-        document = lint_document(paths or ["."], ignore or [])
-        color, width = terminal(output)
-        text = render_lint(document, fmt.value, color=color, width=width or 100)
-        if output:
-            from gemini_doctor.inputs import write_atomically
-
-            write_atomically(output, text)
-        else:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        if fmt is LintFormat.github and in_actions():
-            append_step_summary(render_lint(document, "markdown"))
+        code = run(paths or ["."], fmt.value, output, options, terminal(output))
     except InputError as exc:
         raise fail(str(exc)) from None
-    raise typer.Exit(document["exit_code"])
+    raise typer.Exit(code)
 
 
 def main() -> None:

@@ -135,7 +135,8 @@ def test_github_format_writes_the_job_summary(in_fixtures, tmp_path):
 def test_rich_output_lists_place_code_and_fix(run_cli, in_fixtures):
     code, out, _ = run_cli("lint", "javascript/sdk_traps.ts")
     assert code == 1
-    assert "javascript/sdk_traps.ts:19:33: GD009 [image-size-case] imageSize is '4k'" in out
+    # [*]: a safe fix exists (ruff's mark)
+    assert "javascript/sdk_traps.ts:19:33: GD009 [image-size-case] [*] imageSize is '4k'" in out
     assert '    fix: Send "imageSize": "4K".' in out
     assert re.search(r"Found \d+ findings \(\d+ errors, \d+ warnings\) in 1 file\.", out)
     code, out, _ = run_cli("lint", "json/request_clean.json")

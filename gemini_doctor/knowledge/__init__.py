@@ -387,3 +387,25 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     key = word.strip().lower().replace("-", "").replace("_", "")
     close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
     return f" (did you mean {folded[close[0]]}?)" if close else ""
+
+
+def live_on(model: Model, day: dt.date) -> bool:
+    """Whether the table says `model` is still served on `day`: not shut down, its shutdown date (if any) ahead."""
+    return model.status != "shut-down" and (model.shutdown is None or model.shutdown > day)
+
+
+def live_models(day: dt.date) -> tuple[Model, ...]:
+    """The table's models still served on `day`, in the table's order."""
+    return tuple(model for model in models() if live_on(model, day))
+
+
+def live_successor(model: Model, day: dt.date) -> Model | None:
+    """The model to move to from `model` on `day`: along the table's replacement chain, the first live one that is
+    not itself deprecated, else the first live one, else None."""
+    chain: list[Model] = []
+    current = find_model(model.replacement) if model.replacement else None
+    while current is not None and current.id != model.id and current not in chain:
+        chain.append(current)
+        current = find_model(current.replacement) if current.replacement else None
+    live = [item for item in chain if live_on(item, day)]
+    return next((item for item in live if item.status != "deprecated"), live[0] if live else None)

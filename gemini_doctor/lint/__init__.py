@@ -100,6 +100,7 @@ class LintResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     unreadable: list[str] = field(default_factory=list)  # paths among the skipped that could not be read
     ignored: int = 0  # findings silenced by --ignore or an inline comment
+    backends: dict[str, str] = field(default_factory=dict)  # parsed file → "vertex-ai" | "gemini-api"
 
 
 def front_end(language: str) -> Callable[[str], Scan]:
@@ -118,7 +119,9 @@ def front_end(language: str) -> Callable[[str], Scan]:
 
 def lint_source(source: str, language: str, path: str = "<source>", ignore: Iterable[str] = ()) -> list[Finding]:
     """The findings in one file's text, with inline ignore comments and `ignore` codes applied."""
-    return _findings(front_end(language)(source), source, path, frozenset(ignore))[0]
+    scan = front_end(language)(source)
+    scan.vertex = _calls_vertex(source)
+    return _findings(scan, source, path, frozenset(ignore))[0]
 
 
 def _findings(scan: Scan, source: str, path: str, ignore: frozenset[str]) -> tuple[list[Finding], int]:
@@ -136,15 +139,8 @@ def _findings(scan: Scan, source: str, path: str, ignore: frozenset[str]) -> tup
         if code in ignore or (silenced is not None and ("*" in silenced or code in silenced)):
             dropped += 1
             continue
-        kept.append(Finding(hit.diagnosis, path, node.line, node.col, node.end_line, node.end_col))
+        kept.append(Finding(hit.diagnosis, path, node.line, node.col, node.end_line, node.end_col, hit.edit))
     return kept, dropped
-
-
-def display_path(path: Path, cwd: Path) -> str:
-    try:
-        return path.relative_to(cwd).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 # Kernel pseudo-filesystems: endless, blocking or device files, never source. Never walked, never read.
@@ -164,7 +160,7 @@ class Skip:
     """A path lint did not read, and why; `unreadable` when reading failed (an I/O error fails the run, as ruff's
     E902 does), not when lint chose to leave it."""
 
-    path: Path
+    path: Path | str
     reason: str
     unreadable: bool = False
 
@@ -179,9 +175,10 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def collect(paths: Iterable[str]) -> Iterator[Path | Skip]:
-    """The files to lint, and the paths left: given files as they are (if their language is known), folders
-    walked, junk skipped. Symbolic links are followed only inside the given folders, never into /proc, /sys, /dev."""
+def collect(paths: Iterable[str]) -> Iterator[tuple[str, str] | Skip]:
+    """The files to lint as (path, real path), and the paths left: given files as they are (if their language is
+    known), folders walked, junk skipped. Symbolic links are followed only inside the given folders, never into
+    /proc, /sys, /dev."""
     given = [Path(item) for item in paths]
     roots = tuple(os.path.realpath(path) for path in given if path.is_dir())
     for path in given:
@@ -189,19 +186,20 @@ def collect(paths: Iterable[str]) -> Iterator[Path | Skip]:
             raise InputError(f"path {str(path)!r} does not exist")
         if not path.exists():
             raise InputError(f"path {str(path)!r} is a broken symbolic link")
-        if _pseudo(os.path.realpath(path)):
+        real = os.path.realpath(path)
+        if _pseudo(real):
             yield Skip(path, "on a kernel pseudo-filesystem (/proc, /sys, /dev): not source, not read")
         elif path.is_dir():
-            yield from _walk(path, roots)
+            yield from _walk(str(path), real, roots)
         elif path.is_file():
             if path.suffix.lower() in LANGUAGES:
-                yield path
+                yield str(path), real
         else:
             yield Skip(path, f"{_kind(path.stat().st_mode)}, not a file: not read")
 
 
-def _link(path: str, is_folder: bool, roots: tuple[str, ...]) -> Skip | None:
-    """Why a symbolic link met in a walk is not followed, or None to follow it."""
+def _link(path: str, is_folder: bool, roots: tuple[str, ...]) -> Skip | str:
+    """Why a symbolic link met in a walk is not followed, or its real path to follow it."""
     real = os.path.realpath(path)
     if _pseudo(real):
         return Skip(Path(path), "a symbolic link into /proc, /sys or /dev: not followed")
@@ -210,34 +208,37 @@ def _link(path: str, is_folder: bool, roots: tuple[str, ...]) -> Skip | None:
         return Skip(
             Path(path), f"a symbolic link to a {what} outside the linted folders: not followed (name it to lint it)"
         )
-    return None
+    return real
 
 
-def _entry(entry: os.DirEntry, roots: tuple[str, ...]) -> Path | Skip | str | None:
-    """One folder entry: a file to lint, a Skip, a subfolder's path (str) to walk, or None to pass over."""
+def _entry(entry: os.DirEntry, folder_real: str, roots: tuple[str, ...]) -> tuple[str, str, bool] | Skip | None:
+    """One folder entry: (path, real path, is a folder) to lint or walk, a Skip, or None to pass over. The real
+    path is the folder's joined with the name; only a symbolic link costs a realpath."""
     name = entry.name
+    link = entry.is_symlink()
     linted = os.path.splitext(name)[1].lower() in LANGUAGES
-    if entry.is_symlink() and not os.path.exists(entry.path):
+    if link and not os.path.exists(entry.path):
         return Skip(Path(entry.path), "a broken symbolic link: cannot be read", unreadable=True) if linted else None
     if entry.is_dir():
         if name in SKIP_DIRS or name.endswith(".egg-info"):
             return None
-        return (_link(entry.path, True, roots) if entry.is_symlink() else None) or entry.path
+        real = _link(entry.path, True, roots) if link else os.path.join(folder_real, name)
+        return real if isinstance(real, Skip) else (entry.path, real, True)
     if not linted:
         return None
-    if entry.is_symlink() and (skip := _link(entry.path, False, roots)):
-        return skip
+    real = _link(entry.path, False, roots) if link else os.path.join(folder_real, name)
+    if isinstance(real, Skip):
+        return real
     if entry.is_file():
-        return Path(entry.path)
+        return entry.path, real, False
     return Skip(Path(entry.path), f"{_kind(entry.stat().st_mode)}, not a file: not read")
 
 
-def _walk(folder: Path, roots: tuple[str, ...]) -> Iterator[Path | Skip]:
-    stack = [str(folder)]
+def _walk(folder: str, real: str, roots: tuple[str, ...]) -> Iterator[tuple[str, str] | Skip]:
+    stack = [(folder, real)]
     visited: set[str] = set()
     while stack:
-        current = stack.pop()
-        real = os.path.realpath(current)
+        current, real = stack.pop()
         if real in visited:  # a folder symlink back up the tree would loop
             continue
         visited.add(real)
@@ -252,19 +253,22 @@ def _walk(folder: Path, roots: tuple[str, ...]) -> Iterator[Path | Skip]:
         subfolders = []
         for entry in entries:
             try:
-                found = _entry(entry, roots)
+                found = _entry(entry, real, roots)
             except OSError as exc:
                 found = Skip(Path(entry.path), f"cannot be read ({exc.strerror or exc})", unreadable=True)
-            if isinstance(found, str):
-                subfolders.append(found)
+            if type(found) is tuple:
+                if found[2]:
+                    subfolders.append(found[:2])
+                else:
+                    yield found[:2]
             elif found is not None:
                 yield found
         for sub in reversed(subfolders):
-            if not os.path.exists(os.path.join(sub, "pyvenv.cfg")):
+            if not os.path.exists(os.path.join(sub[0], "pyvenv.cfg")):
                 stack.append(sub)
 
 
-def _read_capped(path: Path) -> bytes | Skip:
+def _read_capped(path: str) -> bytes | Skip:
     """The file's bytes, opened without blocking (a FIFO swapped in is refused, not waited on), at most
     MAX_FILE_BYTES + 1 of them."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
@@ -286,7 +290,7 @@ def _read_capped(path: Path) -> bytes | Skip:
     return b"".join(chunks)
 
 
-def _read(path: Path) -> bytes | Skip | None:
+def _read(path: str) -> bytes | Skip | None:
     """The bytes as UTF-8 (UTF-16 files transcoded, so the word filter sees their text), a Skip, or None when the
     file cannot hold a finding."""
     try:
@@ -303,35 +307,64 @@ def _read(path: Path) -> bytes | Skip | None:
     return data if relevant(data) else None
 
 
-def _lint_bytes(job: tuple[bytes, str, str, frozenset[str]]) -> tuple[list[Finding], int, str | None, bool]:
-    """(findings, ignored count, reason the file was skipped or None, parsed) for one relevant file; runs in a
-    worker process when there are many."""
+Job = tuple[str, str, str, frozenset[str]]  # (path, language, label, codes to ignore)
+Outcome = tuple[Skip | None, list[Finding], int, str | None, str | None]
+
+
+def _lint_file(job: Job) -> Outcome:
+    """Read one file and lint it if it mentions a word some rule needs: (the Skip if it could not be read,
+    findings, ignored count, why it was not parsed, its backend if parsed). Runs in a worker process when there
+    are many files, so reading is shared out too."""
+    path, language, label, ignore = job
+    data = _read(path)
+    if data is None:
+        return None, [], 0, None, None
+    if isinstance(data, Skip):
+        return data, [], 0, None, None
+    return None, *_lint_bytes((data, language, label, ignore))
+
+
+def _lint_bytes(job: tuple[bytes, str, str, frozenset[str]]) -> tuple[list[Finding], int, str | None, str | None]:
+    """(findings, ignored count, reason the file was skipped or None, the backend it calls if it was parsed) for
+    one relevant file; runs in a worker process when there are many."""
     from gemini_doctor.inputs import decode
 
     data, language, label, ignore = job
     try:
         source = decode(data, "file")
     except InputError as exc:
-        return [], 0, str(exc).removeprefix("file is ").removeprefix("file "), False
+        return [], 0, str(exc).removeprefix("file is ").removeprefix("file "), None
+    backend = "vertex-ai" if _calls_vertex(source) else "gemini-api"
     try:
         scan = front_end(language)(source)
         if scan.error:
-            return [], 0, scan.error, True
-        scan.vertex = VERTEX_MARK.search(source) is not None
+            return [], 0, scan.error, backend
+        scan.vertex = backend == "vertex-ai"
         findings, dropped = _findings(scan, source, label, ignore)
     except (RecursionError, MemoryError):  # one pathological file must not lose the others' findings
-        return [], 0, "nested too deeply to read", True
-    return findings, dropped, None, True
+        return [], 0, "nested too deeply to read", backend
+    return findings, dropped, None, backend
 
 
-# Vertex AI takes imageConfig fields the Gemini Developer API rejects: in such a file they are not a trap.
+# A file that calls Vertex AI (google-genai's vertexai=True or its environment switch, the Vertex SDKs, a Vertex
+# host): there the Vertex-only imageConfig fields are right and the Developer API's route traps do not apply.
 VERTEX_MARK = re.compile(
     r"vertexai\s*[=:]\s*(?:True|true)|aiplatform\.googleapis\.com|GOOGLE_GENAI_USE_VERTEXAI|vertexai\.init\("
+    r"|^\s*(?:from|import)\s+(?:vertexai|google\.cloud\.aiplatform)\b|^\s*from\s+google\.cloud\s+import\s+aiplatform\b"
+    r"|@google-cloud/vertexai",
+    re.MULTILINE,
 )
+
+
+def _calls_vertex(source: str) -> bool:
+    """VERTEX_MARK, after a substring test every one of its forms passes (the regex is ten times slower)."""
+    return ("vertex" in source or "VERTEX" in source or "aiplatform" in source) and bool(VERTEX_MARK.search(source))
+
+
 LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the parsers count as line ends (not U+2028 or form feeds)
 
 
-PARALLEL_FROM = 48  # relevant files; below this, starting worker processes costs more than it saves
+PARALLEL_FROM = 400  # files; below this, starting worker processes costs more than it saves
 
 
 def _workers(jobs: int | None) -> int:
@@ -344,16 +377,16 @@ def _workers(jobs: int | None) -> int:
     return min(available, 8)
 
 
-def _run(work: list[tuple[bytes, str, str, frozenset[str]]], workers: int) -> Iterable:
+def _run(work: list[Job], workers: int) -> Iterable[Outcome]:
     if workers < 2 or len(work) < PARALLEL_FROM:
-        return map(_lint_bytes, work)
+        return map(_lint_file, work)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(_lint_bytes, work, chunksize=max(1, len(work) // (workers * 8))))
+        return list(pool.map(_lint_file, work, chunksize=max(1, len(work) // (workers * 8))))
 
 
 def lint_paths(
@@ -364,28 +397,33 @@ def lint_paths(
     Each file is read once, here; only files that mention a word some rule needs are parsed, in worker processes
     when there are many (`jobs` of them; default one per CPU, at most 8). The result does not depend on `jobs`.
     """
-    base = Path(os.path.abspath(cwd or Path.cwd()))
+    here = os.getcwd()
+    base = os.path.abspath(cwd or here)
     codes = frozenset(ignore)
     result = LintResult()
     seen: set[str] = set()
-    work: list[tuple[bytes, str, str, frozenset[str]]] = []
+    work: list[Job] = []
     for item in collect(paths):
-        path = item.path if isinstance(item, Skip) else item
-        real = os.path.realpath(path)
+        if isinstance(item, Skip):
+            label = _label(os.fspath(item.path), base, here)
+            if label not in seen:
+                seen.add(label)
+                _skipped(result, label, item)
+            continue
+        path, real = item
         if real in seen:  # a file reached twice (a symlink, or named twice) is linted once
             continue
         seen.add(real)
-        label = display_path(Path(os.path.abspath(path)), base)
-        data = item if isinstance(item, Skip) else _read(path)
-        result.files += not isinstance(item, Skip)
-        if isinstance(data, Skip):
-            result.skipped.append((label, data.reason))
-            if data.unreadable:
-                result.unreadable.append(label)
-        elif data is not None:
-            work.append((data, LANGUAGES[path.suffix.lower()], label, codes))
-    for (_, _, label, _), (findings, dropped, skipped, parsed) in zip(work, _run(work, _workers(jobs)), strict=True):
-        result.parsed += parsed
+        work.append((path, LANGUAGES[os.path.splitext(path)[1].lower()], _label(path, base, here), codes))
+    result.files = len(work)
+    for (_, _, label, _), outcome in zip(work, _run(work, _workers(jobs)), strict=True):
+        unread, findings, dropped, skipped, backend = outcome
+        if unread is not None:
+            _skipped(result, label, unread)
+            continue
+        result.parsed += backend is not None
+        if backend is not None:
+            result.backends[label] = backend
         result.ignored += dropped
         result.findings.extend(findings)
         if skipped:
@@ -393,3 +431,18 @@ def lint_paths(
     result.skipped.sort()
     result.findings.sort(key=Finding.sort_key)
     return result
+
+
+def _label(path: str, base: str, here: str) -> str:
+    """The path as reports show it: relative to `base` when inside it, with forward slashes (`here`: the process's
+    working folder, which a relative path is relative to)."""
+    absolute = os.path.normpath(os.path.join(here, path))
+    if absolute.startswith(base) and absolute[len(base) : len(base) + 1] == os.sep:
+        absolute = absolute[len(base) + 1 :]
+    return absolute.replace(os.sep, "/")
+
+
+def _skipped(result: LintResult, label: str, skip: Skip) -> None:
+    result.skipped.append((label, skip.reason))
+    if skip.unreadable:
+        result.unreadable.append(label)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from gemini_doctor.diagnosis import Diagnosis
@@ -11,6 +12,29 @@ from gemini_doctor.knowledge import find_error
 
 # `# gemini-doctor: ignore[GD009]`, `// gemini-doctor: ignore[GD009, wrong-model-name]`, bare `gemini-doctor: ignore`
 IGNORE_COMMENT = re.compile(r"gemini-doctor:\s*ignore(?:\[([^\]]*)\])?", re.IGNORECASE)
+
+
+class Safety(StrEnum):
+    """A fix's applicability, as ruff's: `--fix` applies safe fixes only."""
+
+    SAFE = "safe"  # cannot change what the code asks for, beyond removing the trap
+    UNSAFE = "unsafe"  # shown, never applied by --fix
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace one string literal's value: from (line, col) to (end_line, end_col), 1-based, quotes included."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    old: str
+    new: str
+    safety: Safety
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"safety": self.safety.value, "old": self.old, "new": self.new}
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +45,7 @@ class Finding:
     column: int
     end_line: int
     end_column: int
+    edit: Edit | None = None
 
     @property
     def code(self) -> str:
@@ -29,6 +54,13 @@ class Finding:
     @property
     def message(self) -> str:
         return self.diagnosis.evidence[0] if self.diagnosis.evidence else self.diagnosis.error.title
+
+    def __reduce__(self) -> tuple[Any, tuple]:
+        """Pickled with the catalog entry's slug, not the entry: findings come back from worker processes."""
+        d = self.diagnosis
+        state = (d.severity, d.confidence, d.evidence, d.hints, d.note, d.score, d.occurrences, d.retry_after)
+        where = (self.path, self.line, self.column, self.end_line, self.end_column, self.edit)
+        return _rebuild, (d.error.slug, state, where)
 
     def sort_key(self) -> tuple:
         return (self.path, self.line, self.column, self.code)
@@ -53,7 +85,16 @@ class Finding:
         }
         if self.diagnosis.note:
             result["note"] = self.diagnosis.note
+        result["fixable"] = self.edit is not None and self.edit.safety is Safety.SAFE
+        if self.edit is not None:
+            result["edit"] = self.edit.to_dict()
         return result
+
+
+def _rebuild(slug: str, state: tuple, where: tuple) -> Finding:
+    from gemini_doctor.knowledge import error
+
+    return Finding(Diagnosis(error(slug), *state), *where)
 
 
 def ignored_on_line(text: str) -> set[str] | None:

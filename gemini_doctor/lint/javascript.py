@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 
+from gemini_doctor.lint.hot import hot_statements
 from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Opaque, Scan, Str, Sym
 
 # Whitespace and comments are skipped in the same match as the token after them (half the matches).
@@ -56,6 +57,10 @@ class Group:
 
 
 def scan_javascript(source: str, language: str = "javascript") -> Scan:
+    """The file read into the neutral shape; JavaScript and TypeScript read only their top-level statements that
+    could hold a finding (the others blank lines: positions unchanged)."""
+    if language != "json":
+        source = hot_statements(source, "javascript") or source
     return _Reader(source, language).read()
 
 

@@ -9,17 +9,28 @@ from __future__ import annotations
 import ast
 import re
 
+from gemini_doctor.lint.hot import hot_statements
 from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Opaque, Scan, Str, Sym
 from gemini_doctor.lint.rules import INTERESTING_CALLS, INTERESTING_KEYS
 
 
 def scan_python(source: str) -> Scan:
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError) as exc:
-        line = getattr(exc, "lineno", None)
-        where = f" at line {line}" if line else ""
-        return Scan("python", error=f"not valid Python ({getattr(exc, 'msg', exc)}{where})")
+    """The file read into the neutral shape. Only its top-level statements that could hold a finding are parsed
+    (the others become blank lines, so every position stays right); the whole file when that does not parse."""
+    short = hot_statements(source, "python")
+    tree = None
+    if short is not None:
+        try:
+            tree = ast.parse(short)
+        except (SyntaxError, ValueError):
+            tree = None  # the cut was wrong (a statement split inside a string): read the whole file
+    if tree is None:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError) as exc:
+            line = getattr(exc, "lineno", None)
+            where = f" at line {line}" if line else ""
+            return Scan("python", error=f"not valid Python ({getattr(exc, 'msg', exc)}{where})")
     return _Reader(source).read(tree)
 
 
@@ -29,6 +40,7 @@ class _Reader:
         self.scan = Scan("python")
         self.done: set[int] = set()  # ids of ast nodes already turned into objects or strings
         self.strs: dict[int, Str] = {}
+        self.constants: dict[str, ast.Constant | None] = {}  # name → its one literal assignment; None: bound again
 
     def read(self, tree: ast.AST) -> Scan:
         """One pass over the tree, parents before children (ast.walk's order, without its generator overhead)."""
@@ -51,6 +63,10 @@ class _Reader:
                     strings.append(self._str(node))
             elif (kind is ast.Call or kind is ast.Dict) and id(node) not in self.done and _interesting(node):
                 self.convert(node, None, None)
+            elif kind in _BINDERS:
+                self._bind(node)
+            elif kind is ast.Subscript and _literal_type(node.value):  # type: ignore[attr-defined]
+                skip.update(id(item) for item in ast.walk(node.slice))  # type: ignore[attr-defined]  # names, not calls
             for name in _child_fields(kind):
                 value = getattr(node, name, None)
                 if type(value) is list:
@@ -59,9 +75,32 @@ class _Reader:
                             push(item)
                 elif isinstance(value, ast.AST) and type(value) not in _LEAVES:
                     push(value)
+        self._follow_constants()
         self.scan.objects.sort(key=lambda o: (o.line, o.col))
         strings.sort(key=lambda s: (s.line, s.col))
         return self.scan
+
+    def _bind(self, node: ast.AST) -> None:
+        """Record the names a statement binds: `NAME = "literal"` once in the file is a constant lint can follow;
+        any other binding of the name (a second assignment, a loop, a parameter, an import) makes it unknown."""
+        kind = type(node)
+        if kind is ast.Assign or kind is ast.AnnAssign:
+            targets = node.targets if kind is ast.Assign else [node.target]  # type: ignore[attr-defined]
+            value = node.value  # type: ignore[attr-defined]
+            if len(targets) == 1 and type(targets[0]) is ast.Name and _literal(value):
+                name = targets[0].id
+                self.constants[name] = None if name in self.constants else value
+                return
+        for name in _bound_names(node):
+            self.constants[name] = None
+
+    def _follow_constants(self) -> None:
+        """`size = "1k"` … `image_size=size`: the entry's value becomes the literal, at the place it is written."""
+        for obj in self.scan.objects:
+            for entry in obj.entries:
+                value = entry.value
+                if type(value) is Sym and (constant := self.constants.get(value.name)) is not None:
+                    entry.value = self.convert(constant, obj, entry.key)
 
     def _col(self, line: int, offset: int) -> int:
         """ast's UTF-8 byte offset → a 1-based column in code points."""
@@ -151,6 +190,44 @@ def _interesting(node: ast.AST) -> bool:
     )
 
 
+def _literal_type(node: ast.AST) -> bool:
+    """`Literal` / `typing.Literal`: the strings in its brackets are a type's values, not something sent."""
+    return (type(node) is ast.Name and node.id == "Literal") or (type(node) is ast.Attribute and node.attr == "Literal")  # type: ignore[attr-defined]
+
+
+def _literal(node: ast.AST | None) -> bool:
+    if type(node) is not ast.Constant:
+        return False
+    value = node.value  # type: ignore[attr-defined]
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def _bound_names(node: ast.AST) -> list[str]:
+    """Every plain name a binding statement, parameter list or import binds."""
+    if type(node) is ast.arguments:
+        every = [*node.posonlyargs, *node.args, *node.kwonlyargs, node.vararg, node.kwarg]  # type: ignore[attr-defined]
+        return [item.arg for item in every if item is not None]
+    if type(node) is ast.alias:
+        return [node.asname or node.name.split(".")[0]]  # type: ignore[attr-defined]
+    target = getattr(node, "targets", None) or [getattr(node, "target", None) or getattr(node, "optional_vars", None)]
+    return [item.id for part in target if part is not None for item in ast.walk(part) if type(item) is ast.Name]
+
+
+# Nodes that bind names; plain literal assignments among them are the constants lint follows.
+_BINDERS = frozenset(
+    (
+        ast.Assign,
+        ast.AnnAssign,
+        ast.AugAssign,
+        ast.For,
+        ast.AsyncFor,
+        ast.NamedExpr,
+        ast.comprehension,
+        ast.withitem,
+        ast.arguments,
+        ast.alias,
+    )
+)
 _LEAVES = frozenset((ast.Name, ast.Load, ast.Store, ast.Del, ast.Pass, ast.Break, ast.Continue))
 _NOT_CHILDREN = frozenset(("ctx", "op", "ops", "type_comment", "type_ignores"))
 _FIELDS: dict[type, tuple[str, ...]] = {}

@@ -54,6 +54,9 @@ def _summary(document: dict[str, Any]) -> str:
     total = summary["errors"] + summary["warnings"]
     unreadable = document.get("unreadable", 0)
     failed = f" {unreadable} path{'s' if unreadable != 1 else ''} could not be read." if unreadable else ""
+    fixed = len(document.get("fixed", ()))
+    if fixed:
+        failed += f" Fixed {fixed} finding{'s' if fixed != 1 else ''}."
     if not total:
         return f"No finding in {scanned}{ignored}.{failed}"
     return (
@@ -76,11 +79,16 @@ def rich(document: dict[str, Any], color: bool = False, width: int | None = None
         tone = "red" if item["severity"] == "error" else "yellow"
         console.print(
             f"[bold]{escape(item['path'])}[/]:{item['line']}:{item['column']}: [{tone}]{item['code']}[/] "
-            f"[dim]\\[{item['slug']}][/] {escape(item['message'])}"
+            f"[dim]\\[{item['slug']}][/] {'[*] ' if item.get('fixable') else ''}{escape(item['message'])}"
         )
         if item.get("fix"):
             console.print(f"    [bold]fix[/]: {escape(_first_fix(item))}")
-    for skipped in document.get("skipped", []):
+    for done in document.get("fixed", []):
+        console.print(
+            f"[green]fixed[/] {escape(done['path'])}:{done['line']}:{done['column']}: {done['code']} "
+            f"{escape(repr(done['old']))} -> {escape(repr(done['new']))}"
+        )
+    for skipped in document.get("fix_failed", []) + document.get("skipped", []):
         console.print(f"[dim]skipped {escape(skipped['path'])}: {escape(skipped['reason'])}[/]")
     if document["findings"]:
         console.print()

@@ -8,14 +8,24 @@ Models, sizes and ratios come from models.toml; every finding is a catalog entry
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
 from gemini_doctor.diagnosis import Diagnosis
-from gemini_doctor.diagnosis.request import IMAGE_CONFIG_FIELDS, RequestSettings, read_request, request_findings
-from gemini_doctor.knowledge import Model, closest_models, models
+from gemini_doctor.diagnosis.request import (
+    IMAGE_CONFIG_FIELDS,
+    VERTEX_ONLY_FIELDS,
+    RequestSettings,
+    canonical_size,
+    read_request,
+    request_findings,
+)
+from gemini_doctor.knowledge import Model, closest_models, live_models, live_on, live_successor, models
+from gemini_doctor.lint.findings import Edit, Safety
 from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Scan, Str, Sym, literal_text, modality_name, plain
 
 MODALITY_KEYS = ("responseModalities", "response_modalities")
@@ -37,6 +47,8 @@ REQUEST_CALLS = frozenset(
         "GenerativeModel",
     )
 )
+# Live API sessions (LiveConnectConfig, live.connect): responseModalities sits at their top level, rightly.
+LIVE_CALLS = frozenset(("LiveConnectConfig", "LiveConnectConfigDict", "connect", "BidiGenerateContentSetup"))
 CONFIG_CALLS = frozenset(("GenerateContentConfig", "GenerationConfig", "GenerateContentConfigDict"))
 IMAGE_CONFIG_CALLS = frozenset(("ImageConfig", "ImageConfigDict"))
 # Python objects (calls, dicts) worth reading: any other holds nothing a rule looks at, unless nested in one of these.
@@ -53,7 +65,14 @@ INTERESTING_KEYS = frozenset(
         *VERSION_KEYS,
     )
 )
-INTERESTING_CALLS = REQUEST_CALLS | CONFIG_CALLS | IMAGE_CONFIG_CALLS
+# Client constructors: an api_version written in one applies to every call the client makes.
+CLIENT_CALLS = frozenset(("Client", "GoogleGenAI", "GoogleGenerativeAI"))
+INTERESTING_CALLS = REQUEST_CALLS | CONFIG_CALLS | IMAGE_CONFIG_CALLS | CLIENT_CALLS
+# Each rule's fix, next to the rule: (its safety, the literal's new value or None). --fix applies only safe fixes:
+# ones that cannot change what the code asks for beyond the trap itself.
+FIXES: dict[str, tuple[Safety, Callable[[str], str | None]]] = {
+    "image-size-case": (Safety.SAFE, canonical_size),  # "1k" → "1K": the same size, in the spelling the API takes
+}
 # A name this close to an image model's is a typo of it; text models' names stay below (at most 0.92).
 NEAR_MISS = 0.93
 # Keys that are misspellings when they come close to these (compared lowercase, without underscores).
@@ -73,6 +92,7 @@ _MODEL_IN_URL = re.compile(r"models/(gemini-[A-Za-z0-9.\-]+)")
 class Hit:
     diagnosis: Diagnosis
     node: Node
+    edit: Edit | None = None
 
 
 @dataclass
@@ -84,6 +104,7 @@ class _File:
     names_image_model: bool = False
     names_other_gemini: bool = False
     vertex: bool = False  # the file calls Vertex AI, where the Vertex-only imageConfig fields are right
+    day: dt.date = field(default_factory=lambda: today())
 
 
 def find(scan: Scan) -> list[Hit]:
@@ -219,142 +240,216 @@ def _asks_for_images(request: Obj) -> bool:
 def _model_hit(state: _File, text: str, node: Str, image_requests: set[int]) -> None:
     kind, model = classify_model(text)
     name = text.removeprefix("models/")
-    if kind == "id" and model is not None and model.status in ("shut-down", "deprecated"):
-        shut = model.status == "shut-down"
-        when = f"shut down on {model.shutdown}" if shut and model.shutdown else model.status
-        if not shut:
-            since = f" since {model.deprecated}" if model.deprecated else ""
-            planned = f", listed for shutdown on {model.shutdown}" if model.shutdown else ""
-            when = f"deprecated{since}{planned}"
-        state.hits.append(
-            Hit(
-                Diagnosis.of(
-                    "model-deprecated",
-                    "likely",
-                    [f"model {name} is {when} (model table, checked {model.checked}; the live model list decides)"],
-                    severity="error" if shut else "warning",
-                    hints=[f"Use {model.replacement}."] if model.replacement else [_current_models_hint()],
-                ),
-                node,
-            )
-        )
+    if kind == "id" and model is not None and (model.status == "deprecated" or not live_on(model, state.day)):
+        state.hits.append(Hit(_retired(model, name, state.day), node))
     elif kind == "alias" and model is not None:
-        state.hits.append(
-            Hit(
-                Diagnosis.of(
-                    "wrong-model-name",
-                    "likely",
-                    [f"{name} is a name the API uses internally for {model.id} (e.g. in 429 bodies), not a model ID"],
-                    hints=[f"Use {model.id}."],
-                ),
-                node,
-            )
-        )
+        target = model if live_on(model, state.day) else live_successor(model, state.day)
+        evidence = f"{name} is a name the API uses internally for {model.id} (e.g. in 429 bodies), not a model ID"
+        hint = f"Use {target.id}." if target else _current_models_hint(state.day)
+        state.hits.append(Hit(Diagnosis.of("wrong-model-name", "likely", [evidence], hints=[hint]), node))
     elif kind == "unknown-image" or (kind == "other-gemini" and id(node) in image_requests):
-        close = closest_models(name)
-        what = "an image model" if kind == "unknown-image" else "a model that makes images"
-        dated = models()[0].checked
-        state.hits.append(
-            Hit(
-                Diagnosis.of(
-                    "wrong-model-name",
-                    "likely" if close else "possible",
-                    [f"{name} is not {what} the model table knows (checked {dated}; the live model list decides)"],
-                    severity="warning",
-                    hints=[f"Closest image models: {', '.join(close)}."]
-                    if close
-                    else [f"Image models: {', '.join(m.id for m in models() if not m.is_shut_down)}."],
-                ),
-                node,
-            )
-        )
+        state.hits.append(Hit(_unknown_model(name, kind, state.day), node))
 
 
-def _current_models_hint() -> str:
-    current = [m.id for m in models() if m.status == "ga"]
+def _retired(model: Model, name: str, day: dt.date) -> Diagnosis:
+    """A model the table marks deprecated or shut down (by status, or by a shutdown date now past)."""
+    shut = not live_on(model, day)
+    if model.status == "shut-down":
+        when = f"shut down on {model.shutdown}" if model.shutdown else "shut down"
+    elif shut:
+        when = f"{model.status}, listed for shutdown on {model.shutdown}, a date now past"
+    else:
+        since = f" since {model.deprecated}" if model.deprecated else ""
+        planned = f", listed for shutdown on {model.shutdown}" if model.shutdown else ""
+        when = f"deprecated{since}{planned}"
+    successor = live_successor(model, day)
+    return Diagnosis.of(
+        "model-deprecated",
+        "likely",
+        [f"model {name} is {when} (model table, checked {model.checked}; the live model list decides)"],
+        severity="error" if shut else "warning",
+        hints=[f"Use {successor.id}."] if successor else [_current_models_hint(day)],
+    )
+
+
+def _unknown_model(name: str, kind: str, day: dt.date) -> Diagnosis:
+    """A Gemini name the table does not know as an image model; suggestions only among models live on `day`."""
+    live = [m.id for m in live_models(day)]
+    close = closest_models(name, live)
+    what = "an image model" if kind == "unknown-image" else "a model that makes images"
+    return Diagnosis.of(
+        "wrong-model-name",
+        "likely" if close else "possible",
+        [f"{name} is not {what} the model table knows (checked {models()[0].checked}; the live model list decides)"],
+        severity="warning",
+        hints=[f"Closest image models: {', '.join(close)}."] if close else [f"Image models: {', '.join(live)}."],
+    )
+
+
+def _current_models_hint(day: dt.date) -> str:
+    current = [m.id for m in live_models(day) if m.status == "ga"]
     return f"Plan the move to a current image model ({', '.join(current)}); check it with `gemini-doctor check`."
 
 
+def today() -> dt.date:
+    """The day lint judges models on: the table's shutdown dates before it are past."""
+    return dt.date.today()
+
+
 # requests -------------------------------------------------------------------------------------------------------
+@dataclass
+class _Request:
+    """One request (or a config / imageConfig standing alone) being judged, with the nodes each setting sits at."""
+
+    state: _File
+    request: Obj | None
+    config: Obj | None
+    settings: RequestSettings
+    model: Model | None
+    kind: str
+    image: Obj | None = None  # imageConfig inside the config
+    top: Obj | None = None  # imageConfig at the top level of the request
+    image_context: bool = False
+
+    def judge(self, node: Node | None, **fields) -> None:
+        if node is None:
+            return
+        for diagnosis in request_findings(RequestSettings(**fields), self.model):
+            self.state.hits.append(Hit(diagnosis, node, _edit(diagnosis, node)))
+
+    def add(self, node: Node, evidence: str, hint: str, severity: str = "error") -> None:
+        diagnosis = Diagnosis.of("invalid-argument", "likely", [evidence], severity=severity, hints=[hint])
+        self.state.hits.append(Hit(diagnosis, node))
+
+
 def _request(state: _File, request: Obj | None, config: Obj | None, body: dict) -> None:
     """One request (or a config / imageConfig standing alone): read it, judge it, place each finding."""
-    settings = read_request(body)
     if request is not None:
         config = _obj(request.value(*GENERATION_CONFIG_KEYS)) or _obj(request.value("config"))
-    image = _obj(config.value(*IMAGE_CONFIG_KEYS)) if config else None
-    top = _obj(request.value(*IMAGE_CONFIG_KEYS)) if request else None
+    settings = read_request(body)
     model, kind = _model_of(state, request)
-    upper = [m.upper() for m in settings.modalities or ()]
-    asks = "IMAGE" in upper or settings.sent_image_config
+    here = _Request(state, request, config, settings, model, kind)
+    here.image = _obj(config.value(*IMAGE_CONFIG_KEYS)) if config else None
+    here.top = _obj(request.value(*IMAGE_CONFIG_KEYS)) if request else None
+    asks = "IMAGE" in (m.upper() for m in settings.modalities or ()) or settings.sent_image_config
     state.image_fields |= asks
-    image_context = asks or kind in ("id", "alias", "unknown-image")
-    image_context |= kind in ("file", "variable") and state.names_image_model
-    hits = state.hits
+    here.image_context = asks or kind in ("id", "alias", "unknown-image")
+    here.image_context |= kind in ("file", "variable") and state.names_image_model
+    _modalities(here)
+    _fields(here)
+    _size_and_ratio(here)
+    if config is not None:
+        _misspelled(state.hits, config, "in the generation config")
+    _top_level_modalities(here)
 
-    def judge(node: Node | None, **fields) -> None:
-        if node is not None:
-            hits.extend(Hit(d, node) for d in request_findings(RequestSettings(**fields), model))
 
+def _modalities(here: _Request) -> None:
+    """responseModalities without IMAGE, where the request is for images (a text request to a text model is fine)."""
+    settings, state, config = here.settings, here.state, here.config
+    upper = [m.upper() for m in settings.modalities or ()]
     modalities = config.entry(*MODALITY_KEYS) if config else None
-    if modalities and settings.modalities is not None and _all_literal(modalities.value) and "AUDIO" not in upper:
-        text_only_model = not settings.sent_image_config and (
-            kind == "other-gemini"
-            or (kind in ("file", "variable") and state.names_other_gemini and not state.names_image_model)
-        )
-        if image_context and not text_only_model:  # a text-only request to a text model is no trap
-            judge(modalities.value, modalities=settings.modalities)
-    places = [e.node for e in (request.entry(*IMAGE_CONFIG_KEYS) if top else None,) if e]
+    if not (modalities and settings.modalities is not None and _all_literal(modalities.value)) or "AUDIO" in upper:
+        return
+    text_only_model = not settings.sent_image_config and (
+        here.kind == "other-gemini"
+        or (here.kind in ("file", "variable") and state.names_other_gemini and not state.names_image_model)
+    )
+    if here.image_context and not text_only_model:
+        here.judge(modalities.value, modalities=settings.modalities)
+
+
+def _fields(here: _Request) -> None:
+    """Misplaced, unknown, Vertex-only and Imagen fields, each at the key that is wrong; candidateCount > 1."""
+    settings, request, config = here.settings, here.request, here.config
+    places = [e.node for e in (request.entry(*IMAGE_CONFIG_KEYS) if request and here.top else None,) if e]
     places += [e.node for camel, snake in IMAGE_CONFIG_FIELDS.items() if config and (e := config.entry(camel, snake))]
     for index, note in enumerate(settings.misplaced):
-        judge(places[index] if index < len(places) else (request or config), misplaced=(note,))
-    holders = [o for o in (image or top, config, request) if o is not None]
+        here.judge(places[index] if index < len(places) else (request or config), misplaced=(note,))
+    holders = [o for o in (here.image or here.top, config, request) if o is not None]
     for name in settings.unknown_image_fields:
-        if name in settings.imagen_fields:
-            continue  # the Imagen finding says more
-        judge(_key_node(holders, name), unknown_image_fields=(name,))
-    for name in settings.vertex_only if not state.vertex else ():
-        judge(_key_node(holders, name), vertex_only=(name,))
+        if name not in settings.imagen_fields:  # the Imagen finding says more
+            here.judge(_key_node(holders, name), unknown_image_fields=(name,))
+    for name in settings.vertex_only if not here.state.vertex else ():
+        here.judge(_key_node(holders, name), vertex_only=(name,))
     for name in settings.imagen_fields:
-        judge(_key_node(holders, name), imagen_fields=(name,))
+        here.judge(_key_node(holders, name), imagen_fields=(name,))
+    _loose_vertex_fields(here)
     count = config.value(*COUNT_KEYS) if config else None
-    if isinstance(count, Num) and settings.candidate_count and image_context:
-        judge(count, candidate_count=settings.candidate_count)
-    size = _setting(image or top, config, SIZE_KEYS)
+    if isinstance(count, Num) and settings.candidate_count and here.image_context and here.kind != "other-gemini":
+        here.judge(count, candidate_count=settings.candidate_count)
+
+
+def _loose_vertex_fields(here: _Request) -> None:
+    """personGeneration (and the other imageConfig fields of Vertex AI) written loose in the generation config."""
+    config = here.config
+    if config is None or (here.request is None and config.key in IMAGE_CONFIG_KEYS):
+        return
+    for entry in config.entries:
+        if entry.key in VERTEX_ONLY_FIELDS:
+            only = "" if here.state.vertex else "; and only Vertex AI takes it: the Gemini Developer API answers 400"
+            here.add(
+                entry.node,
+                f"{entry.key} sits directly in the generation config, not inside imageConfig{only}",
+                f"Move {entry.key} into imageConfig"
+                + ("." if here.state.vertex else ", and send it only to Vertex AI (aiplatform.googleapis.com)."),
+            )
+
+
+def _size_and_ratio(here: _Request) -> None:
+    size = _setting(here.image or here.top, here.config, SIZE_KEYS)
     if literal_text(size) is not None:
-        judge(size, image_size=literal_text(size))
-    ratio = _setting(image or top, config, RATIO_KEYS)
+        here.judge(size, image_size=literal_text(size))
+    ratio = _setting(here.image or here.top, here.config, RATIO_KEYS)
     text = literal_text(ratio)
-    if text is not None and ratio is not None:
-        if model is not None:
-            judge(ratio, aspect_ratio=text)
-        elif text not in all_ratios():
-            hits.append(
-                Hit(
-                    Diagnosis.of(
-                        "invalid-argument",
-                        "likely",
-                        [f"aspectRatio {text!r} is not one any image model in the model table accepts"],
-                        hints=[f"Use one of: {', '.join(all_ratios())} (which ones depends on the model)."],
-                    ),
-                    ratio,
-                )
-            )
-    if config is not None:
-        _misspelled(hits, config, "in the generation config")
-    if request is not None:
-        found = request.entry(*MODALITY_KEYS)
-        if found is not None and config is not request:
-            hits.append(
-                Hit(
-                    Diagnosis.of(
-                        "invalid-argument",
-                        "likely",
-                        [f"{found.key} sits at the top level of the request, not inside generationConfig (or config)"],
-                        hints=["Put responseModalities inside generationConfig (REST) or config (google-genai SDKs)."],
-                    ),
-                    found.node,
-                )
-            )
+    if text is None or ratio is None:
+        return
+    if here.model is not None:
+        here.judge(ratio, aspect_ratio=text)
+    elif text not in all_ratios():
+        here.add(
+            ratio,
+            f"aspectRatio {text!r} is not one any image model in the model table accepts",
+            f"Use one of: {', '.join(all_ratios())} (which ones depends on the model).",
+        )
+
+
+def _top_level_modalities(here: _Request) -> None:
+    """responseModalities beside `contents` in a generateContent request, outside its config. Not a Live API
+    setup (LiveConnectConfig takes it there), not a dict with no `contents` or request call to tell it is one."""
+    request = here.request
+    if request is None or _in_live_call(request):
+        return
+    found = request.entry(*MODALITY_KEYS)
+    if found is None or here.config is request:
+        return
+    if request.entry("contents") is None and request.callee_tail not in REQUEST_CALLS:
+        return
+    here.add(
+        found.node,
+        f"{found.key} sits at the top level of the request, not inside generationConfig (or config)",
+        "Put responseModalities inside generationConfig (REST) or config (google-genai SDKs).",
+    )
+
+
+def _in_live_call(obj: Obj | None) -> bool:
+    while obj is not None:
+        if obj.callee_tail in LIVE_CALLS:
+            return True
+        obj = obj.parent
+    return False
+
+
+def _edit(diagnosis: Diagnosis, node: Node) -> Edit | None:
+    """The fix of a finding, where its rule has one and the value is a plain literal."""
+    fix = FIXES.get(diagnosis.error.slug)
+    text = literal_text(node)
+    if fix is None or text is None or not isinstance(node, Str):
+        return None
+    safety, rewrite = fix
+    new = rewrite(text)
+    if new is None or new == text:
+        return None
+    return Edit(node.line, node.col, node.end_line, node.end_col, text, new, safety)
 
 
 def _all_literal(node: Node) -> bool:
@@ -423,11 +518,15 @@ def all_ratios() -> tuple[str, ...]:
 
 # endpoints ------------------------------------------------------------------------------------------------------
 def _endpoints(state: _File) -> None:
+    """URLs on the OpenAI-compatible route or on v1, and api_version "v1": traps of the Gemini Developer API, not
+    reported in a file that calls Vertex AI unless the URL itself is the Developer API's."""
     image_file = state.image_fields or state.names_image_model
     for string in state.scan.strings:
         value = string.value
         if "/" not in value or _REGEX_SIGNS.search(value):
             continue  # not a URL (a regular expression, a sentence)
+        if state.vertex and "generativelanguage" not in value:
+            continue
         if _OPENAI_ROUTE.search(value):
             if not (
                 "images/generations" in value.lower()
@@ -472,11 +571,16 @@ def _endpoints(state: _File) -> None:
                     string,
                 )
             )
-    if not (state.image_fields or state.names_image_model):
+    _api_versions(state)
+
+
+def _api_versions(state: _File) -> None:
+    """api_version "v1" where image settings go through it (a Developer API trap: not in a Vertex AI file)."""
+    if not (state.image_fields or state.names_image_model) or state.vertex:
         return
     for obj in state.scan.objects:
         found = obj.entry(*VERSION_KEYS)
-        if found is not None and literal_text(found.value) == "v1":
+        if found is not None and literal_text(found.value) == "v1" and _v1_matters(obj):
             state.hits.append(
                 Hit(
                     Diagnosis.of(
@@ -492,6 +596,20 @@ def _endpoints(state: _File) -> None:
                     found.value,
                 )
             )
+
+
+def _v1_matters(holder: Obj) -> bool:
+    """An api_version in a client's constructor, or in a call that itself sends image settings; an options dict
+    shared by other calls (no image settings with it) says nothing about the image calls."""
+    obj: Obj | None = holder
+    while obj is not None:
+        if obj.callee_tail in CLIENT_CALLS or any(e.key in CONFIG_SIGNS for e in obj.entries):
+            return True
+        config = _obj(obj.value(*GENERATION_CONFIG_KEYS)) or _obj(obj.value("config"))
+        if config is not None and any(e.key in CONFIG_SIGNS for e in config.entries):
+            return True
+        obj = obj.parent
+    return False
 
 
 def _short(url: str, limit: int = 90) -> str:

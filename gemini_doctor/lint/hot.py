@@ -1,0 +1,83 @@
+"""Only the top-level statements of a file that could hold a finding are read: the others become blank lines.
+
+A statement holds a finding only if it holds one of the words some rule reads (a key, a call, a model name, a
+URL) or, in Python, binds a name at the top level (a constant another statement may use, or a rebinding that
+stops lint from following it). Blanking the rest keeps every line number and
+every column of what is kept, so positions stay right; the parsers then see a file a tenth of the size.
+Statements are found by their lines at column 0, not inside a triple-quoted string (Python) or a template literal
+(JavaScript) as far as counting quotes tells; a wrong cut is caught by the Python parser (the whole file is read
+then); the JavaScript tokenizer never fails, so there a cut errs towards keeping more.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+
+HOT = (
+    *("gemini", "banana", "modalit", "image", "aspect", "candidate", "sample", "generat", "openai", "googleapis"),
+    *("api_version", "apiversion", "contents", "config", "model", "person", "vertex", "mime", "compression"),
+    *("negative", "/v1", "aiplatform"),
+)
+_STARTS = {
+    "python": re.compile(r"^[A-Za-z_@]", re.MULTILINE),
+    "javascript": re.compile(r"^[A-Za-z_$@]", re.MULTILINE),
+}
+_QUOTES = {"python": ('"""', "'''"), "javascript": ("`",)}
+_CONTINUATIONS = ("else", "elif", "except", "finally", "catch")
+# Python: `NAME = …` at the top level is kept whatever its value: a literal is a constant lint may follow, any other
+# value rebinds the name (so it is not followed). JavaScript constants are not followed: nothing kept for them.
+_ASSIGNMENT = {"python": re.compile(r"[A-Za-z_]\w*\s*(?::[^=\n]*)?=(?!=)"), "javascript": re.compile(r"(?!)")}
+
+
+def _find_all(text: str, words: tuple[str, ...]) -> list[int]:
+    """Every offset where one of `words` starts, sorted (str.find in a loop: faster than a regex alternation)."""
+    found = []
+    for word in words:
+        index = text.find(word)
+        while index >= 0:
+            found.append(index)
+            index = text.find(word, index + len(word))
+    found.sort()
+    return found
+
+
+def _statement_starts(source: str, language: str) -> list[int]:
+    """Offsets where top-level statements start: lines at column 0, not inside a multi-line string, not an
+    `else:` / `except` continuing the one before, not the `def` under a decorator."""
+    quotes = _find_all(source, _QUOTES[language])
+    starts: list[int] = [0]
+    decorated = False
+    for match in _STARTS[language].finditer(source):
+        offset = match.start()
+        if bisect.bisect_left(quotes, offset) % 2:
+            continue  # inside a multi-line string (as far as counting quotes tells)
+        word = source[offset : offset + 9].split(None, 1)[0].split(":", 1)[0] if offset else ""
+        if word in _CONTINUATIONS or decorated:
+            decorated = source[offset] == "@" or (decorated and word not in ("def", "class", "async", "export"))
+            continue
+        decorated = source[offset] == "@"
+        starts.append(offset)
+    return starts
+
+
+def hot_statements(source: str, language: str) -> str | None:
+    """The source with every top-level statement that holds no word a rule reads (and, in Python, assigns no
+    plain name) turned into blank lines; None when nothing would be left out."""
+    starts = _statement_starts(source, language)
+    starts.append(len(source))
+    hot = _find_all(source.lower(), HOT)
+    assignment = _ASSIGNMENT[language]
+    parts: list[str] = []
+    cold = False
+    for begin, end in itertools.pairwise(starts):
+        if begin == end:
+            continue
+        index = bisect.bisect_left(hot, begin)
+        if (index < len(hot) and hot[index] < end) or assignment.match(source, begin):
+            parts.append(source[begin:end])
+        else:
+            parts.append("\n" * source.count("\n", begin, end))
+            cold = True
+    return "".join(parts) if cold else None
