@@ -29,10 +29,10 @@ class Exchange:
     number: int
     started: float
     method: str
-    path: str
-    model: str | None
-    request: dict[str, Any] | None  # the JSON body as it reached Google, image data replaced by their sizes
-    request_digest: str
+    path: str = ""  # redacted, as the other fields, when the exchange is recorded (off the answer's path)
+    model: str | None = None
+    request: dict[str, Any] | None = None  # the JSON body as it reached Google, image data replaced by their sizes
+    request_digest: str = ""
     status: int | None = None
     ttfb_ms: float | None = None
     total_ms: float | None = None
@@ -91,26 +91,31 @@ def model_of(path: str, request: dict[str, Any] | None) -> str | None:
 
 
 class Tap:
-    """The answer's bytes as they stream past, decoded and kept up to TAP_CAP; never more."""
+    """A copy of the answer's payload as it streams past, up to TAP_CAP bytes as sent; never more. Kept as it came
+    (a list append on the answer's path); decoded and read later, off that path, by `text`."""
 
-    def __init__(self, content_encoding: str):
-        self.decoder = BodyDecoder(content_encoding, cap=TAP_CAP)
-        self.broken = False
-        self.first_byte: float | None = None
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.content_encoding = "identity"
 
-    def feed(self, chunk: bytes) -> None:
-        if self.first_byte is None:
-            self.first_byte = time.monotonic()
-        if self.broken or self.decoder.truncated:
-            return
-        try:
-            self.decoder.feed(chunk)
-        except DecodingError:
-            self.broken = True
+    def feed(self, payload: bytes) -> None:
+        if payload and self.size < TAP_CAP:
+            payload = payload[: TAP_CAP - self.size]
+            self.chunks.append(payload)
+            self.size += len(payload)
 
     def text(self) -> str:
-        """The answer as text, each image's data shrunk to its first bytes (enough for its format and size)."""
-        return shrink_images(self.decoder.body().decode("utf-8", "replace"))
+        """The answer as text (decoded within TAP_CAP), each image's data shrunk to its first bytes (enough for
+        its format and size)."""
+        decoder = BodyDecoder(self.content_encoding, cap=TAP_CAP)
+        try:
+            for chunk in self.chunks:
+                if not decoder.feed(chunk):
+                    break
+        except DecodingError:
+            pass
+        return shrink_images(decoder.body().decode("utf-8", "replace"))
 
 
 def shrink_images(text: str) -> str:

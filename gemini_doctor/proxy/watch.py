@@ -25,6 +25,7 @@ from gemini_doctor.proxy.exchange import Exchange
 WINDOW_S = 60.0
 FEW_IMAGES = 1  # at most this many images in the window before a 429: not a per-minute limit
 RETRY_WINDOW_S = 120.0
+MAX_ERRORS = 4096  # failed requests remembered for retry detection (memory stays bounded over a long run)
 EXPECTABLE = {"aspect-ratio": "aspectRatio", "image-size": "imageSize"}
 
 
@@ -79,9 +80,13 @@ class Watcher:
             self.retries += 1
 
     def answered(self, exchange: Exchange) -> None:
-        """The status is known (the answer is still streaming): a failed request is remembered for retries."""
+        """A failed request is remembered for retries, from the moment its status came back."""
         if exchange.status and exchange.status >= 400:
-            self.errors[exchange.request_digest] = (exchange.number, time.monotonic())
+            when = exchange.started + (exchange.ttfb_ms or 0) / 1000
+            self.errors.pop(exchange.request_digest, None)  # re-added last: the dict stays oldest first
+            self.errors[exchange.request_digest] = (exchange.number, when)
+            while len(self.errors) > MAX_ERRORS or when - next(iter(self.errors.values()))[1] > RETRY_WINDOW_S:
+                del self.errors[next(iter(self.errors))]
 
     def finished(self, exchange: Exchange, text: str, url: str) -> list[Diagnosis]:
         """Diagnose one finished exchange and update the windows; returns the ranked diagnoses."""
