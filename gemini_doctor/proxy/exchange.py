@@ -7,12 +7,14 @@ classifier needs (images shrunk to the header bytes that give their size), then 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from gemini_doctor.images import ImageInfo, sniff
 from gemini_doctor.probes.limits import BodyDecoder, DecodingError
 from gemini_doctor.redact import clip, redact
 
@@ -128,10 +130,28 @@ def shrink_images(text: str) -> str:
         end = text.find('"', start)
         end = len(text) if end < 0 else end
         head = text[start : min(end, start + IMAGE_HEAD)]
-        pieces += [text[position:start], head[: len(head) - len(head) % 4], '"']
+        pieces += [text[position:start], least_head(head[: len(head) - len(head) % 4]), '"']
         position = end + 1
     pieces.append(text[position:])
     return "".join(pieces)
+
+
+def least_head(head: str) -> str:
+    """The shortest of a few prefixes of a base64 image that tells its format and size (an image's header is at
+    its start, and the header is all that is read of it; every character kept is one more the diagnosis scans).
+    A prefix that tells a size tells the same one as the whole: PNG's IHDR is at a fixed place, and JPEG's
+    segments are walked in order."""
+    for length in (64, 1024, 16384):
+        if length < len(head) and _sniffed(head[:length]).size is not None:
+            return head[:length]
+    return head  # kept as it came, up to IMAGE_HEAD: read whole, or not an image whose size can be read
+
+
+def _sniffed(head: str) -> ImageInfo:
+    try:
+        return sniff(base64.b64decode(head) if "-" not in head else base64.urlsafe_b64decode(head))
+    except ValueError:  # binascii.Error is one
+        return ImageInfo("unknown")
 
 
 def error_excerpt(status: int, text: str) -> str | None:

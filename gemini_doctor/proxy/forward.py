@@ -37,10 +37,12 @@ from gemini_doctor.proxy.http1 import (
 from gemini_doctor.proxy.record import Diagnoser, Pending
 from gemini_doctor.proxy.upstream import Connection, Origin
 from gemini_doctor.proxy.watch import Watcher
+from gemini_doctor.redact import redact
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024  # Google's own inline limit is 20 MB; a larger body is not a real request
 KEEP_ALIVE_S = 30.0
 LINGER_S = 2.0
+RENEW_S = 1.0  # the answer's deadline is pushed back at most once a second, not on every piece
 METHODS = frozenset({b"GET", b"HEAD", b"POST", b"PUT", b"PATCH", b"DELETE"})
 REQUEST_DROP = HOP_BY_HOP | FRAMING | {b"host", b"expect"}
 WITH_BODY = frozenset({b"POST", b"PUT", b"PATCH"})
@@ -54,6 +56,7 @@ class Forwarder:
     def __init__(self, upstream: str, watcher: Watcher, on_exchange: Callable[[Exchange], None], timeout: float):
         self.origin = Origin(upstream, timeout, connect_timeout=min(timeout, 15.0))
         self.timeout = timeout
+        self.base = redact(self.origin.base + self.origin.prefix.decode("latin-1"))
         self.diagnoser = Diagnoser(watcher, on_exchange)
         self.numbers = itertools.count(1)
         self.connections: set[asyncio.Task[None]] = set()
@@ -78,43 +81,44 @@ class Forwarder:
                 writer.close()
 
     async def _next(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """The next request on the connection, forwarded; True when the connection can take another."""
         try:
-            async with asyncio.timeout(KEEP_ALIVE_S):
+            async with asyncio.timeout(KEEP_ALIVE_S) as deadline:
                 head = await read_head(reader)
-        except BadMessage as exc:
-            return _refuse(writer, 400, "INVALID_ARGUMENT", f"gemini-doctor proxy: {exc}")
-        except TimeoutError:
-            return False
-        if head is None:
-            return False
-        self.busy += 1
-        try:
-            return await self._exchange(head, reader, writer)
-        finally:
-            self.busy -= 1
-
-    async def _exchange(self, head: Head, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        """One request: read, forwarded, answered; True when the connection can take another."""
-        method, target, version = head.start
-        if version not in (b"HTTP/1.1", b"HTTP/1.0") or not target.startswith(b"/"):
-            return _refuse(writer, 400, "INVALID_ARGUMENT", "gemini-doctor proxy: not an HTTP/1.x origin-form request")
-        if method not in METHODS:
-            return _refuse(writer, 405, "INVALID_ARGUMENT", f"gemini-doctor proxy: method {method!r} not forwarded")
-        try:
-            framing, length = request_framing(head)
-            if length > MAX_REQUEST_BYTES:
-                raise TooLarge
-            if b"100-continue" in head.tokens(b"expect"):
-                writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            async with asyncio.timeout(self.timeout):
-                body = await read_body(reader, framing, length, MAX_REQUEST_BYTES)
+                if head is None:
+                    return False
+                method, target, version = head.start
+                if version not in (b"HTTP/1.1", b"HTTP/1.0") or not target.startswith(b"/"):
+                    return _refuse(writer, 400, "INVALID_ARGUMENT", "gemini-doctor proxy: not an HTTP/1.x request")
+                if method not in METHODS:
+                    return _refuse(writer, 405, "INVALID_ARGUMENT", f"gemini-doctor proxy: {method!r} not forwarded")
+                deadline.reschedule(asyncio.get_running_loop().time() + self.timeout)
+                body = await self._body(head, reader, writer)
         except TooLarge:
             return _refuse(writer, 413, "INVALID_ARGUMENT", "Request payload size exceeds the limit of the proxy.")
         except BadMessage as exc:
             return _refuse(writer, 400, "INVALID_ARGUMENT", f"gemini-doctor proxy: {exc}")
-        exchange = Exchange(number=next(self.numbers), started=time.monotonic(), method=method.decode("latin-1"))
-        text = target.decode("latin-1")
-        item = Pending(exchange, text, self.origin.base + self.origin.prefix.decode("latin-1") + text, body, Tap())
+        except TimeoutError:
+            return False
+        self.busy += 1
+        try:
+            return await self._exchange(head, body, writer)
+        finally:
+            self.busy -= 1
+
+    @staticmethod
+    async def _body(head: Head, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+        framing, length = request_framing(head)
+        if length > MAX_REQUEST_BYTES:
+            raise TooLarge
+        if b"100-continue" in head.tokens(b"expect"):
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return await read_body(reader, framing, length, MAX_REQUEST_BYTES)
+
+    async def _exchange(self, head: Head, body: bytes, writer: asyncio.StreamWriter) -> bool:
+        exchange = Exchange(number=next(self.numbers), started=time.monotonic(), method=head.start[0].decode("latin-1"))
+        text = head.start[1].decode("latin-1")
+        item = Pending(exchange, text, self.base, body, Tap())
         try:
             return await self._forward(head, body, item, writer)
         finally:
@@ -122,23 +126,27 @@ class Forwarder:
             self.diagnoser.submit(item)  # after the answer has gone: recording adds no latency
 
     async def _forward(self, head: Head, body: bytes, item: Pending, writer: asyncio.StreamWriter) -> bool:
-        exchange = item.exchange
+        """Upstream and back, every wait within the timeout (renewed as the answer's pieces arrive)."""
         try:
             connection = await self.origin.acquire()
         except FAILURES as exc:
             return self._no_answer(item, writer, exc)
-        reusable = False
+        reusable = answered = False
         try:
-            try:
+            async with asyncio.timeout(self.timeout) as deadline:
                 answer = await self._ask(connection, head, body)
-            except FAILURES as exc:
-                return self._no_answer(item, writer, exc)
-            exchange.ttfb_ms = _ms(exchange.started)
-            framing, length = response_framing(answer, head.start[0])
-            client_keeps, raw = self._answer_head(head, answer, framing, item, writer)
-            complete = await self._relay(connection, framing, length, item, writer, raw)
+                answered = True
+                item.exchange.ttfb_ms = _ms(item.exchange.started)
+                framing, length = response_framing(answer, head.start[0])
+                keeps, raw = self._answer_head(head, answer, framing, item, writer)
+                complete = await self._relay(connection, (framing, length), item, writer, raw, deadline)
             reusable = complete and framing is not Framing.CLOSE and answer.keep_alive(answer.start[0])
-            return client_keeps and complete
+            return keeps and complete
+        except FAILURES as exc:
+            if not answered:
+                return self._no_answer(item, writer, exc)
+            item.exchange.note = f"the upstream answer broke off: {_named(exc)}"
+            return False
         finally:
             self.origin.release(connection, reusable)
 
@@ -149,19 +157,20 @@ class Forwarder:
         if body or method in WITH_BODY:
             headers.append((b"Content-Length", str(len(body)).encode()))
         message = serialise((method, self.origin.target(target), b"HTTP/1.1"), headers)
-        async with asyncio.timeout(self.timeout):
-            connection.writer.write(message + body if len(body) < HIGH_WATER else message)
-            if len(body) >= HIGH_WATER:
-                connection.writer.write(body)
-                await connection.writer.drain()
-            while True:
-                answer = await read_head(connection.reader)
-                if answer is None:
-                    raise asyncio.IncompleteReadError(b"", None)
-                if not (answer.start[1].isdigit() and len(answer.start[1]) == 3):
-                    raise BadMessage("the upstream's status line is malformed")
-                if not answer.start[1].startswith(b"1"):
-                    return answer
+        if len(body) < HIGH_WATER:
+            connection.writer.write(message + body)
+        else:
+            connection.writer.write(message)
+            connection.writer.write(body)
+            await connection.writer.drain()
+        while True:
+            answer = await read_head(connection.reader)
+            if answer is None:
+                raise asyncio.IncompleteReadError(b"", None)
+            if not (answer.start[1].isdigit() and len(answer.start[1]) == 3):
+                raise BadMessage("the upstream's status line is malformed")
+            if not answer.start[1].startswith(b"1"):
+                return answer
 
     def _answer_head(
         self, request: Head, answer: Head, framing: Framing, item: Pending, writer: asyncio.StreamWriter
@@ -181,29 +190,30 @@ class Forwarder:
     async def _relay(
         self,
         connection: Connection,
-        framing: Framing,
-        length: int,
+        body: tuple[Framing, int],
         item: Pending,
         writer: asyncio.StreamWriter,
         raw: bool,
+        deadline: asyncio.Timeout,
     ) -> bool:
-        """The answer's body to the app as it arrives; True when all of it passed."""
+        """The answer's body to the app as it arrives; True when all of it passed. The deadline is renewed as
+        pieces arrive: a slow stream may last, a stalled one may not."""
         loop = asyncio.get_running_loop()
         transport = writer.transport
-        try:
-            async with asyncio.timeout(self.timeout) as deadline:
-                async for wire, payload in pieces(connection.reader, framing, length):
-                    item.tap.feed(payload)
-                    writer.write(wire if raw else payload)
-                    if transport.get_write_buffer_size() > HIGH_WATER:
-                        await writer.drain()
-                    if transport.is_closing():
-                        item.exchange.note = "the app closed its connection before the answer ended"
-                        return False
-                    deadline.reschedule(loop.time() + self.timeout)
-        except FAILURES as exc:
-            item.exchange.note = f"the upstream answer broke off: {_named(exc)}"
-            return False
+        async for wire, payload in pieces(connection.reader, *body):
+            item.tap.feed(payload)
+            writer.write(wire if raw else payload)
+            try:
+                if transport.get_write_buffer_size() > HIGH_WATER:
+                    await writer.drain()
+            except OSError:
+                pass
+            if transport.is_closing():
+                item.exchange.note = "the app closed its connection before the answer ended"
+                return False
+            now = loop.time()
+            if (deadline.when() or now) - now < self.timeout - RENEW_S:
+                deadline.reschedule(now + self.timeout)
         return True
 
     def _no_answer(self, item: Pending, writer: asyncio.StreamWriter, exc: BaseException) -> bool:
@@ -221,7 +231,7 @@ class Forwarder:
             task.cancel()
         await asyncio.gather(*self.connections, return_exceptions=True)
         self.origin.close()
-        await asyncio.get_running_loop().run_in_executor(None, self.diagnoser.drain)
+        await self.diagnoser.drain()
 
 
 async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -45,13 +45,17 @@ class Framing(Enum):
 
 @dataclass(slots=True)
 class Head:
-    """One message head: its start line's three parts and its headers (names as sent, values trimmed)."""
+    """One message head: its start line's three parts and its headers (names as sent, values trimmed), with the
+    names lowercased beside them."""
 
     start: tuple[bytes, bytes, bytes]
     headers: list[tuple[bytes, bytes]]
+    names: list[bytes]
 
     def values(self, name: bytes) -> list[bytes]:
-        return [v for k, v in self.headers if k.lower() == name]
+        return (
+            [v for (_, v), n in zip(self.headers, self.names, strict=True) if n == name] if name in self.names else []
+        )
 
     def tokens(self, name: bytes) -> set[bytes]:
         """The comma-separated tokens of every `name` header, lowercased (Connection, Transfer-Encoding)."""
@@ -60,7 +64,7 @@ class Head:
     def passed_on(self, drop: frozenset[bytes]) -> list[tuple[bytes, bytes]]:
         """The headers without the hop-by-hop ones, `drop`, and any the Connection header names."""
         named = self.tokens(b"connection")
-        return [(k, v) for k, v in self.headers if (lower := k.lower()) not in drop and lower not in named]
+        return [h for h, n in zip(self.headers, self.names, strict=True) if n not in drop and n not in named]
 
     def keep_alive(self, version: bytes) -> bool:
         connection = self.tokens(b"connection")
@@ -97,7 +101,7 @@ def parse_head(raw: bytes) -> Head:
         if _BAD_VALUE.search(value):
             raise BadMessage("control character in a header value")
         headers.append((name, value))
-    return Head((start[0], start[1], start[2]), headers)
+    return Head((start[0], start[1], start[2]), headers, [name.lower() for name, _ in headers])
 
 
 def request_framing(head: Head) -> tuple[Framing, int]:

@@ -1,17 +1,22 @@
 """Recording and diagnosing exchanges, off the path of the answers.
 
-The forwarding loop hands over what it saw (the request's body, a capped copy of the answer's bytes) once the
-answer has gone; one worker thread summarises the request, decodes the tap, diagnoses and records, in the order
-the exchanges finished. What waits for it is bounded twice: at most PENDING exchanges and PENDING_BYTES bytes;
-past either, an exchange is recorded undiagnosed and says so.
+The forwarding loop hands over what it saw (the request's body, a copy of the answer's bytes) once the answer has
+gone. Diagnosing (summarising the request, decoding the tap, the classifier) is CPU work, so it runs on the
+forwarding loop itself, in small steps between the loop's I/O: in a thread of its own it would hold the GIL the
+loop needs after every send and receive, and cost the answers far more than its own time. Recording (the log
+file, the terminal) may block, so it runs in a thread: a slow terminal never stalls an answer. What waits is
+bounded: at most PENDING exchanges and PENDING_BYTES bytes wait for diagnosis, RECORDS for recording; past
+either, an exchange is recorded undiagnosed and says so.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +28,8 @@ from gemini_doctor.redact import redact
 
 PENDING = 256
 PENDING_BYTES = 64 * 1024 * 1024
+RECORDS = 1024
+BUSY = "not diagnosed: more exchanges were waiting than the proxy keeps"
 
 
 @dataclass(slots=True)
@@ -31,7 +38,7 @@ class Pending:
 
     exchange: Exchange
     target: str  # the request's path and query, as the app sent them
-    url: str  # the upstream URL it went to
+    base: str  # the upstream's scheme, host and path, to which the target was appended
     body: bytes
     tap: Tap
     answered: bool = True
@@ -40,66 +47,108 @@ class Pending:
     def size(self) -> int:
         return len(self.body) + self.tap.size
 
+    def describe(self) -> str:
+        """The exchange's request fields filled in, redacted; returns the path (unquoted, without the query)."""
+        exchange, path = self.exchange, unquote(self.target.partition("?")[0])
+        exchange.path = redact(self.target)
+        exchange.request = summarise_request(self.body)
+        exchange.model = model_of(path, exchange.request)
+        exchange.request_digest = digest(exchange.method, path, self.body)
+        return path
+
 
 class Diagnoser:
-    """One worker thread that diagnoses finished exchanges in order."""
+    """Diagnoses finished exchanges in order, on the forwarding loop, then hands them to the recorder."""
 
     def __init__(self, watcher: Watcher, on_exchange: Callable[[Exchange], None]):
         self.watcher = watcher
-        self.on_exchange = on_exchange
-        self.queue: queue.Queue[Pending] = queue.Queue(maxsize=PENDING)
+        self.recorder = Recorder(on_exchange)
+        self.waiting: deque[Pending] = deque()
         self.waiting_bytes = 0
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._work, name="gemini-doctor-proxy-diagnosis", daemon=True)
-        self.thread.start()
+        self.wake: asyncio.Event | None = None
+        self.task: asyncio.Task[None] | None = None
 
     def submit(self, item: Pending) -> None:
-        """Called by the forwarding loop only (the one thread that puts)."""
-        with self.lock:
-            fits = self.waiting_bytes + item.size <= PENDING_BYTES and not self.queue.full()
-            if fits:
-                self.waiting_bytes += item.size
-                self.queue.put_nowait(item)
-        if not fits:  # recorded off the event loop too: a slow terminal or log must not stall answers
-            item.exchange.note = "not diagnosed: more exchanges were waiting than the proxy keeps"
-            item.body, item.tap, item.answered = b"", Tap(), False
-            threading.Thread(target=self._record, args=(item, False), daemon=True).start()
+        """Called on the forwarding loop once the answer has gone."""
+        if len(self.waiting) >= PENDING or self.waiting_bytes + item.size > PENDING_BYTES:
+            item.exchange.note = BUSY
+            item.body, item.tap = b"", Tap()
+            item.describe()
+            self.recorder.put(item.exchange)
+            return
+        self.waiting.append(item)
+        self.waiting_bytes += item.size
+        if self.wake is None:
+            self.wake = asyncio.Event()
+            self.task = asyncio.get_running_loop().create_task(self._run(self.wake))
+        self.wake.set()
 
-    def drain(self, timeout: float = 10.0) -> None:
-        """Wait until every submitted exchange has been recorded (at the end of a session)."""
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait until every submitted exchange has been diagnosed and recorded (at the end of a session)."""
+        deadline = time.monotonic() + timeout
+        while self.waiting and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        await asyncio.get_running_loop().run_in_executor(None, self.recorder.drain, deadline - time.monotonic())
+
+    async def _run(self, wake: asyncio.Event) -> None:
+        while True:
+            await wake.wait()
+            wake.clear()
+            while self.waiting:
+                item = self.waiting.popleft()
+                self.waiting_bytes -= item.size
+                try:
+                    await self._diagnose(item)
+                except Exception as exc:  # a record must never take the proxy down
+                    item.exchange.note = f"not diagnosed: {type(exc).__name__}"
+                self.recorder.put(item.exchange)
+                await asyncio.sleep(0)
+
+    async def _diagnose(self, item: Pending) -> None:
+        """In steps, the loop's I/O between them: no step holds the loop for long."""
+        exchange = item.exchange
+        item.describe()
+        self.watcher.started(exchange)
+        if not item.answered:
+            return
+        self.watcher.answered(exchange)
+        await asyncio.sleep(0)
+        text = item.tap.text()
+        exchange.error_text = error_excerpt(exchange.status or 0, text)
+        await asyncio.sleep(0)
+        url = item.base + exchange.path
+        exchange.diagnosis = [d.to_dict() for d in self.watcher.finished(exchange, text, url)]
+
+
+class Recorder:
+    """One thread that records diagnosed exchanges in order (log, view, session): its writes may block."""
+
+    def __init__(self, on_exchange: Callable[[Exchange], None]):
+        self.on_exchange = on_exchange
+        self.queue: queue.Queue[Exchange] = queue.Queue(maxsize=RECORDS)
+        self.thread = threading.Thread(target=self._work, name="gemini-doctor-proxy-record", daemon=True)
+        self.thread.start()
+
+    def put(self, exchange: Exchange) -> None:
+        try:
+            self.queue.put_nowait(exchange)
+        except queue.Full:  # the terminal or the log is stuck: this one is recorded when it can be, apart
+            threading.Thread(target=self.on_exchange, args=(exchange,), daemon=True).start()
+
+    def drain(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while self.queue.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.01)
 
     def _work(self) -> None:
         while True:
-            item = self.queue.get()
-            with self.lock:
-                self.waiting_bytes -= item.size
+            exchange = self.queue.get()
             try:
-                self._record(item)
-            except Exception as exc:  # a record must never take the proxy down
-                item.exchange.note = f"not diagnosed: {type(exc).__name__}"
+                self.on_exchange(exchange)
+            except Exception:  # a record must never take the proxy down
+                pass
             finally:
                 self.queue.task_done()
-
-    def _record(self, item: Pending, watch: bool = True) -> None:
-        exchange = item.exchange
-        path = unquote(item.target.partition("?")[0])
-        exchange.path = redact(item.target)
-        exchange.request = summarise_request(item.body)
-        exchange.model = model_of(path, exchange.request)
-        exchange.request_digest = digest(exchange.method, path, item.body)
-        if not watch:  # the watcher's state belongs to the worker thread
-            self.on_exchange(exchange)
-            return
-        self.watcher.started(exchange)
-        if item.answered:
-            self.watcher.answered(exchange)
-            text = item.tap.text()
-            exchange.error_text = error_excerpt(exchange.status or 0, text)
-            exchange.diagnosis = [d.to_dict() for d in self.watcher.finished(exchange, text, redact(item.url))]
-        self.on_exchange(exchange)
 
 
 def log_line(exchange: Exchange) -> str:

@@ -71,8 +71,11 @@ class Origin:
 
     async def acquire(self) -> Connection:
         """A kept-alive connection, or a new one within the connect timeout; release() it after."""
-        async with asyncio.timeout(self.timeout):
-            await self.slots.acquire()
+        if self.slots.locked():  # all MAX_CONNECTIONS busy: wait for one, within the timeout
+            async with asyncio.timeout(self.timeout):
+                await self.slots.acquire()
+        else:
+            await self.slots.acquire()  # at once
         while self.idle:
             connection = self.idle.pop()
             if connection.usable():
