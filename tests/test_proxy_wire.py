@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,8 +27,9 @@ class Upstream:
     """A scripted HTTP/1.1 server: each request is read whole and recorded, then answered by `handler`, which
     writes raw bytes and says whether the connection stays open."""
 
-    def __init__(self, handler: Callable[[socket.socket, bytes, bytes], bool]):
+    def __init__(self, handler: Callable[[socket.socket, bytes, bytes], bool], tls: ssl.SSLContext | None = None):
         self.handler = handler
+        self.tls = tls
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.requests: list[tuple[bytes, bytes]] = []
@@ -45,6 +47,11 @@ class Upstream:
             threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
 
     def _serve(self, connection: socket.socket) -> None:
+        if self.tls is not None:  # the handshake on the connection's own thread
+            try:
+                connection = self.tls.wrap_socket(connection, server_side=True)
+            except OSError:
+                return
         stream = connection.makefile("rb")
         with connection, stream:
             while True:
@@ -290,3 +297,61 @@ def test_an_http_proxy_in_the_environment_is_used_for_an_http_upstream(monkeypat
     head = via.requests[-1][0]
     assert head.startswith(b"GET http://upstream.invalid:8080/v1beta/models HTTP/1.1")
     assert b"Proxy-Authorization: Basic dXNlcjpwYTpzcw==" in head  # user:pa:ss
+
+
+def tunnel(connection: socket.socket, head: bytes, body: bytes) -> bool:
+    """An HTTP proxy's CONNECT: the bytes piped both ways to the host and port asked for."""
+    host, port = head.split(b" ")[1].decode().rsplit(":", 1)
+    far = socket.create_connection((host, int(port)), timeout=20)
+    connection.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            sink.close()
+
+    threading.Thread(target=pipe, args=(far, connection), daemon=True).start()
+    pipe(connection, far)
+    return False
+
+
+@pytest.fixture(scope="module")
+def tls_upstream(tmp_path_factory):
+    trustme = pytest.importorskip("trustme")  # in the test extra
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = tmp_path_factory.mktemp("ca") / "upstream-ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    upstream = Upstream(scripted, tls=context)
+    yield upstream.url.replace("http://", "https://"), upstream, ca_file
+    upstream.listener.close()
+
+
+def test_an_https_upstream_is_verified_with_the_certificates_httpx_trusts(tls_upstream, monkeypatch):
+    url, upstream, ca_file = tls_upstream
+    with ProxyServer(url, Watcher(upstream=url), Session(url), timeout=5) as server:
+        untrusted = httpx.get(server.url + "/v1beta/models")
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    with ProxyServer(url, Watcher(upstream=url), Session(url), timeout=5) as server:
+        trusted = httpx.get(server.url + "/v1beta/models", trust_env=False)
+    assert untrusted.status_code == 502 and "SSLCertVerificationError" in untrusted.json()["error"]["message"]
+    assert trusted.status_code == 200 and upstream.requests[-1][0].startswith(b"GET /v1beta/models HTTP/1.1")
+
+
+def test_an_https_upstream_is_reached_through_the_environments_proxy_by_connect(tls_upstream, monkeypatch):
+    url, upstream, ca_file = tls_upstream
+    via = Upstream(tunnel)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    monkeypatch.setenv("HTTPS_PROXY", via.url)
+    with ProxyServer(url, Watcher(upstream=url), Session(url), timeout=5) as server:
+        reply = httpx.post(server.url + "/v1beta/tunnelled", content=b"{}", trust_env=False)
+    via.listener.close()
+    authority = url.removeprefix("https://").encode()
+    assert reply.status_code == 200 and reply.json() == {"method": "POST", "body": 2}
+    assert via.requests[-1][0].startswith(b"CONNECT " + authority + b" HTTP/1.1")
+    assert upstream.requests[-1][0].startswith(b"POST /v1beta/tunnelled HTTP/1.1")

@@ -67,16 +67,21 @@ class Forwarder:
         task = asyncio.current_task()
         if task is not None:
             self.connections.add(task)
+        gently = True
         try:
             while await self._next(reader, writer):
                 pass
         except FAILURES:
             pass
+        except asyncio.CancelledError:  # the proxy is stopping: no lingering
+            gently = False
+            raise
         finally:
             if task is not None:
                 self.connections.discard(task)
             try:
-                await _linger(reader, writer)
+                if gently:
+                    await _linger(reader, writer)
             finally:
                 writer.close()
 

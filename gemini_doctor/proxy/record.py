@@ -116,8 +116,9 @@ class Diagnoser:
         text = item.tap.text()
         exchange.error_text = error_excerpt(exchange.status or 0, text)
         await asyncio.sleep(0)
-        url = item.base + exchange.path
-        exchange.diagnosis = [d.to_dict() for d in self.watcher.finished(exchange, text, url)]
+        evidence = self.watcher.read(exchange, text, item.base + exchange.path)
+        await asyncio.sleep(0)
+        exchange.diagnosis = [d.to_dict() for d in self.watcher.judge(exchange, evidence)]
 
 
 class Recorder:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gemini_doctor.diagnosis import Context, Diagnosis, rank
-from gemini_doctor.diagnosis.evidence import read_http_answer
+from gemini_doctor.diagnosis.evidence import Evidence, read_http_answer
 from gemini_doctor.diagnosis.judges import response
 from gemini_doctor.diagnosis.rules import diagnose
 from gemini_doctor.proxy.exchange import Exchange
@@ -90,10 +90,18 @@ class Watcher:
 
     def finished(self, exchange: Exchange, text: str, url: str) -> list[Diagnosis]:
         """Diagnose one finished exchange and update the windows; returns the ranked diagnoses."""
-        now = time.monotonic()
+        return self.judge(exchange, self.read(exchange, text, url))
+
+    def read(self, exchange: Exchange, text: str, url: str) -> Evidence:
+        """The answer read (the first half of `finished`, which the proxy runs as a step of its own)."""
         evidence = read_http_answer(exchange.status or 0, text, url)
         exchange.finish_reasons = list(evidence.finish_reasons)
         exchange.images = [f"{i.info.format} {i.info.width}x{i.info.height}" for i in evidence.final_images]
+        return evidence
+
+    def judge(self, exchange: Exchange, evidence: Evidence) -> list[Diagnosis]:
+        """The answer judged, the windows updated (at the moment the answer ended, however late this runs)."""
+        now = exchange.started + exchange.total_ms / 1000 if exchange.total_ms is not None else time.monotonic()
         exchange.images_in_window = self.window(exchange.model, now)
         context = Context(model=exchange.model, request=exchange.request, base_url=self.upstream)
         if evidence.final_images and (exchange.status or 0) < 400:
