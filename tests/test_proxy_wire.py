@@ -355,3 +355,27 @@ def test_an_https_upstream_is_reached_through_the_environments_proxy_by_connect(
     assert reply.status_code == 200 and reply.json() == {"method": "POST", "body": 2}
     assert via.requests[-1][0].startswith(b"CONNECT " + authority + b" HTTP/1.1")
     assert upstream.requests[-1][0].startswith(b"POST /v1beta/tunnelled HTTP/1.1")
+
+
+def test_past_the_diagnosis_bound_an_exchange_is_still_recorded_redacted_and_says_so(proxy, monkeypatch):
+    from gemini_doctor.proxy import record
+
+    url, session = proxy
+    monkeypatch.setattr(record, "PENDING", 0)
+    assert httpx.get(url + f"/echo/bound?key={KEY}").status_code == 200
+    exchange = recorded(session, "/echo/bound")
+    assert exchange.note == record.BUSY and KEY not in exchange.path and exchange.diagnosis == []
+
+
+def test_an_image_in_the_tap_is_cut_to_the_prefix_that_tells_its_size():
+    import base64
+    import struct
+    import zlib
+
+    from gemini_doctor.proxy.exchange import shrink_images
+
+    header = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1376, 768, 8, 2, 0, 0, 0)
+    png = header + zlib.compress(bytes(300_000))
+    text = json.dumps({"inlineData": {"mimeType": "image/png", "data": base64.b64encode(png).decode()}})
+    shrunk = json.loads(shrink_images(text))["inlineData"]["data"]
+    assert len(shrunk) == 64 and base64.b64decode(shrunk)[16:24] == struct.pack(">II", 1376, 768)

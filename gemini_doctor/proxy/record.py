@@ -5,13 +5,14 @@ gone. Diagnosing (summarising the request, decoding the tap, the classifier) is 
 forwarding loop itself, in small steps between the loop's I/O: in a thread of its own it would hold the GIL the
 loop needs after every send and receive, and cost the answers far more than its own time. Recording (the log
 file, the terminal) may block, so it runs in a thread: a slow terminal never stalls an answer. What waits is
-bounded: at most PENDING exchanges and PENDING_BYTES bytes wait for diagnosis, RECORDS for recording; past
-either, an exchange is recorded undiagnosed and says so.
+bounded: at most PENDING exchanges and PENDING_BYTES bytes wait for diagnosis (past either, an exchange is
+recorded undiagnosed and says so), BATCHES of records for recording.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
 import threading
@@ -28,7 +29,9 @@ from gemini_doctor.redact import redact
 
 PENDING = 256
 PENDING_BYTES = 64 * 1024 * 1024
-RECORDS = 1024
+CATCH_UP = 8  # one more exchange diagnosed per turn of the loop for every CATCH_UP waiting
+BATCHES = 64  # batches of records waiting for the recording thread
+FLUSH_S = 0.02
 BUSY = "not diagnosed: more exchanges were waiting than the proxy keeps"
 
 
@@ -88,53 +91,76 @@ class Diagnoser:
         deadline = time.monotonic() + timeout
         while self.waiting and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
+        self.recorder.flush()
         await asyncio.get_running_loop().run_in_executor(None, self.recorder.drain, deadline - time.monotonic())
 
     async def _run(self, wake: asyncio.Event) -> None:
+        """One item per turn of the loop, in small steps; more per turn, whole, when they pile up under load (so
+        that diagnosis keeps pace with the answers instead of being starved by them)."""
         while True:
             await wake.wait()
             wake.clear()
             while self.waiting:
-                item = self.waiting.popleft()
-                self.waiting_bytes -= item.size
-                try:
-                    await self._diagnose(item)
-                except Exception as exc:  # a record must never take the proxy down
-                    item.exchange.note = f"not diagnosed: {type(exc).__name__}"
-                self.recorder.put(item.exchange)
+                for _ in range(1 + len(self.waiting) // CATCH_UP):
+                    if not self.waiting:
+                        break
+                    item = self.waiting.popleft()
+                    self.waiting_bytes -= item.size
+                    try:
+                        await self._diagnose(item, pause=len(self.waiting) < 2)
+                    except Exception as exc:  # a record must never take the proxy down
+                        item.exchange.note = f"not diagnosed: {type(exc).__name__}"
+                    self.recorder.put(item.exchange)
                 await asyncio.sleep(0)
 
-    async def _diagnose(self, item: Pending) -> None:
-        """In steps, the loop's I/O between them: no step holds the loop for long."""
+    async def _diagnose(self, item: Pending, pause: bool) -> None:
+        """In steps; with `pause`, the loop's I/O goes between them, so no step holds the loop for long."""
         exchange = item.exchange
         item.describe()
         self.watcher.started(exchange)
         if not item.answered:
             return
         self.watcher.answered(exchange)
-        await asyncio.sleep(0)
+        if pause:
+            await asyncio.sleep(0)
         text = item.tap.text()
         exchange.error_text = error_excerpt(exchange.status or 0, text)
-        await asyncio.sleep(0)
+        if pause:
+            await asyncio.sleep(0)
         evidence = self.watcher.read(exchange, text, item.base + exchange.path)
-        await asyncio.sleep(0)
+        if pause:
+            await asyncio.sleep(0)
         exchange.diagnosis = [d.to_dict() for d in self.watcher.judge(exchange, evidence)]
 
 
 class Recorder:
-    """One thread that records diagnosed exchanges in order (log, view, session): its writes may block."""
+    """One thread that records diagnosed exchanges in order (log, view, session): its writes may block. They are
+    handed over in batches, every FLUSH_S at most: a thread woken for every exchange would take the GIL from the
+    forwarding loop as often."""
 
     def __init__(self, on_exchange: Callable[[Exchange], None]):
         self.on_exchange = on_exchange
-        self.queue: queue.Queue[Exchange] = queue.Queue(maxsize=RECORDS)
+        self.queue: queue.Queue[list[Exchange]] = queue.Queue(maxsize=BATCHES)
+        self.batch: list[Exchange] = []
+        self.scheduled = False
         self.thread = threading.Thread(target=self._work, name="gemini-doctor-proxy-record", daemon=True)
         self.thread.start()
 
     def put(self, exchange: Exchange) -> None:
+        """On the forwarding loop."""
+        self.batch.append(exchange)
+        if not self.scheduled:
+            self.scheduled = True
+            asyncio.get_running_loop().call_later(FLUSH_S, self.flush)
+
+    def flush(self) -> None:
+        batch, self.batch, self.scheduled = self.batch, [], False
+        if not batch:
+            return
         try:
-            self.queue.put_nowait(exchange)
-        except queue.Full:  # the terminal or the log is stuck: this one is recorded when it can be, apart
-            threading.Thread(target=self.on_exchange, args=(exchange,), daemon=True).start()
+            self.queue.put_nowait(batch)
+        except queue.Full:  # the terminal or the log is stuck: these are recorded when they can be, apart
+            threading.Thread(target=self._record, args=(batch,), daemon=True).start()
 
     def drain(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -143,13 +169,16 @@ class Recorder:
 
     def _work(self) -> None:
         while True:
-            exchange = self.queue.get()
+            batch = self.queue.get()
             try:
-                self.on_exchange(exchange)
-            except Exception:  # a record must never take the proxy down
-                pass
+                self._record(batch)
             finally:
                 self.queue.task_done()
+
+    def _record(self, batch: list[Exchange]) -> None:
+        for exchange in batch:
+            with contextlib.suppress(Exception):  # a record must never take the proxy down
+                self.on_exchange(exchange)
 
 
 def log_line(exchange: Exchange) -> str:
