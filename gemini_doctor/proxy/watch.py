@@ -25,6 +25,7 @@ from gemini_doctor.proxy.exchange import Exchange
 WINDOW_S = 60.0
 FEW_IMAGES = 1  # at most this many images in the window before a 429: not a per-minute limit
 RETRY_WINDOW_S = 120.0
+MAX_IN_WINDOW = 10_000  # image times kept per model: far above any per-minute quota, and a bound on memory
 MAX_ERRORS = 4096  # failed requests remembered for retry detection (memory stays bounded over a long run)
 EXPECTABLE = {"aspect-ratio": "aspectRatio", "image-size": "imageSize"}
 
@@ -71,6 +72,8 @@ class Watcher:
         now = time.monotonic() if now is None else now
         while times and now - times[0] > WINDOW_S:
             times.popleft()
+        if not times:  # a model no longer seen keeps nothing (model names come from the app)
+            del self.images[model or "?"]
         return len(times)
 
     def started(self, exchange: Exchange) -> None:
@@ -114,7 +117,8 @@ class Watcher:
         if exchange.status == 429:
             found = self._per_minute(found, exchange.images_in_window)
         if exchange.images and not (exchange.status and exchange.status >= 400):
-            self.images.setdefault(exchange.model or "?", deque()).extend([now] * len(exchange.images))
+            times = self.images.setdefault(exchange.model or "?", deque(maxlen=MAX_IN_WINDOW))
+            times.extend([now] * len(exchange.images))
         return rank(found)
 
     def _expectations(self, exchange: Exchange) -> list[Diagnosis]:
