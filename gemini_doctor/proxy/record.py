@@ -29,7 +29,8 @@ from gemini_doctor.redact import redact
 
 PENDING = 256
 PENDING_BYTES = 64 * 1024 * 1024
-CATCH_UP = 8  # one more exchange diagnosed per turn of the loop for every CATCH_UP waiting
+CATCH_UP_FROM = 64  # up to this many waiting, one exchange per turn of the loop, in steps (answers go first)
+CATCH_UP = 16  # past it, one more per turn, whole, for every CATCH_UP more waiting (diagnosis keeps pace)
 BATCHES = 64  # batches of records waiting for the recording thread
 FLUSH_S = 0.02
 BUSY = "not diagnosed: more exchanges were waiting than the proxy keeps"
@@ -95,19 +96,21 @@ class Diagnoser:
         await asyncio.get_running_loop().run_in_executor(None, self.recorder.drain, deadline - time.monotonic())
 
     async def _run(self, wake: asyncio.Event) -> None:
-        """One item per turn of the loop, in small steps; more per turn, whole, when they pile up under load (so
-        that diagnosis keeps pace with the answers instead of being starved by them)."""
+        """One item per turn of the loop, in small steps, so that a burst of answers is forwarded first and
+        diagnosed while the proxy waits for the upstream; more per turn, whole, when they pile up under sustained
+        load (so that diagnosis keeps pace with the answers instead of being starved by them)."""
         while True:
             await wake.wait()
             wake.clear()
             while self.waiting:
-                for _ in range(1 + len(self.waiting) // CATCH_UP):
+                behind = max(0, len(self.waiting) - CATCH_UP_FROM)
+                for _ in range(1 + behind // CATCH_UP):
                     if not self.waiting:
                         break
                     item = self.waiting.popleft()
                     self.waiting_bytes -= item.size
                     try:
-                        await self._diagnose(item, pause=len(self.waiting) < 2)
+                        await self._diagnose(item, pause=not behind)
                     except Exception as exc:  # a record must never take the proxy down
                         item.exchange.note = f"not diagnosed: {type(exc).__name__}"
                     self.recorder.put(item.exchange)
