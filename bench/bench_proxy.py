@@ -151,10 +151,12 @@ def rounds(cases: list[tuple[str, str, str, str]], args: argparse.Namespace) -> 
 def memory(proxy: subprocess.Popen[bytes], emulator: subprocess.Popen[bytes], proxied: str, args) -> None:
     each = max(1, args.long // args.clients // 4)
     asyncio.run(throughput(proxied, "image", args.clients, each))  # settled before the first reading
+    time.sleep(1)
     before, cpu_proxy, cpu_emulator = rss_mib(proxy.pid), cpu_s(proxy.pid), cpu_s(emulator.pid)
     readings = []
     for _ in range(4):
         asyncio.run(throughput(proxied, "image", args.clients, each))
+        time.sleep(1)  # the exchanges waiting for diagnosis (at most 256, 64 MiB) done: what stays is read
         readings.append(rss_mib(proxy.pid))
     done = 4 * args.clients * each
     per_proxy = (cpu_s(proxy.pid) - cpu_proxy) / done * 1000
