@@ -32,6 +32,7 @@ class ProxyOptions:
 def serve(options: ProxyOptions, announce: IO[str] = sys.stderr) -> dict[str, Any]:
     """Serve until Ctrl-C (or SIGTERM); return the report document."""
     from gemini_doctor.proxy.session import ProxyServer, Session
+    from gemini_doctor.proxy.upstream import UnsupportedProxy
     from gemini_doctor.proxy.view import View
     from gemini_doctor.proxy.watch import Expectation, Watcher
     from gemini_doctor.settings import _validate_url
@@ -47,6 +48,8 @@ def serve(options: ProxyOptions, announce: IO[str] = sys.stderr) -> dict[str, An
         session = Session(options.upstream, log=log, show=view.show)
         try:
             server = ProxyServer(options.upstream, watcher, session, options.host, options.port, options.timeout)
+        except UnsupportedProxy as exc:
+            raise InputError(str(exc)) from None
         except OSError as exc:
             hint = "; pass --port 0 for a free one" if exc.errno in (98, 48, 10048) else ""
             raise InputError(f"cannot listen on {options.host}:{options.port} ({exc.strerror or exc}){hint}") from None

@@ -7,12 +7,14 @@ classifier needs (images shrunk to the header bytes that give their size), then 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from gemini_doctor.images import ImageInfo, sniff
 from gemini_doctor.probes.limits import BodyDecoder, DecodingError
 from gemini_doctor.redact import clip, redact
 
@@ -29,10 +31,10 @@ class Exchange:
     number: int
     started: float
     method: str
-    path: str
-    model: str | None
-    request: dict[str, Any] | None  # the JSON body as it reached Google, image data replaced by their sizes
-    request_digest: str
+    path: str = ""  # redacted, as the other fields, when the exchange is recorded (off the answer's path)
+    model: str | None = None
+    request: dict[str, Any] | None = None  # the JSON body as it reached Google, image data replaced by their sizes
+    request_digest: str = ""
     status: int | None = None
     ttfb_ms: float | None = None
     total_ms: float | None = None
@@ -91,26 +93,31 @@ def model_of(path: str, request: dict[str, Any] | None) -> str | None:
 
 
 class Tap:
-    """The answer's bytes as they stream past, decoded and kept up to TAP_CAP; never more."""
+    """A copy of the answer's payload as it streams past, up to TAP_CAP bytes as sent; never more. Kept as it came
+    (a list append on the answer's path); decoded and read later, off that path, by `text`."""
 
-    def __init__(self, content_encoding: str):
-        self.decoder = BodyDecoder(content_encoding, cap=TAP_CAP)
-        self.broken = False
-        self.first_byte: float | None = None
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.content_encoding = "identity"
 
-    def feed(self, chunk: bytes) -> None:
-        if self.first_byte is None:
-            self.first_byte = time.monotonic()
-        if self.broken or self.decoder.truncated:
-            return
-        try:
-            self.decoder.feed(chunk)
-        except DecodingError:
-            self.broken = True
+    def feed(self, payload: bytes) -> None:
+        if payload and self.size < TAP_CAP:
+            payload = payload[: TAP_CAP - self.size]
+            self.chunks.append(payload)
+            self.size += len(payload)
 
     def text(self) -> str:
-        """The answer as text, each image's data shrunk to its first bytes (enough for its format and size)."""
-        return shrink_images(self.decoder.body().decode("utf-8", "replace"))
+        """The answer as text (decoded within TAP_CAP), each image's data shrunk to its first bytes (enough for
+        its format and size)."""
+        decoder = BodyDecoder(self.content_encoding, cap=TAP_CAP)
+        try:
+            for chunk in self.chunks:
+                if not decoder.feed(chunk):
+                    break
+        except DecodingError:
+            pass
+        return shrink_images(decoder.body().decode("utf-8", "replace"))
 
 
 def shrink_images(text: str) -> str:
@@ -123,10 +130,28 @@ def shrink_images(text: str) -> str:
         end = text.find('"', start)
         end = len(text) if end < 0 else end
         head = text[start : min(end, start + IMAGE_HEAD)]
-        pieces += [text[position:start], head[: len(head) - len(head) % 4], '"']
+        pieces += [text[position:start], least_head(head[: len(head) - len(head) % 4]), '"']
         position = end + 1
     pieces.append(text[position:])
     return "".join(pieces)
+
+
+def least_head(head: str) -> str:
+    """The shortest of a few prefixes of a base64 image that tells its format and size (an image's header is at
+    its start, and the header is all that is read of it; every character kept is one more the diagnosis scans).
+    A prefix that tells a size tells the same one as the whole: PNG's IHDR is at a fixed place, and JPEG's
+    segments are walked in order."""
+    for length in (64, 1024, 16384):
+        if length < len(head) and _sniffed(head[:length]).size is not None:
+            return head[:length]
+    return head  # kept as it came, up to IMAGE_HEAD: read whole, or not an image whose size can be read
+
+
+def _sniffed(head: str) -> ImageInfo:
+    try:
+        return sniff(base64.b64decode(head) if "-" not in head else base64.urlsafe_b64decode(head))
+    except ValueError:  # binascii.Error is one
+        return ImageInfo("unknown")
 
 
 def error_excerpt(status: int, text: str) -> str | None:

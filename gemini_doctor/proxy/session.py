@@ -6,16 +6,22 @@ the view and the report; the totals count every one.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
+import socket
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
 from typing import IO, Any
 
 from gemini_doctor.proxy.exchange import Exchange
-from gemini_doctor.proxy.forward import create_proxy, log_line
+from gemini_doctor.proxy.forward import Forwarder
+from gemini_doctor.proxy.http1 import MAX_HEAD
+from gemini_doctor.proxy.record import log_line
 from gemini_doctor.proxy.watch import Watcher
 from gemini_doctor.report import SCHEMA, tool_info
-from gemini_doctor.serving import SocketServer
+from gemini_doctor.serving import BACKLOG, SocketServer
 
 MAX_KEPT = 1000
 
@@ -88,11 +94,52 @@ class ProxyServer(SocketServer):
         host: str = "127.0.0.1",
         port: int = 0,
         timeout: float = 300.0,
-        transport: Any = None,
     ):
         super().__init__(host, port)
-        app = create_proxy(upstream, watcher, session.add, timeout=timeout, transport=transport)
-        self.serve_app(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2, timeout_keep_alive=30)
+        self.server = Runner(Forwarder(upstream, watcher, session.add, timeout))  # type: ignore[assignment]
+
+
+class Runner:
+    """The forwarding loop in the shape SocketServer drives (uvicorn.Server's: `run`, `started`, `should_exit`).
+    In the main thread, SIGINT and SIGTERM stop it: exchanges under way get GRACE_S to end, then the recorder
+    is drained, and `run` returns."""
+
+    GRACE_S = 2.0
+
+    def __init__(self, forwarder: Forwarder):
+        self.forwarder = forwarder
+        self.started = False
+        self._exit = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    @property
+    def should_exit(self) -> bool:
+        return self._exit
+
+    @should_exit.setter
+    def should_exit(self, value: bool) -> None:
+        self._exit = value
+        if value and self._loop is not None and self._stop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already ended
+                self._loop.call_soon_threadsafe(self._stop.set)
+
+    def run(self, sockets: list[socket.socket]) -> None:
+        asyncio.run(self._serve(sockets[0]))
+
+    async def _serve(self, sock: socket.socket) -> None:
+        self._stop = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._loop.add_signal_handler(signum, self._stop.set)
+        server = await asyncio.start_server(self.forwarder.serve, sock=sock, limit=MAX_HEAD, backlog=BACKLOG)
+        self.started = True
+        if self._exit:
+            self._stop.set()
+        await self._stop.wait()
+        server.close()
+        await self.forwarder.aclose(self.GRACE_S)
 
 
 def line(exchange: Exchange) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gemini_doctor.diagnosis import Context, Diagnosis, rank
-from gemini_doctor.diagnosis.evidence import read_http_answer
+from gemini_doctor.diagnosis.evidence import Evidence, read_http_answer
 from gemini_doctor.diagnosis.judges import response
 from gemini_doctor.diagnosis.rules import diagnose
 from gemini_doctor.proxy.exchange import Exchange
@@ -25,6 +25,8 @@ from gemini_doctor.proxy.exchange import Exchange
 WINDOW_S = 60.0
 FEW_IMAGES = 1  # at most this many images in the window before a 429: not a per-minute limit
 RETRY_WINDOW_S = 120.0
+MAX_IN_WINDOW = 10_000  # image times kept per model: far above any per-minute quota, and a bound on memory
+MAX_ERRORS = 4096  # failed requests remembered for retry detection (memory stays bounded over a long run)
 EXPECTABLE = {"aspect-ratio": "aspectRatio", "image-size": "imageSize"}
 
 
@@ -70,6 +72,8 @@ class Watcher:
         now = time.monotonic() if now is None else now
         while times and now - times[0] > WINDOW_S:
             times.popleft()
+        if not times:  # a model no longer seen keeps nothing (model names come from the app)
+            del self.images[model or "?"]
         return len(times)
 
     def started(self, exchange: Exchange) -> None:
@@ -79,16 +83,28 @@ class Watcher:
             self.retries += 1
 
     def answered(self, exchange: Exchange) -> None:
-        """The status is known (the answer is still streaming): a failed request is remembered for retries."""
+        """A failed request is remembered for retries, from the moment its status came back."""
         if exchange.status and exchange.status >= 400:
-            self.errors[exchange.request_digest] = (exchange.number, time.monotonic())
+            when = exchange.started + (exchange.ttfb_ms or 0) / 1000
+            self.errors.pop(exchange.request_digest, None)  # re-added last: the dict stays oldest first
+            self.errors[exchange.request_digest] = (exchange.number, when)
+            while len(self.errors) > MAX_ERRORS or when - next(iter(self.errors.values()))[1] > RETRY_WINDOW_S:
+                del self.errors[next(iter(self.errors))]
 
     def finished(self, exchange: Exchange, text: str, url: str) -> list[Diagnosis]:
         """Diagnose one finished exchange and update the windows; returns the ranked diagnoses."""
-        now = time.monotonic()
+        return self.judge(exchange, self.read(exchange, text, url))
+
+    def read(self, exchange: Exchange, text: str, url: str) -> Evidence:
+        """The answer read (the first half of `finished`, which the proxy runs as a step of its own)."""
         evidence = read_http_answer(exchange.status or 0, text, url)
         exchange.finish_reasons = list(evidence.finish_reasons)
         exchange.images = [f"{i.info.format} {i.info.width}x{i.info.height}" for i in evidence.final_images]
+        return evidence
+
+    def judge(self, exchange: Exchange, evidence: Evidence) -> list[Diagnosis]:
+        """The answer judged, the windows updated (at the moment the answer ended, however late this runs)."""
+        now = exchange.started + exchange.total_ms / 1000 if exchange.total_ms is not None else time.monotonic()
         exchange.images_in_window = self.window(exchange.model, now)
         context = Context(model=exchange.model, request=exchange.request, base_url=self.upstream)
         if evidence.final_images and (exchange.status or 0) < 400:
@@ -101,7 +117,8 @@ class Watcher:
         if exchange.status == 429:
             found = self._per_minute(found, exchange.images_in_window)
         if exchange.images and not (exchange.status and exchange.status >= 400):
-            self.images.setdefault(exchange.model or "?", deque()).extend([now] * len(exchange.images))
+            times = self.images.setdefault(exchange.model or "?", deque(maxlen=MAX_IN_WINDOW))
+            times.extend([now] * len(exchange.images))
         return rank(found)
 
     def _expectations(self, exchange: Exchange) -> list[Diagnosis]:

@@ -1,0 +1,193 @@
+"""Recording and diagnosing exchanges, off the path of the answers.
+
+The forwarding loop hands over what it saw (the request's body, a copy of the answer's bytes) once the answer has
+gone. Diagnosing (summarising the request, decoding the tap, the classifier) is CPU work, so it runs on the
+forwarding loop itself, in small steps between the loop's I/O: in a thread of its own it would hold the GIL the
+loop needs after every send and receive, and cost the answers far more than its own time. Recording (the log
+file, the terminal) may block, so it runs in a thread: a slow terminal never stalls an answer. What waits is
+bounded: at most PENDING exchanges and PENDING_BYTES bytes wait for diagnosis (past either, an exchange is
+recorded undiagnosed and says so), BATCHES of records for recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from gemini_doctor.proxy.exchange import Exchange, Tap, error_excerpt, model_of, summarise_request
+from gemini_doctor.proxy.watch import Watcher, digest
+from gemini_doctor.redact import redact
+
+PENDING = 256
+PENDING_BYTES = 64 * 1024 * 1024
+CATCH_UP_FROM = 64  # up to this many waiting, one exchange per turn of the loop, in steps (answers go first)
+CATCH_UP = 16  # past it, one more per turn, whole, for every CATCH_UP more waiting (diagnosis keeps pace)
+BATCHES = 64  # batches of records waiting for the recording thread
+FLUSH_S = 0.02
+BUSY = "not diagnosed: more exchanges were waiting than the proxy keeps"
+
+
+@dataclass(slots=True)
+class Pending:
+    """One finished exchange as the forwarding loop hands it over: nothing in it is redacted yet."""
+
+    exchange: Exchange
+    target: str  # the request's path and query, as the app sent them
+    base: str  # the upstream's scheme, host and path, to which the target was appended
+    body: bytes
+    tap: Tap
+    answered: bool = True
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + self.tap.size
+
+    def describe(self) -> str:
+        """The exchange's request fields filled in, redacted; returns the path (unquoted, without the query)."""
+        exchange, path = self.exchange, unquote(self.target.partition("?")[0])
+        exchange.path = redact(self.target)
+        exchange.request = summarise_request(self.body)
+        exchange.model = model_of(path, exchange.request)
+        exchange.request_digest = digest(exchange.method, path, self.body)
+        return path
+
+
+class Diagnoser:
+    """Diagnoses finished exchanges in order, on the forwarding loop, then hands them to the recorder."""
+
+    def __init__(self, watcher: Watcher, on_exchange: Callable[[Exchange], None]):
+        self.watcher = watcher
+        self.recorder = Recorder(on_exchange)
+        self.waiting: deque[Pending] = deque()
+        self.waiting_bytes = 0
+        self.wake: asyncio.Event | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def submit(self, item: Pending) -> None:
+        """Called on the forwarding loop once the answer has gone."""
+        if len(self.waiting) >= PENDING or self.waiting_bytes + item.size > PENDING_BYTES:
+            item.exchange.note = BUSY
+            item.body, item.tap = b"", Tap()
+            item.describe()
+            self.recorder.put(item.exchange)
+            return
+        self.waiting.append(item)
+        self.waiting_bytes += item.size
+        if self.wake is None:
+            self.wake = asyncio.Event()
+            self.task = asyncio.get_running_loop().create_task(self._run(self.wake))
+        self.wake.set()
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait until every submitted exchange has been diagnosed and recorded (at the end of a session)."""
+        deadline = time.monotonic() + timeout
+        while self.waiting and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        self.recorder.flush()
+        await asyncio.get_running_loop().run_in_executor(None, self.recorder.drain, deadline - time.monotonic())
+
+    async def _run(self, wake: asyncio.Event) -> None:
+        """One item per turn of the loop, in small steps, so that a burst of answers is forwarded first and
+        diagnosed while the proxy waits for the upstream; more per turn, whole, when they pile up under sustained
+        load (so that diagnosis keeps pace with the answers instead of being starved by them)."""
+        while True:
+            await wake.wait()
+            wake.clear()
+            while self.waiting:
+                behind = max(0, len(self.waiting) - CATCH_UP_FROM)
+                for _ in range(1 + behind // CATCH_UP):
+                    if not self.waiting:
+                        break
+                    item = self.waiting.popleft()
+                    self.waiting_bytes -= item.size
+                    try:
+                        await self._diagnose(item, pause=not behind)
+                    except Exception as exc:  # a record must never take the proxy down
+                        item.exchange.note = f"not diagnosed: {type(exc).__name__}"
+                    self.recorder.put(item.exchange)
+                await asyncio.sleep(0)
+
+    async def _diagnose(self, item: Pending, pause: bool) -> None:
+        """In steps; with `pause`, the loop's I/O goes between them, so no step holds the loop for long."""
+        exchange = item.exchange
+        item.describe()
+        self.watcher.started(exchange)
+        if not item.answered:
+            return
+        self.watcher.answered(exchange)
+        if pause:
+            await asyncio.sleep(0)
+        text = item.tap.text()
+        exchange.error_text = error_excerpt(exchange.status or 0, text)
+        if pause:
+            await asyncio.sleep(0)
+        evidence = self.watcher.read(exchange, text, item.base + exchange.path)
+        if pause:
+            await asyncio.sleep(0)
+        exchange.diagnosis = [d.to_dict() for d in self.watcher.judge(exchange, evidence)]
+
+
+class Recorder:
+    """One thread that records diagnosed exchanges in order (log, view, session): its writes may block. They are
+    handed over in batches, every FLUSH_S at most: a thread woken for every exchange would take the GIL from the
+    forwarding loop as often."""
+
+    def __init__(self, on_exchange: Callable[[Exchange], None]):
+        self.on_exchange = on_exchange
+        self.queue: queue.Queue[list[Exchange]] = queue.Queue(maxsize=BATCHES)
+        self.batch: list[Exchange] = []
+        self.scheduled = False
+        self.thread = threading.Thread(target=self._work, name="gemini-doctor-proxy-record", daemon=True)
+        self.thread.start()
+
+    def put(self, exchange: Exchange) -> None:
+        """On the forwarding loop."""
+        self.batch.append(exchange)
+        if not self.scheduled:
+            self.scheduled = True
+            asyncio.get_running_loop().call_later(FLUSH_S, self.flush)
+
+    def flush(self) -> None:
+        batch, self.batch, self.scheduled = self.batch, [], False
+        if not batch:
+            return
+        try:
+            self.queue.put_nowait(batch)
+        except queue.Full:  # the terminal or the log is stuck: these are recorded when they can be, apart
+            threading.Thread(target=self._record, args=(batch,), daemon=True).start()
+
+    def drain(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _work(self) -> None:
+        while True:
+            batch = self.queue.get()
+            try:
+                self._record(batch)
+            finally:
+                self.queue.task_done()
+
+    def _record(self, batch: list[Exchange]) -> None:
+        for exchange in batch:
+            with contextlib.suppress(Exception):  # a record must never take the proxy down
+                self.on_exchange(exchange)
+
+
+def log_line(exchange: Exchange) -> str:
+    """The JSON line `--log` writes: the redacted record, never a body or a key."""
+    record: dict[str, Any] = exchange.to_dict()
+    record["diagnosis"] = [
+        {k: d[k] for k in ("code", "slug", "confidence", "evidence") if k in d} for d in exchange.diagnosis
+    ]
+    return redact(json.dumps(record, ensure_ascii=False, default=str))
