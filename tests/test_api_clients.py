@@ -142,7 +142,48 @@ def last_image(answer: Any) -> bytes:
 
 
 def test_every_scenario_is_expected():
-    assert set(EXPECTED) == {s.slug for s in scenarios()}
+    assert set(EXPECTED) == {s.slug for s in scenarios() if s.backend == "gemini"}
+    assert set(VERTEX_EXPECTED) == {s.slug for s in scenarios() if s.backend == "vertex"}
+
+
+# The Vertex scenarios, through google-genai with vertexai=True: the guard is the same for both backends. The
+# predict scenario is an app calling :predict, a route the guard does not wrap (it wraps generateContent): its
+# text is named from the SDK's own exception instead.
+VERTEX_EXPECTED: dict[str, tuple[type[gd.GeminiImageError] | None, str]] = {
+    "vertex-base-model-quota": (gd.QuotaError, "vertex-base-model-quota"),
+    "vertex-provisioned-throughput": (gd.QuotaError, "vertex-provisioned-throughput"),
+    "vertex-model-not-in-region": (gd.ModelError, "vertex-model-not-in-region"),
+    "vertex-predict-api": (None, "vertex-predict-api"),
+    "vertex-permission-denied": (gd.AuthError, "vertex-permission-denied"),
+    "vertex-api-disabled": (gd.AuthError, "vertex-api-disabled"),
+    "vertex-billing-disabled": (gd.BillingError, "vertex-billing-disabled"),
+    "vertex-location-unsupported": (gd.ParameterError, "vertex-location-unsupported"),  # the client's setup
+}
+
+
+def vertex_client(base_url: str, location: str, headers: dict[str, str]) -> Client:
+    from google.oauth2.credentials import Credentials
+
+    options = types.HttpOptions(base_url=base_url, headers=headers)
+    return Client(vertexai=True, project="p", location=location, credentials=Credentials("t"), http_options=options)
+
+
+@pytest.mark.parametrize("slug", VERTEX_EXPECTED)
+def test_the_guard_names_each_vertex_scenario(server, slug):
+    expected, named = VERTEX_EXPECTED[slug]
+    scenario = next(s for s in scenarios() if s.slug == slug)
+    call_ = scenario.call
+    client = vertex_client(server.base_url(slug), call_["location"], dict(call_.get("headers", {})))
+    config = types.GenerateContentConfig(response_modalities=["IMAGE"])
+    if expected is None:  # :predict, outside the guard: the SDK's exception, diagnosed
+        with pytest.raises(errors.APIError) as raised:
+            client.models.generate_images(model=call_["model"], prompt="a banana")
+        assert diagnose(raised.value)[0].slug == named
+        return
+    with pytest.raises(expected) as caught:
+        guard(client).models.generate_content(model=call_["model"], contents="a banana", config=config)
+    assert isinstance(caught.value.__cause__, errors.APIError)
+    assert caught.value.diagnoses[0].slug == named
 
 
 @pytest.mark.parametrize("slug", EXPECTED)

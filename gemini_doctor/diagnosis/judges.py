@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from gemini_doctor.backend import known_locations, locations_source
 from gemini_doctor.diagnosis import Context, Diagnosis
 from gemini_doctor.diagnosis.facts import Evidence
 from gemini_doctor.diagnosis.layers import answering_google
@@ -207,6 +208,11 @@ def publisher_model(evidence: Evidence, context: Context) -> list[Diagnosis]:
                 note="Could also be a model the project may not use yet (preview access).",
             )
         ]
+    if location and location not in known_locations():
+        lines.append(f"{location} is not a location Generative AI on Vertex AI serves ({locations_source()})")
+        hint = "Call the model on location global (host aiplatform.googleapis.com) or a region on that list."
+        note = "Could also be vertex-model-not-in-region if the list has grown since it was checked."
+        return [Diagnosis.of("vertex-location-unsupported", "likely", lines, hints=[hint], note=note, score=2)]
     where = f"Location {location}" if location else "This location"
     return [
         Diagnosis.of(
