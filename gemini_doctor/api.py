@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from gemini_doctor.guard import (
@@ -37,6 +36,7 @@ from gemini_doctor.guard import (
     exception_class,
     guard,
 )
+from gemini_doctor.levels import Confidence, Severity
 from gemini_doctor.objects import jsonable, model_dict, to_text
 from gemini_doctor.retry import retry_wait, should_retry, tenacity_retry, tenacity_wait
 
@@ -63,21 +63,6 @@ __all__ = [  # the public names, stable under semver
     "tenacity_wait",
     "to_text",
 ]
-
-
-class Confidence(StrEnum):
-    """How sure a diagnosis is: `certain` (the evidence names it), `likely`, `possible` (one of several)."""
-
-    CERTAIN = "certain"
-    LIKELY = "likely"
-    POSSIBLE = "possible"
-
-
-class Severity(StrEnum):
-    """`error`: the call failed or will; `warning`: something in the request may not do what it says."""
-
-    ERROR = "error"
-    WARNING = "warning"
 
 
 @dataclass(frozen=True)

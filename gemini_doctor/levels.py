@@ -27,11 +27,15 @@ class Status(StrEnum):
 
 
 class Severity(StrEnum):
+    """`error`: the call failed or will; `warning`: something in the request may not do what it says."""
+
     ERROR = "error"
     WARNING = "warning"
 
 
 class Confidence(StrEnum):
+    """How sure a diagnosis is: `certain` (the evidence names it), `likely`, `possible` (one of several)."""
+
     CERTAIN = "certain"
     LIKELY = "likely"
     POSSIBLE = "possible"
