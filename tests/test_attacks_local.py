@@ -621,7 +621,7 @@ def test_random_json_bodies_always_get_a_response_or_googles_error_shape():
         httpx.Client(base_url=server.url, headers={"x-goog-api-key": "k"}, timeout=60, trust_env=False) as client,
     ):
 
-        @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
         @given(body=BODIES, model=st.sampled_from(["gemini-3-pro-image", "gemini-2.5-flash-image", "no-such-model"]))
         def post(body: object, model: str) -> None:
             assert_google_shaped(client.post(f"/v1beta/models/{model}:generateContent", json=body))

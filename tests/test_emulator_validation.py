@@ -179,7 +179,7 @@ def test_random_bodies_on_every_route_get_an_answer_or_googles_error():
         httpx.Client(base_url=server.url, headers=headers, timeout=60, trust_env=False) as client,
     ):
 
-        @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
         @given(
             body=st.one_of(SHAPED, SHAPED, ANY),
             route=st.sampled_from(ROUTES),

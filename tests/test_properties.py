@@ -92,13 +92,13 @@ def explain_everywhere(text: str) -> list[str]:
     return [render(document, fmt) for fmt in FORMATS]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=2000))
 def test_arbitrary_text_never_crashes(text):
     explain_everywhere(text)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents, wrappers)
 def test_arbitrary_json_never_crashes(document, wrapper):
     body = json.dumps(document)
@@ -106,7 +106,7 @@ def test_arbitrary_json_never_crashes(document, wrapper):
     explain_everywhere(wrapper.replace("{}", repr(document)))  # the Python repr google-genai prints
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     documents,
     wrappers,
@@ -125,7 +125,7 @@ def test_a_key_in_the_input_never_reaches_the_output(document, wrapper, key, pos
         assert middle not in output or middle in text.replace(key, ""), "a part of the key leaked"
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(error_bodies, keys)
 def test_a_key_inside_a_message_never_reaches_the_output(document, key):
     document["error"]["message"] = f"Permission denied: Consumer 'api_key:{key}' has been suspended."
