@@ -54,6 +54,13 @@ ISOLATED_NAMES = frozenset(
 )
 
 
+# Bytecode is written and reused (the checkout's __pycache__, ignored by git), whatever PYTHONDONTWRITEBYTECODE the
+# caller's machine sets: the suite launches a few hundred doctor processes, and without .pyc files each one compiles
+# the whole package from source again (measured: the suite's CPU time, see the README's benchmarks).
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto` (the default in pyproject.toml): a worker per CPU and one more, as many tests spend their time
     waiting on a timeout or a slow loopback server rather than on the CPU (measured on 2 cores: 184 s with 3
