@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from corpus import CORPUS, grade, load_cases  # noqa: E402
+from corpus import CORPUS, VERTEX_WORDS, grade, load_cases  # noqa: E402
 
 CASES = load_cases()
 GOAL = 0.95
@@ -40,6 +40,16 @@ def test_first_diagnosis_is_right_for_95_percent_of_certain_cases() -> None:
     misses = [(case.id, case.target, grade(case).first) for case in certain if not grade(case).right]
     rate = 1 - len(misses) / len(certain)
     assert rate >= GOAL, f"{rate:.1%} right first on {len(certain)} certain cases; misses: {misses}"
+
+
+def test_vertex_errors_are_read_as_vertex_at_the_same_95_percent() -> None:
+    """Issue 13: the certain cases whose paste, cause or note names Vertex AI, from every collection."""
+    said = [(case, f"{case.text} {case.cause} {case.note}".lower()) for case in CASES if case.confidence == "certain"]
+    vertex = [case for case, text in said if any(word in text for word in VERTEX_WORDS)]
+    assert len(vertex) >= 30, "enough real Vertex AI cases to measure"
+    misses = [(case.id, case.target, grade(case).first) for case in vertex if not grade(case).right]
+    rate = 1 - len(misses) / len(vertex)
+    assert rate >= GOAL, f"{rate:.1%} right first on {len(vertex)} certain Vertex AI cases; misses: {misses}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
