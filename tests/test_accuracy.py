@@ -57,3 +57,29 @@ def test_no_case_is_refused_or_crashes(case) -> None:
     result = grade(case)
     assert not result.refused, f"refused: {result.error}"
     assert result.first is not None, "no diagnosis at all"
+
+
+# Cases whose recognition is one line of data added for them (2026-12-03): each must keep being read right, and the
+# layer that produced it named, so a later change to the matcher cannot drop them unnoticed inside the 95% margin.
+DATA_LINES = {
+    "h2-litellm-17074-vertex-3pro-image-thinking-level": ("thinking-config-unsupported", "relay: LiteLLM"),
+    "h2-pollinations-4514-nanobanana-access-restricted": ("gateway-error", None),
+    "h2-gcli2api-367-cli-channel-no-image-model-404": ("gateway-error", "relay: a relay's Gemini CLI"),
+    "h2-pygenai-1534-number-of-images-extra-forbidden": ("invalid-argument", None),
+    "h2-recipelanes-316-vertex-imagen4-retired-404": ("model-deprecated", "google: Vertex AI"),
+    "h2-mscc-112-nano-banana-edit-retry-timeout": ("client-timeout", None),
+    "langchain-google-877-imagen-via-generatecontent": ("wrong-endpoint", None),
+}
+
+
+@pytest.mark.parametrize("case_id", sorted(DATA_LINES))
+def test_a_case_learnt_from_one_line_of_data_is_read_right(case_id: str) -> None:
+    from gemini_doctor.diagnosis import Context
+    from gemini_doctor.explain import explain_document
+
+    case = next(case for case in CASES if case.id == case_id)
+    slug, layer = DATA_LINES[case_id]
+    document = explain_document(case.text, "-", Context())
+    assert document["diagnosis"][0]["slug"] == slug
+    if layer:
+        assert any(name.startswith(layer) for name in document["input"]["layers"]), document["input"]["layers"]

@@ -159,6 +159,10 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
     retired = find_retired(model_name) if model_name and model is None else None
     if retired is not None:
         lines.append(f"{model_name} is retired: {retired.note}")
+        if model_name.startswith("imagen") and "for generatecontent" in text:
+            hint = f"generateContent never served Imagen, and {model_name} is retired too: call {retired.replacement}."
+            note = "Could also be model-deprecated: the model is retired whichever route is used."
+            return [Diagnosis.of("wrong-endpoint", "certain", lines, hints=[hint], note=note, score=4)]
         return [Diagnosis.of("model-deprecated", "certain", lines, hints=[f"Move to {retired.replacement}."], score=4)]
     if re.search(r"for api version v1\b(?!beta)", text):
         note = "Could also be wrong-model-name; v1 serves fewer models than v1beta (previews and image models)."
@@ -175,6 +179,11 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
         lines.append(f"{model_name!r} is not a model the table knows")
         confidence = "certain" if "models/" in text else "likely"
         return [Diagnosis.of("wrong-model-name", confidence, lines, hints=hints)]
+    if any(layer.startswith("relay: ") for layer in evidence.layers):
+        note = "Through a relay, a 404 naming no model is most often a route (channel) of the relay that does not "
+        note += "serve this model. Could also be wrong-model-name."
+        hint = "Ask the relay which of its channels serves the model, or call Google directly with your own key."
+        return [Diagnosis.of("gateway-error", "likely", lines, hints=[hint], note=note, score=1)]
     note = "A 404 without a model name usually means a wrong path or base URL."
     return [Diagnosis.of("wrong-endpoint", "possible", lines, note=note, score=1)]
 
