@@ -156,7 +156,12 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
         return [
             Diagnosis.of("wrong-endpoint", "possible", lines, note=note + " Could also be wrong-model-name."),
         ]
-    retired = find_retired(model_name) if model_name and model is None else None
+    retired = find_retired(model_name, api="gemini") if model_name and model is None else None
+    vertex_only = find_retired(model_name) if model_name and model is None and retired is None else None
+    if vertex_only is not None:
+        lines.append(f"{model_name} was only ever served on Vertex AI, where it is retired too")
+        hint = f"Call a Gemini image model ({vertex_only.replacement}) on generateContent."
+        return [Diagnosis.of("wrong-model-name", "certain", lines, hints=[hint], score=4)]
     if retired is not None:
         lines.append(f"{model_name} is retired: {retired.note}")
         if model_name.startswith("imagen") and "for generatecontent" in text:

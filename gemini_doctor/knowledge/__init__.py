@@ -218,13 +218,16 @@ def network_markers() -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 @dataclass(frozen=True)
 class Retired:
-    """A text or multimodal model Google has shut down (image models are in the model table)."""
+    """A model Google has shut down that the model table does not carry (text models, the Imagen family).
+
+    `only_on` names the one API that ever served the ids ("vertex"): elsewhere such an id was never a model."""
 
     pattern: str
     replacement: str
     note: str
     source: str
     checked: dt.date
+    only_on: str = ""
 
 
 @cache
@@ -232,12 +235,13 @@ def retired_models() -> tuple[Retired, ...]:
     return tuple(Retired(**raw) for raw in _read("readers.toml").get("retired", ()))
 
 
-def find_retired(name: str) -> Retired | None:
-    """The retirement that covers a model id, if any (a live models.list still wins in `check`)."""
+def find_retired(name: str, api: str = "vertex") -> Retired | None:
+    """The retirement that covers a model id on that API ("vertex" or "gemini"), if any (a live models.list still
+    wins in `check`)."""
     import re
 
     key = name.strip().removeprefix("models/")
-    return next((r for r in retired_models() if re.match(r.pattern, key)), None)
+    return next((r for r in retired_models() if r.only_on in ("", api) and re.match(r.pattern, key)), None)
 
 
 @cache
