@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Annotated, Any, cast
 
 import typer
@@ -21,12 +21,59 @@ from gemini_doctor.settings import SETTINGS, Format, Kind, Setting
 EXIT_CODES_HELP = "Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or input error."
 
 
+try:  # Typer >= 0.23 coerces every value through a pydantic TypeAdapter, built on first use
+    from typer._coercion import RuntimeParam, build_runtime_param
+    from typer._param_types import coerce_cli_choice
+except ImportError:  # an older Typer: Click's own types, no pydantic to spare
+    RuntimeParam = None  # type: ignore[assignment,misc]
+
+
+def _plain_value(annotation: Any, value: Any, ctx: Any, case_sensitive: bool) -> Any:
+    """The value Typer's adapter would give, for the plain cases (a text, a choice), else `_NOT_PLAIN`."""
+    if annotation is str and isinstance(value, str):
+        value.encode("utf-8")  # a surrogate-escaped argument fails here, and goes the adapter's way
+        return value
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return coerce_cli_choice(value, choices=tuple(annotation), case_sensitive=case_sensitive, ctx=ctx)
+    return _NOT_PLAIN
+
+
+_NOT_PLAIN = object()
+
+
+class _PlainCoercion(RuntimeParam or object):  # type: ignore[misc]
+    """Texts and choices coerced as Typer's adapter coerces them, without building it: building one imports
+    pydantic (about 0.1 s), which `explain` and `errors` need for nothing else. Anything else, and any value the
+    plain path refuses, goes to Typer's adapter, so its results and its error messages are Typer's own."""
+
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        info = self.parameter_info
+        if info.parser is None:
+            try:
+                plain = _plain_value(self.annotation, value, ctx, info.case_sensitive)
+            except (ValueError, UnicodeError):
+                plain = _NOT_PLAIN
+            if plain is not _NOT_PLAIN:
+                return plain
+        return build_runtime_param(param.type_descriptor)._coerce_value(value, param=param, ctx=ctx)
+
+
+def _plain_coercion(param: Any) -> None:
+    """Give a Typer parameter the plain coercion before its first value (see `_PlainCoercion`)."""
+    descriptor = getattr(param, "type_descriptor", None)
+    if RuntimeParam is None or descriptor is None or getattr(param, "_runtime_param", 0) is not None:
+        return  # an older Typer, Click's own `--help`, or a parameter whose coercion is already built
+    if descriptor.file_annotation is None and not (descriptor.is_list or descriptor.is_tuple):
+        param._runtime_param = _PlainCoercion(descriptor.parameter_info, descriptor.annotation)
+
+
 class _FlagHelp:
     """Flags (`--help`, `--install-completion`, …) read as flags in the help, not `<bool>`."""
 
     def get_params(self, ctx: Any) -> Any:
         params = super().get_params(ctx)  # type: ignore[misc]
         for param in params:
+            _plain_coercion(param)
             if getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""
             elif param.param_type_name == "argument":  # its metavar says it all; no `<str>` beside it
