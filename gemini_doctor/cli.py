@@ -7,6 +7,7 @@ Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or
 # No `from __future__ import annotations` here: Typer reads the annotations of every command's options each run,
 # and string ones it compiles and evaluates twice each (inspect.signature and get_type_hints): measured, that
 # tripled the time to build the commands (about 0.1 s of every start-up).
+import contextlib
 import inspect
 import os
 import sys
@@ -22,17 +23,16 @@ from gemini_doctor.settings import SETTINGS, Format, Kind, Setting
 EXIT_CODES_HELP = "Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or input error."
 
 
-try:  # Typer >= 0.23 coerces every value through a pydantic TypeAdapter, built on first use
+try:  # Typer 0.29 coerces every value through a pydantic TypeAdapter, built on a parameter's first value
     from typer._coercion import RuntimeParam, build_runtime_param
     from typer._param_types import coerce_cli_choice
-except ImportError:  # an older Typer: Click's own types, no pydantic to spare
+except ImportError:  # a Typer without it (an older one: Click's own types, no pydantic to spare)
     RuntimeParam = None  # type: ignore[assignment,misc]
 
 
 def _plain_value(annotation: Any, value: Any, ctx: Any, case_sensitive: bool) -> Any:
     """The value Typer's adapter would give, for the plain cases (a text, a choice), else `_NOT_PLAIN`."""
     if annotation is str and isinstance(value, str):
-        value.encode("utf-8")  # a surrogate-escaped argument fails here, and goes the adapter's way
         return value
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return coerce_cli_choice(value, choices=tuple(annotation), case_sensitive=case_sensitive, ctx=ctx)
@@ -52,7 +52,7 @@ class _PlainCoercion(RuntimeParam or object):  # type: ignore[misc]
         if info.parser is None:
             try:
                 plain = _plain_value(self.annotation, value, ctx, info.case_sensitive)
-            except (ValueError, UnicodeError):
+            except ValueError:  # not one of the choices: the adapter says so, in Typer's words
                 plain = _NOT_PLAIN
             if plain is not _NOT_PLAIN:
                 return plain
@@ -65,7 +65,10 @@ def _plain_coercion(param: Any) -> None:
     if RuntimeParam is None or descriptor is None or getattr(param, "_runtime_param", 0) is not None:
         return  # an older Typer, Click's own `--help`, or a parameter whose coercion is already built
     if descriptor.file_annotation is None and not (descriptor.is_list or descriptor.is_tuple):
-        param._runtime_param = _PlainCoercion(descriptor.parameter_info, descriptor.annotation)
+        with contextlib.suppress(TypeError):  # a Typer whose RuntimeParam has other fields keeps its own coercion
+            param._runtime_param = _PlainCoercion(
+                parameter_info=descriptor.parameter_info, annotation=descriptor.annotation
+            )
 
 
 class _FlagHelp:
