@@ -1,5 +1,6 @@
 """`errors` without colour: the catalog's table laid out by hand, exactly as Rich lays out the table
-`render_rich` prints at a terminal (tests/test_render_catalog.py compares the two at every width).
+`render_rich` prints at a terminal (tests/test_render_catalog.py compares the two, at the widths where the title
+column starts to wrap and others).
 
 Building and rendering that Rich table for the whole catalog costs more than the rest of the command (about 0.1 s,
 the import of rich.console and rich.table aside); laid out here, piped `errors` imports neither. Where only Rich
@@ -29,7 +30,8 @@ def catalog_rows(catalog: Iterable[Entry]) -> list[tuple[str, str, str, str, str
 
 def plain_catalog(catalog: Sequence[Entry], width: int | None) -> str | None:
     """The table as text, `width` None: nothing wrapped. Codes, slugs, categories never wrap; a title too long
-    for what is left of the width wraps, its lines under the title column. None: a word would have to be folded."""
+    for what is left of the width wraps, its lines under the title column. None: only Rich can say (a word would
+    have to be folded, or a cell holds an emoji code)."""
     rows = [HEADERS, *catalog_rows(catalog)]
     widths = [max(cell_len(row[column]) for row in rows) for column in range(len(HEADERS))]
     indent = sum(w + GAP for w in widths[:-1])
