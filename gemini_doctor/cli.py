@@ -4,12 +4,14 @@ Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or
 3 an internal error (a bug: set GEMINI_DOCTOR_DEBUG=1 for the traceback).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Typer reads the annotations of every command's options each run,
+# and string ones it compiles and evaluates twice each (inspect.signature and get_type_hints): measured, that
+# tripled the time to build the commands (about 0.1 s of every start-up).
+import contextlib
 import inspect
 import os
 import sys
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Annotated, Any, cast
 
 import typer
@@ -21,12 +23,61 @@ from gemini_doctor.settings import SETTINGS, Format, Kind, Setting
 EXIT_CODES_HELP = "Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or input error."
 
 
+try:  # Typer 0.29 coerces every value through a pydantic TypeAdapter, built on a parameter's first value
+    from typer._coercion import RuntimeParam, build_runtime_param
+    from typer._param_types import coerce_cli_choice
+except ImportError:  # a Typer without it (an older one: Click's own types, no pydantic to spare)
+    RuntimeParam = None  # type: ignore[assignment,misc]
+
+
+def _plain_value(annotation: Any, value: Any, ctx: Any, case_sensitive: bool) -> Any:
+    """The value Typer's adapter would give, for the plain cases (a text, a choice), else `_NOT_PLAIN`."""
+    if annotation is str and isinstance(value, str):
+        return value
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return coerce_cli_choice(value, choices=tuple(annotation), case_sensitive=case_sensitive, ctx=ctx)
+    return _NOT_PLAIN
+
+
+_NOT_PLAIN = object()
+
+
+class _PlainCoercion(RuntimeParam or object):  # type: ignore[misc]
+    """Texts and choices coerced as Typer's adapter coerces them, without building it: building one imports
+    pydantic (about 0.1 s), which `explain` and `errors` need for nothing else. Anything else, and any value the
+    plain path refuses, goes to Typer's adapter, so its results and its error messages are Typer's own."""
+
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        info = self.parameter_info
+        if info.parser is None:
+            try:
+                plain = _plain_value(self.annotation, value, ctx, info.case_sensitive)
+            except ValueError:  # not one of the choices: the adapter says so, in Typer's words
+                plain = _NOT_PLAIN
+            if plain is not _NOT_PLAIN:
+                return plain
+        return build_runtime_param(param.type_descriptor)._coerce_value(value, param=param, ctx=ctx)
+
+
+def _plain_coercion(param: Any) -> None:
+    """Give a Typer parameter the plain coercion before its first value (see `_PlainCoercion`)."""
+    descriptor = getattr(param, "type_descriptor", None)
+    if RuntimeParam is None or descriptor is None or getattr(param, "_runtime_param", 0) is not None:
+        return  # an older Typer, Click's own `--help`, or a parameter whose coercion is already built
+    if descriptor.file_annotation is None and not (descriptor.is_list or descriptor.is_tuple):
+        with contextlib.suppress(TypeError):  # a Typer whose RuntimeParam has other fields keeps its own coercion
+            param._runtime_param = _PlainCoercion(
+                parameter_info=descriptor.parameter_info, annotation=descriptor.annotation
+            )
+
+
 class _FlagHelp:
     """Flags (`--help`, `--install-completion`, …) read as flags in the help, not `<bool>`."""
 
     def get_params(self, ctx: Any) -> Any:
         params = super().get_params(ctx)  # type: ignore[misc]
         for param in params:
+            _plain_coercion(param)
             if getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""
             elif param.param_type_name == "argument":  # its metavar says it all; no `<str>` beside it
@@ -412,8 +463,6 @@ def lint(
 
 def main() -> None:
     """Entry point: run the app; usage errors and unexpected exceptions become one redacted line, not a traceback."""
-    from gemini_doctor.redact import redact
-
     try:
         code = app(standalone_mode=False)
     except typer.Exit as done:
@@ -425,6 +474,8 @@ def main() -> None:
         if type(usage).__name__ == "NoArgsIsHelpError":
             getattr(usage, "show")()  # noqa: B009 - click's NoArgsIsHelpError, not in typer's stubs
             sys.exit(2)
+        from gemini_doctor.redact import redact  # here, not above: `--help` and `--version` need no redaction
+
         message = usage.format_message() if hasattr(usage, "format_message") else str(usage)
         sys.stderr.write(f"gemini-doctor: error: {redact(message)} (see `gemini-doctor --help`)\n")
         code = getattr(usage, "exit_code", 2)
@@ -434,6 +485,8 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("GEMINI_DOCTOR_DEBUG"):
             raise
+        from gemini_doctor.redact import redact
+
         sys.stderr.write(
             f"gemini-doctor: internal error: {type(exc).__name__}: {redact(str(exc))[:300]} "
             "(set GEMINI_DOCTOR_DEBUG=1 for the traceback; please report it)\n"

@@ -168,3 +168,35 @@ def test_at_80_columns_slugs_are_whole_and_wrapped_lines_hang_under_their_bullet
     first = next(i for i, line in enumerate(page) if line.startswith("  1. "))
     assert page[first + 1].startswith("     ") and not page[first + 1].startswith("  2.")
     assert "  Docs: https://ai.google.dev/gemini-api/docs/billing" in "\n  ".join(page)
+
+
+def test_the_plain_coercion_gives_what_typers_adapter_gives():
+    """Start-up: texts and choices skip building Typer's pydantic adapter; for every value the result (or the
+    refusal) must be the adapter's own."""
+    typer_coercion = pytest.importorskip("typer._coercion")
+    import typer.main
+    from typer._click import Context
+    from typer._click.exceptions import BadParameter
+
+    from gemini_doctor.cli import _PlainCoercion, app
+
+    group = typer.main.get_command(app)
+    values = ["rich", "json", "JSON", "Markdown", "enabled", "bogus", "", "x y", "GD003", "\udcff", "é", "12"]
+    compared = 0
+    for name in ("explain", "errors", "check", "lint", "emulate"):
+        command = group.commands[name]  # type: ignore[attr-defined]
+        ctx = Context(command)
+        for param in command.get_params(ctx):
+            if not isinstance(getattr(param, "_runtime_param", None), _PlainCoercion):
+                continue
+            adapter = typer_coercion.build_runtime_param(param.type_descriptor)
+            for value in values:
+                outcomes = []
+                for coercion in (param._runtime_param, adapter):
+                    try:
+                        outcomes.append(coercion._coerce_value(value, param=param, ctx=ctx))
+                    except BadParameter as refused:
+                        outcomes.append(("refused", refused.format_message()))
+                assert outcomes[0] == outcomes[1] and type(outcomes[0]) is type(outcomes[1]), (name, param.name, value)
+                compared += 1
+    assert compared > 100

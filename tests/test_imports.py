@@ -23,6 +23,7 @@ except SystemExit:
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in {{h.split(".")[0] for h in {HEAVY!r}}}
                and any(m == h or m.startswith(h + ".") for h in {HEAVY!r}))
 sys.stderr.write("HEAVY=" + json.dumps(heavy) + "\\n")
+sys.stderr.write("MODULES=" + json.dumps(sorted(sys.modules)) + "\\n")
 """
 
 
@@ -40,6 +41,43 @@ sys.stderr.write("HEAVY=" + json.dumps(heavy) + "\\n")
     ids=lambda a: " ".join(a)[:40],
 )
 def test_no_heavy_module_is_imported(args):
+    assert _probe(args, "HEAVY") == []
+
+
+def _probe(args: list[str], what: str) -> list[str]:
+    """Run the CLI in a fresh interpreter, its output piped; the modules it loaded (`MODULES`) or `HEAVY` ones."""
     result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, timeout=60)
-    line = next(x for x in result.stderr.splitlines() if x.startswith("HEAVY="))
-    assert json.loads(line[len("HEAVY=") :]) == [], result.stderr
+    line = next((x for x in result.stderr.splitlines() if x.startswith(what + "=")), None)
+    assert line is not None, result.stderr
+    return json.loads(line[len(what) + 1 :])
+
+
+# Start-up (bench/bench_startup.py): Typer builds a pydantic TypeAdapter for a value only when the CLI's plain
+# coercion of texts and choices declines it, and piped `errors` lays its table out without rich.console/rich.table.
+@pytest.mark.parametrize(
+    ("args", "unneeded"),
+    [
+        (["errors"], ("pydantic", "rich.console", "rich.table")),
+        (["explain", "GD003"], ("pydantic",)),
+        (["explain", str(FIXTURES / "explain" / "billing-limit-zero.json"), "--billing", "enabled"], ("pydantic",)),
+        (["explain", "GD003", "--format", "markdown", "--model", "gemini-2.5-flash-image"], ("pydantic", "rich")),
+    ],
+    ids=lambda a: " ".join(a)[:40],
+)
+def test_commands_that_start_often_import_no_pydantic_and_errors_no_rich_table(args, unneeded):
+    modules = _probe(args, "MODULES")
+    assert "gemini_doctor.report" in modules  # the command ran as far as rendering
+    assert [m for m in modules if m.split(".")[0] in unneeded or m in unneeded] == []
+
+
+def test_a_value_the_plain_coercion_declines_gets_typers_own_message():
+    result = subprocess.run(
+        [sys.executable, "-m", "gemini_doctor", "explain", "GD003", "--format", "bogus"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "Invalid value for '--format' / '-f': Value error, 'bogus' is not one of 'rich', 'json', 'markdown'." in (
+        result.stderr
+    )

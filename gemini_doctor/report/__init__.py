@@ -83,8 +83,19 @@ def render(
 
         text = render_markdown(report)
     else:
-        from gemini_doctor.report.render_rich import render_rich
-
-        text = render_rich(report, color=color, width=width, verbose=verbose)
+        text = _rich_text(report, color, width, verbose)
     # JSON is already redacted value by value; a pass over its text could break an escaped string.
     return text if fmt == "json" else redact(text, secrets)
+
+
+def _rich_text(report: Any, color: bool, width: int | None, verbose: bool) -> str:
+    """The terminal report. The catalog without colour is laid out by hand, as Rich would lay it out, for speed."""
+    if report.command == "errors" and not color:
+        from gemini_doctor.report.render_catalog import plain_catalog
+
+        text = plain_catalog(report.catalog, width)
+        if text is not None:
+            return text
+    from gemini_doctor.report.render_rich import render_rich
+
+    return render_rich(report, color=color, width=width, verbose=verbose)

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from gemini_doctor.levels import Severity, Status
 from gemini_doctor.report.document import Entry, Finding, Report
+from gemini_doctor.report.render_catalog import HEADERS, catalog_rows
 
 MARKS = {
     Status.PASS: "[green][✓][/]",
@@ -144,9 +145,9 @@ def _entry(console: Console, entry: Entry) -> None:
 
 def _catalog(console: Console, catalog: tuple[Entry, ...]) -> None:
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    for column in ("code", "slug", "category", "HTTP"):
+    for column in HEADERS[:-1]:
         table.add_column(column, no_wrap=True)  # a code or slug is copied whole, never split
-    table.add_column("title", overflow="fold", ratio=1)
-    for entry in catalog:
-        table.add_row(entry.code, entry.slug, entry.category, str(entry.http_status or "–"), escape(entry.title))
+    table.add_column(HEADERS[-1], overflow="fold", ratio=1)
+    for *fixed, title in catalog_rows(catalog):
+        table.add_row(*fixed, escape(title))
     console.print(table)
