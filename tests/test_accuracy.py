@@ -59,8 +59,9 @@ def test_no_case_is_refused_or_crashes(case) -> None:
     assert result.first is not None, "no diagnosis at all"
 
 
-# Cases whose recognition is one line of data added for them (2026-12-03): each must keep being read right, and the
-# layer that produced it named, so a later change to the matcher cannot drop them unnoticed inside the 95% margin.
+# Cases whose recognition is one line of data (or one small judgement) added for them (2026-12-03): each must
+# keep being read right, and the layer that produced it named, so a later change to the matcher cannot drop them
+# unnoticed inside the 95% margin.
 DATA_LINES = {
     "h2-litellm-17074-vertex-3pro-image-thinking-level": ("thinking-config-unsupported", "relay: LiteLLM"),
     "h2-pollinations-4514-nanobanana-access-restricted": ("gateway-error", None),
@@ -69,6 +70,13 @@ DATA_LINES = {
     "h2-recipelanes-316-vertex-imagen4-retired-404": ("model-deprecated", "google: Vertex AI"),
     "h2-mscc-112-nano-banana-edit-retry-timeout": ("client-timeout", None),
     "langchain-google-877-imagen-via-generatecontent": ("wrong-endpoint", None),
+    "h3-pygenai-967-imagen3-fast-vertex-only": ("wrong-model-name", None),
+    "h3-amcwebui-28-image-size-not-applied": ("image-config-stripped", None),
+    "h4-jsgenai-321-imagen-rai-filtered-all-images": ("safety-blocked", None),
+    "h4-obot-2264-imagen-children-filter": ("safety-blocked", None),
+    "h4-astrbot-qqgal-3-flash-preview-image-generation-retired": ("model-deprecated", None),
+    "h4-vercelai-3776-image-only-message-needs-text": ("invalid-argument", None),
+    "h4-vercelai-10674-gemini-image-model-on-predict": ("wrong-endpoint", None),
 }
 
 

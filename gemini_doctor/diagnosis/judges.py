@@ -141,6 +141,8 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
     model = find_model(model_name) if model_name else None
     lines = basics(evidence)
     text = evidence.haystack.lower()
+    if model_name and "not supported for predict" in text and model_name.removeprefix("models/").startswith("gemini"):
+        return [_gemini_on_predict(model_name, model, lines)]
     if model and model.is_shut_down:
         hint = [f"Move to {model.replacement}."] if model.replacement else []
         lines += [f"model table: {model.id} is shut down since {model.shutdown}"] if model.shutdown else []
@@ -191,6 +193,14 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
         return [Diagnosis.of("gateway-error", "likely", lines, hints=[hint], note=note, score=1)]
     note = "A 404 without a model name usually means a wrong path or base URL."
     return [Diagnosis.of("wrong-endpoint", "possible", lines, note=note, score=1)]
+
+
+def _gemini_on_predict(model_name: str, model: Model | None, lines: list[str]) -> Diagnosis:
+    """A Gemini model sent to :predict (Imagen's method): the route is wrong whether or not the model is still live."""
+    hint = f"Call POST /v1beta/models/{model_name.removeprefix('models/')}:generateContent: Gemini models make images "
+    hint += "there, :predict serves only Imagen."
+    note = "Could also be model-deprecated: the model table marks it shut down." if model and model.is_shut_down else ""
+    return Diagnosis.of("wrong-endpoint", "certain", lines, hints=[hint], note=note or None, score=STRUCTURED)
 
 
 def publisher_model(evidence: Evidence, context: Context) -> list[Diagnosis]:
