@@ -142,9 +142,9 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
     lines = basics(evidence)
     text = evidence.haystack.lower()
     if model and model.is_shut_down:
-        hint = [f"Move to {model.replacement}."] if model.replacement else []
+        hints = [f"Move to {model.replacement}."] if model.replacement else []
         lines += [f"model table: {model.id} is shut down since {model.shutdown}"] if model.shutdown else []
-        return [Diagnosis.of("model-deprecated", "certain", lines, hints=hint, score=STRUCTURED)]
+        return [Diagnosis.of("model-deprecated", "certain", lines, hints=hints, score=STRUCTURED)]
     if "/openai/" in (evidence.url or "").lower() and "images" in (evidence.url or "").lower():
         hint = f"Call POST /v1beta/models/{model_name or 'MODEL'}:generateContent instead of the OpenAI images route."
         return [Diagnosis.of("wrong-endpoint", "likely", lines, hints=[hint], score=STRUCTURED)]
@@ -179,15 +179,25 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
     return [Diagnosis.of("wrong-endpoint", "possible", lines, note=note, score=1)]
 
 
+def _retirement(model: str | None) -> tuple[str | None, str] | None:
+    """(its replacement, why) when the tables say `model` is retired or shut down, else None."""
+    retired = find_retired(model) if model else None
+    if retired is not None:
+        return retired.replacement, retired.note
+    known = find_model(model) if model else None
+    if known is not None and known.is_shut_down:
+        return known.replacement, f"shut down since {known.shutdown}"
+    return None
+
+
 def publisher_model(evidence: Evidence, context: Context) -> list[Diagnosis]:
     """Vertex AI's "Publisher Model … not found": the location does not serve it, the id is retired, or not one."""
     location, model = publisher_path(evidence.haystack)
     lines = [*basics(evidence), f"Vertex AI location {location or '(not read)'}, model {model or '(not read)'}"]
-    retired = find_retired(model) if model else None
-    known = find_model(model) if model else None
-    if retired is not None or (known is not None and known.is_shut_down):
-        replacement = retired.replacement if retired else known.replacement
-        lines.append(f"{model} is retired: " + (retired.note if retired else f"shut down since {known.shutdown}"))
+    retirement = _retirement(model)
+    if retirement is not None:
+        replacement, why = retirement
+        lines.append(f"{model} is retired: {why}")
         note = "If the paste predates the shutdown, the location may have been the cause (vertex-model-not-in-region)."
         found = [
             Diagnosis.of("model-deprecated", "likely", lines, hints=[f"Move to {replacement}."], note=note, score=4)
@@ -511,8 +521,8 @@ def _image_against_request(
             )
         elif canonical and (model is None or canonical in model.image_sizes) and bucket != canonical:
             mismatches.append(f"asked imageSize {canonical}, {got}")
-    ratio_known = settings.aspect_ratio and (model is None or settings.aspect_ratio in model.aspect_ratios)
-    if ratio_known and not aspect_matches(width, height, settings.aspect_ratio):
+    ratio = settings.aspect_ratio
+    if ratio and (model is None or ratio in model.aspect_ratios) and not aspect_matches(width, height, ratio):
         mismatches.append(f"asked aspectRatio {settings.aspect_ratio}, {got}")
     if mismatches and evidence.image_tokens:
         mismatches.append(f"usageMetadata counts {evidence.image_tokens} image tokens, the price of the size made")
