@@ -471,27 +471,15 @@ def response(evidence: Evidence, context: Context) -> list[Diagnosis]:
 def _no_image(evidence: Evidence, settings: RequestSettings, model: Model | None, lines: list[str]) -> list[Diagnosis]:
     lines.append("no image part in the answer" + (f"; text: {evidence.texts[0][:160]!r}" if evidence.texts else ""))
     upper = [m.upper() for m in settings.modalities or ()]
-    if settings.modalities is not None and "IMAGE" not in upper:
-        return [
-            Diagnosis.of(
-                "wrong-response-modalities",
-                "certain",
-                [*lines, f"the request's responseModalities is {list(settings.modalities)}"],
-                hints=['Add "IMAGE" to generationConfig.responseModalities.'],
-                score=9,
-            )
-        ]
-    if upper == ["IMAGE"] and model is not None and model.requires_text_modality:
-        return [
-            Diagnosis.of(
-                "missing-text-modality",
-                "likely",
-                [*lines, f'responseModalities ["IMAGE"] on {model.id}, which required TEXT too'],
-                hints=['Send ["TEXT", "IMAGE"], or move to a current image model.'],
-                score=9,
-            )
-        ]
-    return [Diagnosis.of("no-image-returned", "likely", lines, score=3)]
+    if settings.modalities is not None and "IMAGE" not in upper:  # the request asked for no image
+        slug, confidence, hint = "wrong-response-modalities", "certain", 'Add "IMAGE" to responseModalities.'
+        said = f"the request's responseModalities is {list(settings.modalities)}"
+    elif upper == ["IMAGE"] and model is not None and model.requires_text_modality:
+        slug, confidence, hint = "missing-text-modality", "likely", 'Send ["TEXT", "IMAGE"], or a current model.'
+        said = f'responseModalities ["IMAGE"] on {model.id}, which required TEXT too'
+    else:
+        return [Diagnosis.of("no-image-returned", "likely", lines, score=3)]
+    return [Diagnosis.of(slug, confidence, [*lines, said], hints=[hint], score=9)]
 
 
 def _image_against_request(
