@@ -472,10 +472,12 @@ def _no_image(evidence: Evidence, settings: RequestSettings, model: Model | None
     lines.append("no image part in the answer" + (f"; text: {evidence.texts[0][:160]!r}" if evidence.texts else ""))
     upper = [m.upper() for m in settings.modalities or ()]
     if settings.modalities is not None and "IMAGE" not in upper:  # the request asked for no image
-        slug, confidence, hint = "wrong-response-modalities", "certain", 'Add "IMAGE" to responseModalities.'
+        slug, confidence = "wrong-response-modalities", "certain"
+        hint = 'Add "IMAGE" to generationConfig.responseModalities.'
         said = f"the request's responseModalities is {list(settings.modalities)}"
     elif upper == ["IMAGE"] and model is not None and model.requires_text_modality:
-        slug, confidence, hint = "missing-text-modality", "likely", 'Send ["TEXT", "IMAGE"], or a current model.'
+        slug, confidence = "missing-text-modality", "likely"
+        hint = 'Send ["TEXT", "IMAGE"], or move to a current image model.'
         said = f'responseModalities ["IMAGE"] on {model.id}, which required TEXT too'
     else:
         return [Diagnosis.of("no-image-returned", "likely", lines, score=3)]
