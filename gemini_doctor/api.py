@@ -19,7 +19,7 @@ google.api_core, httpx or requests; the object handed in is read by duck typing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from gemini_doctor.guard import (
@@ -112,26 +112,10 @@ class Diagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         """The `gemini-doctor/v1` JSON of this diagnosis, as `explain --format json` writes it."""
-        result: dict[str, Any] = {
-            "code": self.code,
-            "slug": self.slug,
-            "title": self.title,
-            "category": self.category,
-            "severity": self.severity.value,
-            "confidence": self.confidence.value,
-            "established": self.established,
-            "evidence": list(self.evidence),
-            "fix": list(self.fix),
-            "retryable": self.retryable,
-            "retry_after": self.retry_after,
-            "retry_advice": self.retry_advice,
-            "docs": self.docs,
-        }
-        if self.note:
-            result["note"] = self.note
-        if self.occurrences > 1:
-            result["occurrences"] = self.occurrences
-        return result
+        from gemini_doctor.diagnosis import v1_item
+
+        values = {item.name: getattr(self, item.name) for item in fields(self)}
+        return v1_item(values, severity=self.severity.value, confidence=self.confidence.value)
 
 
 def diagnose(

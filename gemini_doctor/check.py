@@ -87,10 +87,6 @@ def run(settings: Settings, notify: Any = None) -> dict[str, Any]:
     if notice and notify is not None:
         notify(notice)
     wants_gcp = bool(settings.project) and any("gcp" in c.needs for c in checks)
-    if wants_gcp or settings.needs_adc:  # the clients (and google-auth) imported once, in this thread: start-up
-        from gemini_doctor.probes import gcp
-
-        gcp.prepare()
     results, sent, secrets = asyncio.run(_run(checks, settings, wants_gcp))
     from gemini_doctor.redact import redact_obj
 

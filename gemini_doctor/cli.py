@@ -118,6 +118,9 @@ class Billing(StrEnum):
     disabled = "disabled"
 
 
+BillingOption = Annotated[
+    Billing | None, typer.Option(metavar="enabled|disabled", help="Whether billing is enabled on the key's project.")
+]
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", "-f", metavar="rich|json|markdown", help="Output format.")
 ]
@@ -210,10 +213,7 @@ def explain(
             metavar="FILE", help="The JSON body the app sent: its generationConfig is checked against the answer."
         ),
     ] = None,
-    billing: Annotated[
-        Billing | None,
-        typer.Option(metavar="enabled|disabled", help="Whether billing is enabled on the key's project."),
-    ] = None,
+    billing: BillingOption = None,
     example: Annotated[
         str | None,
         typer.Option(metavar="NAME", help="Explain an example shipped with the package, e.g. billing-limit-zero."),

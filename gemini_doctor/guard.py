@@ -266,11 +266,11 @@ def guard(client: ClientT) -> ClientT:
     aio_models = getattr(getattr(client, "aio", None), "models", None)
     if getattr(models, GUARDED, False):
         return client
-    _wrap(models, "generate_content", _guard_sync)
-    _wrap(models, "generate_content_stream", _guard_stream)
+    _wrap(models, "generate_content", _guarded(_checked_one))
+    _wrap(models, "generate_content_stream", _guarded(_checked))
     if aio_models is not None:
-        _wrap(aio_models, "generate_content", _guard_async)
-        _wrap(aio_models, "generate_content_stream", _guard_async_stream)
+        _wrap(aio_models, "generate_content", _guarded_async(_checked_one))
+        _wrap(aio_models, "generate_content_stream", _guarded_async(_checked_async))
     setattr(models, GUARDED, True)
     return client
 
@@ -281,42 +281,45 @@ def _wrap(target: object, name: str, wrapper: Callable[[Callable[..., Any]], Cal
         setattr(target, name, functools.wraps(original)(wrapper(original)))
 
 
-def _guard_sync(original: Callable[..., Any]) -> Callable[..., Any]:
-    def generate_content(*, model: str, contents: Any, config: Any = None, **kwargs: Any) -> Any:
-        call = _Call.of(model, config)
-        if call is None:
-            return original(model=model, contents=contents, config=config, **kwargs)
-        with call.naming():
-            response = original(model=model, contents=contents, config=config, **kwargs)
-        call.check([response])
-        return response
+def _guarded(finish: Callable[[_Call, Any], Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The wrapper of a sync call: the call named around the request (a client that sends before the first chunk
+    is asked for fails there), then `finish` checks what came back (`_checked_one`) or wraps the stream
+    (`_checked`)."""
 
-    return generate_content
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def generate(*, model: str, contents: Any, config: Any = None, **kwargs: Any) -> Any:
+            call = _Call.of(model, config)
+            if call is None:
+                return original(model=model, contents=contents, config=config, **kwargs)
+            with call.naming():
+                answer = original(model=model, contents=contents, config=config, **kwargs)
+            return finish(call, answer)
 
+        return generate
 
-def _guard_async(original: Callable[..., Any]) -> Callable[..., Any]:
-    async def generate_content(*, model: str, contents: Any, config: Any = None, **kwargs: Any) -> Any:
-        call = _Call.of(model, config)
-        if call is None:
-            return await original(model=model, contents=contents, config=config, **kwargs)
-        with call.naming():
-            response = await original(model=model, contents=contents, config=config, **kwargs)
-        call.check([response])
-        return response
-
-    return generate_content
+    return wrap
 
 
-def _guard_stream(original: Callable[..., Any]) -> Callable[..., Any]:
-    def generate_content_stream(*, model: str, contents: Any, config: Any = None, **kwargs: Any) -> Any:
-        call = _Call.of(model, config)
-        if call is None:
-            return original(model=model, contents=contents, config=config, **kwargs)
-        with call.naming():  # a client that sends before the first chunk is asked for fails here
-            stream = original(model=model, contents=contents, config=config, **kwargs)
-        return _checked(call, stream)
+def _guarded_async(finish: Callable[[_Call, Any], Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`_guarded` for the async client (`client.aio.models`)."""
 
-    return generate_content_stream
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        async def generate(*, model: str, contents: Any, config: Any = None, **kwargs: Any) -> Any:
+            call = _Call.of(model, config)
+            if call is None:
+                return await original(model=model, contents=contents, config=config, **kwargs)
+            with call.naming():
+                answer = await original(model=model, contents=contents, config=config, **kwargs)
+            return finish(call, answer)
+
+        return generate
+
+    return wrap
+
+
+def _checked_one(call: _Call, response: Any) -> Any:
+    call.check([response])
+    return response
 
 
 def _checked(call: _Call, stream: Any) -> Iterator[Any]:
@@ -326,18 +329,6 @@ def _checked(call: _Call, stream: Any) -> Iterator[Any]:
             chunks.append(chunk)
             yield chunk
     call.check(chunks)
-
-
-def _guard_async_stream(original: Callable[..., Any]) -> Callable[..., Any]:
-    async def generate_content_stream(*, model: str, contents: Any, config: Any = None, **kwargs: Any) -> Any:
-        call = _Call.of(model, config)
-        if call is None:
-            return await original(model=model, contents=contents, config=config, **kwargs)
-        with call.naming():
-            stream = await original(model=model, contents=contents, config=config, **kwargs)
-        return _checked_async(call, stream)
-
-    return generate_content_stream
 
 
 async def _checked_async(call: _Call, stream: Any) -> AsyncIterator[Any]:

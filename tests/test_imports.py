@@ -81,3 +81,41 @@ def test_a_value_the_plain_coercion_declines_gets_typers_own_message():
     assert "Invalid value for '--format' / '-f': Value error, 'bogus' is not one of 'rich', 'json', 'markdown'." in (
         result.stderr
     )
+
+
+LOADED = """
+import json, sys
+sys.argv = ["gemini-doctor", *json.loads(sys.argv[1])]
+from gemini_doctor.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+sys.stderr.write("LOADED=" + json.dumps(sorted(sys.modules)) + "\\n")
+"""
+
+
+def modules_after(*args: str) -> set[str]:
+    """The modules a `gemini-doctor` process has imported when it is done."""
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED, json.dumps(args)], capture_output=True, text=True, timeout=120
+    )
+    line = next((x for x in result.stderr.splitlines() if x.startswith("LOADED=")), None)
+    assert line is not None, result.stderr
+    return set(json.loads(line[len("LOADED=") :]))
+
+
+def test_a_run_without_credentials_imports_no_google_cloud_client():
+    """The clients are imported for a call about to be made: with no Application Default Credentials (a fresh HOME,
+    off Google Cloud) none is made, so none is imported; google-auth is, to look for the credentials."""
+    loaded = modules_after("check", "--project", "p", "--only", "billing", "--gcp-endpoint", "https://cloud.invalid")
+    assert "google.auth" in loaded
+    assert not [m for m in loaded if m.startswith(("google.cloud", "google.api_core", "grpc"))]
+
+
+def test_a_run_that_calls_google_cloud_leaves_out_what_it_does_not_use():
+    """Against the emulator every check runs (the three clients imported), yet neither aiohttp (google-auth's
+    asyncio session), trio and h2 (httpcore's trio and HTTP/2 support) nor rich (httpx's command line) is."""
+    loaded = modules_after("check", "--emulator", "healthy", "--format", "json")
+    assert {"google.cloud.billing_v1", "google.cloud.service_usage_v1", "google.cloud.cloudquotas_v1"} <= loaded
+    assert not {"aiohttp", "trio", "h2", "rich"} & loaded

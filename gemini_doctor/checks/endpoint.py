@@ -63,12 +63,11 @@ class EndpointCheck:
     )
 
     async def run(self, ctx: CheckContext) -> CheckResult:
-        settings = ctx.settings
-        if settings.vertex:
+        if ctx.settings.vertex:
             from gemini_doctor.checks import vertex_steps
 
             return await vertex_steps.endpoint(ctx)
-        probe = ctx.probes["gemini"]
+        settings, probe = ctx.settings, ctx.probes["gemini"]
         context = Context(model=settings.model, api_version=settings.api_version, base_url=settings.base_url)
         evidence = [f"base URL {settings.base_url}, API version {settings.api_version}"]
         proxy = proxy_in_use(settings.base_url)

@@ -5,6 +5,7 @@ Pure: no I/O, no network. The rules read the knowledge files for models and erro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -57,26 +58,49 @@ class Diagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         entry = self.error
-        result: dict[str, Any] = {
-            "code": entry.code,
-            "slug": entry.slug,
-            "title": entry.title,
-            "category": entry.category,
-            "severity": self.severity,
-            "confidence": self.confidence,
-            "established": entry.established,
-            "evidence": list(self.evidence),
-            "fix": list(self.fix),
-            "retryable": entry.retryable,
-            "retry_after": self.retry_after if entry.retryable else None,
-            "retry_advice": entry.retry_advice,
-            "docs": entry.docs,
-        }
-        if self.note:
-            result["note"] = self.note
-        if self.occurrences > 1:
-            result["occurrences"] = self.occurrences
-        return result
+        return v1_item(
+            {key: getattr(entry, key) for key in CATALOG_KEYS},
+            severity=self.severity,
+            confidence=self.confidence,
+            evidence=self.evidence,
+            fix=self.fix,
+            retry_after=self.retry_after if entry.retryable else None,
+            note=self.note,
+            occurrences=self.occurrences,
+        )
+
+
+# One element of a `gemini-doctor/v1` document's `diagnosis` list: these keys in this order, then `note` when there
+# is one and `occurrences` past 1. CATALOG_KEYS are the ones the catalog entry gives.
+V1_KEYS = (
+    "code",
+    "slug",
+    "title",
+    "category",
+    "severity",
+    "confidence",
+    "established",
+    "evidence",
+    "fix",
+    "retryable",
+    "retry_after",
+    "retry_advice",
+    "docs",
+)
+CATALOG_KEYS = ("code", "slug", "title", "category", "established", "retryable", "retry_advice", "docs")
+
+
+def v1_item(values: Mapping[str, Any], **more: Any) -> dict[str, Any]:
+    """The JSON of one diagnosis from its values (`values` and `more` together): what `explain --format json`
+    lists under `diagnosis`, and what the public `gemini_doctor.api.Diagnosis.to_dict` gives."""
+    every = {**values, **more}
+    result: dict[str, Any] = {key: every[key] for key in V1_KEYS}
+    result["evidence"], result["fix"] = list(result["evidence"]), list(result["fix"])
+    if every.get("note"):
+        result["note"] = every["note"]
+    if every.get("occurrences", 1) > 1:
+        result["occurrences"] = every["occurrences"]
+    return result
 
 
 @dataclass(frozen=True)

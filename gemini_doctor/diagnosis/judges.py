@@ -144,9 +144,9 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
     if model_name and "not supported for predict" in text and model_name.removeprefix("models/").startswith("gemini"):
         return [_gemini_on_predict(model_name, model, lines)]
     if model and model.is_shut_down:
-        hint = [f"Move to {model.replacement}."] if model.replacement else []
+        hints = [f"Move to {model.replacement}."] if model.replacement else []
         lines += [f"model table: {model.id} is shut down since {model.shutdown}"] if model.shutdown else []
-        return [Diagnosis.of("model-deprecated", "certain", lines, hints=hint, score=STRUCTURED)]
+        return [Diagnosis.of("model-deprecated", "certain", lines, hints=hints, score=STRUCTURED)]
     if "/openai/" in (evidence.url or "").lower() and "images" in (evidence.url or "").lower():
         hint = f"Call POST /v1beta/models/{model_name or 'MODEL'}:generateContent instead of the OpenAI images route."
         return [Diagnosis.of("wrong-endpoint", "likely", lines, hints=[hint], score=STRUCTURED)]
@@ -166,7 +166,7 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
         return [Diagnosis.of("wrong-model-name", "certain", lines, hints=[hint], score=4)]
     if retired is not None:
         lines.append(f"{model_name} is retired: {retired.note}")
-        if model_name.startswith("imagen") and "for generatecontent" in text:
+        if (model_name or "").startswith("imagen") and "for generatecontent" in text:
             hint = f"generateContent never served Imagen, and {model_name} is retired too: call {retired.replacement}."
             note = "Could also be model-deprecated: the model is retired whichever route is used."
             return [Diagnosis.of("wrong-endpoint", "certain", lines, hints=[hint], note=note, score=4)]
@@ -203,15 +203,25 @@ def _gemini_on_predict(model_name: str, model: Model | None, lines: list[str]) -
     return Diagnosis.of("wrong-endpoint", "certain", lines, hints=[hint], note=note or None, score=STRUCTURED)
 
 
+def _retirement(model: str | None) -> tuple[str | None, str] | None:
+    """(its replacement, why) when the tables say `model` is retired or shut down, else None."""
+    retired = find_retired(model) if model else None
+    if retired is not None:
+        return retired.replacement, retired.note
+    known = find_model(model) if model else None
+    if known is not None and known.is_shut_down:
+        return known.replacement, f"shut down since {known.shutdown}"
+    return None
+
+
 def publisher_model(evidence: Evidence, context: Context) -> list[Diagnosis]:
     """Vertex AI's "Publisher Model … not found": the location does not serve it, the id is retired, or not one."""
     location, model = publisher_path(evidence.haystack)
     lines = [*basics(evidence), f"Vertex AI location {location or '(not read)'}, model {model or '(not read)'}"]
-    retired = find_retired(model) if model else None
-    known = find_model(model) if model else None
-    if retired is not None or (known is not None and known.is_shut_down):
-        replacement = retired.replacement if retired else known.replacement
-        lines.append(f"{model} is retired: " + (retired.note if retired else f"shut down since {known.shutdown}"))
+    retirement = _retirement(model)
+    if retirement is not None:
+        replacement, why = retirement
+        lines.append(f"{model} is retired: {why}")
         note = "If the paste predates the shutdown, the location may have been the cause (vertex-model-not-in-region)."
         found = [
             Diagnosis.of("model-deprecated", "likely", lines, hints=[f"Move to {replacement}."], note=note, score=4)
@@ -485,27 +495,17 @@ def response(evidence: Evidence, context: Context) -> list[Diagnosis]:
 def _no_image(evidence: Evidence, settings: RequestSettings, model: Model | None, lines: list[str]) -> list[Diagnosis]:
     lines.append("no image part in the answer" + (f"; text: {evidence.texts[0][:160]!r}" if evidence.texts else ""))
     upper = [m.upper() for m in settings.modalities or ()]
-    if settings.modalities is not None and "IMAGE" not in upper:
-        return [
-            Diagnosis.of(
-                "wrong-response-modalities",
-                "certain",
-                [*lines, f"the request's responseModalities is {list(settings.modalities)}"],
-                hints=['Add "IMAGE" to generationConfig.responseModalities.'],
-                score=9,
-            )
-        ]
-    if upper == ["IMAGE"] and model is not None and model.requires_text_modality:
-        return [
-            Diagnosis.of(
-                "missing-text-modality",
-                "likely",
-                [*lines, f'responseModalities ["IMAGE"] on {model.id}, which required TEXT too'],
-                hints=['Send ["TEXT", "IMAGE"], or move to a current image model.'],
-                score=9,
-            )
-        ]
-    return [Diagnosis.of("no-image-returned", "likely", lines, score=3)]
+    if settings.modalities is not None and "IMAGE" not in upper:  # the request asked for no image
+        slug, confidence = "wrong-response-modalities", "certain"
+        hint = 'Add "IMAGE" to generationConfig.responseModalities.'
+        said = f"the request's responseModalities is {list(settings.modalities)}"
+    elif upper == ["IMAGE"] and model is not None and model.requires_text_modality:
+        slug, confidence = "missing-text-modality", "likely"
+        hint = 'Send ["TEXT", "IMAGE"], or move to a current image model.'
+        said = f'responseModalities ["IMAGE"] on {model.id}, which required TEXT too'
+    else:
+        return [Diagnosis.of("no-image-returned", "likely", lines, score=3)]
+    return [Diagnosis.of(slug, confidence, [*lines, said], hints=[hint], score=9)]
 
 
 def _image_against_request(
@@ -535,8 +535,8 @@ def _image_against_request(
             )
         elif canonical and (model is None or canonical in model.image_sizes) and bucket != canonical:
             mismatches.append(f"asked imageSize {canonical}, {got}")
-    ratio_known = settings.aspect_ratio and (model is None or settings.aspect_ratio in model.aspect_ratios)
-    if ratio_known and not aspect_matches(width, height, settings.aspect_ratio):
+    ratio = settings.aspect_ratio
+    if ratio and (model is None or ratio in model.aspect_ratios) and not aspect_matches(width, height, ratio):
         mismatches.append(f"asked aspectRatio {settings.aspect_ratio}, {got}")
     if mismatches and evidence.image_tokens:
         mismatches.append(f"usageMetadata counts {evidence.image_tokens} image tokens, the price of the size made")

@@ -47,13 +47,13 @@ def scan(evidence: Evidence, text: str) -> None:
             evidence.reasons.append(found.group(1))
     _scan_status(evidence, haystack)
     if not evidence.message:
-        found = re.search(r"""["']message["']\s*:\s*["'](.+?)["']\s*[,}]""", haystack)
-        evidence.message = found.group(1) if found else " ".join(text.split())[:2000]
+        message = re.search(r"""["']message["']\s*:\s*["'](.+?)["']\s*[,}]""", haystack)
+        evidence.message = message.group(1) if message else " ".join(text.split())[:2000]
     if evidence.url is None:
-        found = re.search(
+        url = re.search(
             r"https?://[^\s'\"<>]*googleapis\.com[^\s'\"<>]*|https?://[^\s'\"<>]*/v1(?:beta)?/[^\s'\"<>]*", haystack
         )
-        evidence.url = found.group(0).rstrip(".:,)") if found else None
+        evidence.url = url.group(0).rstrip(".:,)") if url else None
     if evidence.network_error is None and not evidence.is_response and evidence.http_status in (None, 407, 503):
         evidence.network_error = network_kind(haystack, connect_only=evidence.http_status == 503)
         if evidence.http_status == 407:

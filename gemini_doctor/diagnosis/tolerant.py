@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,23 +114,30 @@ class _Loose:
             return self._string(char)
         return self._bare()
 
-    def _object(self, depth: int) -> dict:
+    def _entries(self) -> Iterator[None]:
+        """Past the opening bracket, once for each entry of the container, up to its closing bracket (either kind:
+        a paste may close `{` with `]`), the end of the text, or a cut."""
         self.pos += 1
-        result: dict[str, Any] = {}
         while True:
             self._skip()
             if self._at_end():
-                return result
+                return
             if self.text[self.pos] in "}]":
                 self.pos += 1
-                return result
+                return
+            yield
+            if self.cut:
+                return
+
+    def _object(self, depth: int) -> dict:
+        result: dict[str, Any] = {}
+        for _ in self._entries():
             key = self._key()
             if key is None:
                 raise _Stop
             self._skip_separator()
             result[str(key)] = self.value(depth + 1)
-            if self.cut:
-                return result
+        return result
 
     def _key(self) -> Any:
         char = self.text[self.pos]
@@ -148,21 +156,13 @@ class _Loose:
         self.pos = found.end()
 
     def _array(self, depth: int) -> list:
-        self.pos += 1
         result: list[Any] = []
-        while True:
-            self._skip()
-            if self._at_end():
-                return result
-            if self.text[self.pos] in "]}":
-                self.pos += 1
-                return result
+        for _ in self._entries():
             before = self.pos
             result.append(self.value(depth + 1))
-            if self.cut:
-                return result
-            if self.pos == before:
+            if self.pos == before and not self.cut:  # nothing read: a character no value starts with
                 raise _Stop
+        return result
 
     def _string(self, quote: str) -> str:
         text, pos, limit = self.text, self.pos + 1, self.limit

@@ -63,6 +63,12 @@ class Layer:
     patterns: tuple[str, ...] = ()
 
 
+@cache
+def layers() -> tuple[Layer, ...]:
+    """The layers an error can pass through, in the order they are reported."""
+    return tuple(Layer(**_listed_as_tuples(raw)) for raw in _read("readers.toml")["layer"])
+
+
 @dataclass(frozen=True)
 class ErrorType:
     """One entry of the error catalog: a failure with a stable code and slug."""
@@ -86,6 +92,22 @@ class ErrorType:
     article: str | None = None  # internal: the 2026-03 article's claim and its verdict; never rendered
     provenance: str | None = None  # internal: this project's notes behind it; never rendered
     signatures: tuple[Signature, ...] = ()
+
+
+@cache
+def error_types() -> tuple[ErrorType, ...]:
+    """The catalog, in code order."""
+    entries = []
+    for raw in _read("errors.toml")["error"]:
+        raw = dict(raw)
+        raw["fix"] = tuple(raw["fix"])
+        raw["signatures"] = tuple(_signature(raw["slug"], sig) for sig in raw.pop("signature", ()))
+        entries.append(ErrorType(**raw))
+    return tuple(entries)
+
+
+def _signature(slug: str, raw: dict) -> Signature:
+    return Signature(slug=slug, **_listed_as_tuples(raw))
 
 
 @dataclass(frozen=True)
@@ -195,22 +217,6 @@ def _revive(value: object) -> dict:
 
 
 @cache
-def error_types() -> tuple[ErrorType, ...]:
-    """The catalog, in code order."""
-    entries = []
-    for raw in _read("errors.toml")["error"]:
-        raw = dict(raw)
-        raw["fix"] = tuple(raw["fix"])
-        raw["signatures"] = tuple(_signature(raw["slug"], sig) for sig in raw.pop("signature", ()))
-        entries.append(ErrorType(**raw))
-    return tuple(entries)
-
-
-def _signature(slug: str, raw: dict) -> Signature:
-    return Signature(slug=slug, **_listed_as_tuples(raw))
-
-
-@cache
 def network_markers() -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Words clients print for each kind of network failure, in the order they are tried."""
     return tuple((raw["kind"], tuple(raw["markers"])) for raw in _read("readers.toml")["network"])
@@ -242,12 +248,6 @@ def find_retired(name: str, api: str = "vertex") -> Retired | None:
 
     key = name.strip().removeprefix("models/")
     return next((r for r in retired_models() if r.only_on in ("", api) and re.match(r.pattern, key)), None)
-
-
-@cache
-def layers() -> tuple[Layer, ...]:
-    """The layers an error can pass through, in the order they are reported."""
-    return tuple(Layer(**_listed_as_tuples(raw)) for raw in _read("readers.toml")["layer"])
 
 
 def _listed_as_tuples(raw: dict[str, Any]) -> dict[str, Any]:

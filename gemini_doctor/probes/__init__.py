@@ -1,26 +1,34 @@
 """Probes: the only code that talks to the network. Gemini over httpx; Google Cloud through its client libraries.
 
-Importing this package does nothing. httpcore imports trio, when it happens to be installed, only to support trio
-event loops (about 50 ms of start-up); the doctor runs asyncio, so a module that imports httpx does it inside
-`trio_hidden()`, which leaves sys.modules as it found it.
+Importing this package does nothing. Some imports pull in modules the doctor never uses, at a cost paid by every
+run: httpcore imports trio and h2, when they happen to be installed, only for trio event loops and HTTP/2; httpx
+imports its command-line client (click, rich, pygments) when those are installed. A module that imports such a
+package does it inside `hidden(...)`, which makes those optional imports fail as if the module were absent and
+leaves sys.modules as it found it.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 
 @contextmanager
-def trio_hidden() -> Iterator[None]:
-    """While inside, `import trio` raises ImportError (unless trio was imported already, which is left alone);
-    on the way out sys.modules holds no trace of it."""
-    hide = "trio" not in sys.modules
-    if hide:
-        sys.modules["trio"] = None  # type: ignore[assignment]
+def hidden(*names: str) -> Iterator[None]:
+    """While inside, `import name` raises ImportError for each name (unless that module was imported already, which
+    is left alone); on the way out sys.modules holds no trace of them."""
+    hide = [name for name in names if name not in sys.modules]
+    for name in hide:
+        sys.modules[name] = None  # type: ignore[assignment]
     try:
         yield
     finally:
-        if hide and "trio" in sys.modules and sys.modules["trio"] is None:
-            del sys.modules["trio"]
+        for name in hide:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
+def trio_hidden() -> AbstractContextManager[None]:
+    """`hidden("trio")`: an asyncio run needs none of httpcore's trio support."""
+    return hidden("trio")

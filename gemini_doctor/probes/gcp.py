@@ -8,19 +8,28 @@ server that never answers, cannot keep the process alive past `--timeout`.
 
 An http:// loopback endpoint (the emulator) gets anonymous credentials; anything else Application Default
 Credentials, looked for once per run, within the deadline, and without asking the metadata server off Google Cloud.
+
+Google's libraries are imported while the first Gemini requests are out, not before them (start-up that overlaps
+the network wait): by one thread at a time, only what a call about to be made needs, and the time it takes is
+added to the run's deadline, so no server is given less time for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import os
+import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from gemini_doctor.backend import service_name
 from gemini_doctor.knowledge import SERVICE
+from gemini_doctor.probes import hidden
 from gemini_doctor.probes.limits import DAEMONS, Budget, Deadline
 from gemini_doctor.redact import clip, redact
 from gemini_doctor.settings import Settings
@@ -33,15 +42,34 @@ MAX_CREDENTIALS_FILE = 1024 * 1024
 T = TypeVar("T")
 
 
-def prepare() -> None:
-    """Import the clients before the deadline starts: start-up, not time any server is given. A missing package
-    is left for the checks to report."""
-    try:
-        from google.cloud import billing_v1, cloudquotas_v1, service_usage_v1  # noqa: F401
+# What finding credentials needs (google-auth, and requests under the bounded transport), and what each read needs.
+AUTH_MODULES = ("google.auth", "google.auth.credentials", "google.auth.exceptions", "gemini_doctor.probes.gcp_http")
+CLIENT_MODULES = {
+    "billing": ("google.api_core.client_options", "google.cloud.billing_v1"),
+    "service": ("google.api_core.client_options", "google.cloud.service_usage_v1"),
+    "quotas": ("google.api_core.client_options", "google.cloud.cloudquotas_v1"),
+}
+# google-api-core's long-running operations import google-auth's asyncio session when it is there, and with it
+# aiohttp (about 0.3 s of start-up, and SSL contexts built at import): only asyncio REST clients use it, and the
+# doctor's clients are synchronous.
+ASYNC_ONLY = ("google.auth.aio.transport.sessions",)
+_IMPORTING = threading.Lock()
 
-        from gemini_doctor.probes import gcp_http  # noqa: F401
-    except ImportError:
-        pass
+
+def import_google(modules: tuple[str, ...], deadline: Deadline) -> None:
+    """Import Google's libraries (a no-op once they are), one thread at a time: two threads importing the same
+    package tree at once can each be handed the other's half-made modules. The time it took is start-up, not time
+    any server is given: the run's deadline moves on by as much. Imports only what a call about to be made needs,
+    so a run that finds no credentials imports no client. ImportError is the caller's to report."""
+    if all(name in sys.modules for name in modules):
+        return
+    with _IMPORTING, hidden(*ASYNC_ONLY):
+        start = time.monotonic()
+        try:
+            for name in modules:
+                importlib.import_module(name)
+        finally:
+            deadline.extend(time.monotonic() - start)
 
 
 def find_credentials(settings: Settings, request: Any) -> tuple[Any, str | None, str | None]:
@@ -144,7 +172,13 @@ class GcpProbe:
             self._ready = asyncio.ensure_future(self._find_credentials())
         return self._ready
 
+    async def _imported(self, modules: tuple[str, ...]) -> None:
+        """`import_google` in a daemon thread, waited for whatever the deadline says (it moves the deadline on)."""
+        await asyncio.get_running_loop().run_in_executor(DAEMONS, import_google, modules, self.deadline)
+
     async def _find_credentials(self) -> str | None:
+        with contextlib.suppress(ImportError):  # a missing google-auth is said by find_credentials
+            await self._imported(AUTH_MODULES)
         try:
             self.credentials, self.adc_project, problem = await in_daemon_thread(
                 lambda: find_credentials(self.settings, self.auth), self.deadline
@@ -163,12 +197,15 @@ class GcpProbe:
         return gcp_http.install(client, self.deadline, self.budget, self.auth)
 
     async def billing_info(self) -> dict[str, Any]:
+        await self._imported(CLIENT_MODULES["billing"])
         return await in_daemon_thread(self._billing_info, self.deadline)
 
     async def service_state(self) -> str:
+        await self._imported(CLIENT_MODULES["service"])
         return await in_daemon_thread(self._service_state, self.deadline)
 
     async def quota_infos(self) -> QuotaListing:
+        await self._imported(CLIENT_MODULES["quotas"])
         return await in_daemon_thread(self._quota_infos, self.deadline)
 
     def _billing_info(self) -> dict[str, Any]:

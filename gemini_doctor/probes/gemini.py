@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
 from gemini_doctor import __version__
 from gemini_doctor.diagnosis.evidence import Evidence, network_evidence, read_http_answer
-from gemini_doctor.probes import trio_hidden
+from gemini_doctor.probes import hidden
 from gemini_doctor.probes.limits import ACCEPT_ENCODING, MAX_BODY_BYTES, BodyDecoder, Deadline
 from gemini_doctor.redact import redact
-from gemini_doctor.settings import Settings
+from gemini_doctor.settings import Settings, is_loopback_http
 
-with trio_hidden():  # httpcore's trio support is not needed by an asyncio run
+# httpcore's trio and HTTP/2 support and httpx's own command line: the doctor uses none of them (HTTP/1.1, asyncio)
+with hidden("trio", "h2", "httpx._main"):
+    import httpcore  # noqa: F401  # httpx imports it when the first client is made: here, while trio is hidden
     import httpx
 
 READ_HEAD = 1024 * 1024  # of a cut-off or non-JSON body, what the reader is given: no real answer is larger
@@ -67,6 +70,18 @@ class NetworkFailure:
         return network_evidence(self.error, self.url)
 
 
+def tls_context(base_url: str) -> ssl.SSLContext | bool:
+    """True (httpx's own context: the CA bundle, or SSL_CERT_FILE / SSL_CERT_DIR) for any URL that may use TLS.
+
+    An http:// loopback URL (the emulator) never does, and loading the CA bundle costs about 0.15 s of start-up:
+    it gets a client context that verifies certificates and host names but trusts no authority, so that anything
+    that did ask it for TLS would fail closed, never connect unverified.
+    """
+    if not is_loopback_http(base_url):
+        return True
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname: the defaults of this protocol
+
+
 class GeminiProbe:
     """One AsyncClient per check run; requests are counted so the report can say how many were sent.
 
@@ -84,7 +99,11 @@ class GeminiProbe:
         if settings.api_key:
             headers["x-goog-api-key"] = settings.api_key.reveal()
         self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.timeout), headers=headers, follow_redirects=False, trust_env=True
+            timeout=httpx.Timeout(settings.timeout),
+            headers=headers,
+            follow_redirects=False,
+            trust_env=True,
+            verify=tls_context(settings.base_url),
         )
         self.sent = 0
         self.secrets: tuple[str, ...] = settings.secrets  # masked in every answer before it is read

@@ -29,6 +29,15 @@ class Deadline:
     def remaining(self) -> float:
         return max(0.0, self.at - time.monotonic())
 
+    def past(self) -> float:
+        """How long ago the moment was (negative while it is still ahead)."""
+        return time.monotonic() - self.at
+
+    def extend(self, seconds: float) -> None:
+        """Move the moment on by `seconds`: time the run spent on start-up (importing a library) while requests
+        were out is no server's time. One thread extends at a time (probes.gcp.import_google holds a lock)."""
+        self.at += seconds
+
     def spent(self) -> str:
         return f"no complete answer within the {self.seconds:g} s timeout (timed out)"
 

@@ -6,7 +6,7 @@ read, with enums for status, severity and confidence, so no renderer spells them
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from gemini_doctor.levels import Confidence, Severity, Status
@@ -77,7 +77,7 @@ class Entry:
     code: str
     slug: str
     title: str
-    category: str
+    category: str = ""
     established: str = ""
     http_status: int | None = None
     grpc_status: str | None = None
@@ -91,24 +91,14 @@ class Entry:
 
     @classmethod
     def from_dict(cls, entry: dict[str, Any]) -> Entry:
+        """From `entry_dict`'s dict: its keys of the same names (code, slug and title are required), the prose
+        sections in the order every renderer shows them."""
         from gemini_doctor.report import ENTRY_SECTIONS
 
-        return cls(
-            code=entry["code"],
-            slug=entry["slug"],
-            title=entry["title"],
-            category=entry.get("category", ""),
-            established=entry.get("established", ""),
-            http_status=entry.get("http_status"),
-            grpc_status=entry.get("grpc_status"),
-            sections=tuple((label, entry[key]) for key, label in ENTRY_SECTIONS if entry.get(key)),
-            fix=tuple(entry.get("fix", ())),
-            retryable=bool(entry.get("retryable")),
-            retry_advice=entry.get("retry_advice", ""),
-            docs=entry.get("docs", ""),
-            source=entry.get("source", ""),
-            checked=entry.get("checked", ""),
-        )
+        values = {item.name: entry[item.name] for item in fields(cls) if item.name in entry}
+        values["sections"] = tuple((label, entry[key]) for key, label in ENTRY_SECTIONS if entry.get(key))
+        values["fix"], values["retryable"] = tuple(values.get("fix", ())), bool(values.get("retryable"))
+        return cls(**values)
 
     @property
     def status_line(self) -> str:
