@@ -53,11 +53,11 @@ FAILURES = (OSError, TimeoutError, asyncio.IncompleteReadError, BadMessage)
 class Forwarder:
     """Serves the app's connections; one upstream origin, one recorder."""
 
-    def __init__(self, upstream: str, watcher: Watcher, on_exchange: Callable[[Exchange], None], timeout: float):
+    def __init__(self, upstream: str, watcher: Watcher, on_batch: Callable[[list[Exchange]], None], timeout: float):
         self.origin = Origin(upstream, timeout, connect_timeout=min(timeout, 15.0))
         self.timeout = timeout
         self.base = redact(self.origin.base + self.origin.prefix.decode("latin-1"))
-        self.diagnoser = Diagnoser(watcher, on_exchange)
+        self.diagnoser = Diagnoser(watcher, on_batch)
         self.numbers = itertools.count(1)
         self.connections: set[asyncio.Task[None]] = set()
         self.busy = 0

@@ -27,9 +27,9 @@ MAX_KEPT = 1000
 
 
 class Session:
-    """Exchanges as they finish: counted, kept (the last MAX_KEPT), logged, and shown."""
+    """Exchanges as they finish: counted, kept (the last MAX_KEPT), logged, and shown (`show` takes a batch)."""
 
-    def __init__(self, upstream: str, log: IO[str] | None = None, show: Callable[[Exchange], None] | None = None):
+    def __init__(self, upstream: str, log: IO[str] | None = None, show: Callable[[list[Exchange]], None] | None = None):
         self.upstream = upstream
         self.recent: deque[Exchange] = deque(maxlen=MAX_KEPT)
         self.total = 0
@@ -41,19 +41,25 @@ class Session:
         self.lock = threading.Lock()
 
     def add(self, exchange: Exchange) -> None:
+        self.record([exchange])
+
+    def record(self, batch: list[Exchange]) -> None:
+        """A batch of exchanges, in order: counted, kept, then logged and shown with one write each."""
         with self.lock:
-            self.total += 1
-            self.recent.append(exchange)
-            self.statuses[exchange.status or 0] += 1
-            for item in exchange.diagnosis:
-                if item.get("severity") == "error":
-                    self.causes[item["slug"]] += 1
-                    self.found.setdefault(item["slug"], item)
+            for exchange in batch:
+                self.total += 1
+                self.recent.append(exchange)
+                self.statuses[exchange.status or 0] += 1
+                for item in exchange.diagnosis:
+                    if item.get("severity") == "error":
+                        self.causes[item["slug"]] += 1
+                        self.found.setdefault(item["slug"], item)
             if self.log is not None:
-                self.log.write(log_line(exchange) + "\n")
-                self.log.flush()
+                with contextlib.suppress(OSError, ValueError):  # a full disk loses lines, never the view
+                    self.log.write("".join(log_line(exchange) + "\n" for exchange in batch))
+                    self.log.flush()
         if self.show is not None:
-            self.show(exchange)
+            self.show(batch)
 
     def document(self, watcher: Watcher) -> dict[str, Any]:
         """The report at the end, in the shape every renderer takes."""
@@ -96,7 +102,7 @@ class ProxyServer(SocketServer):
         timeout: float = 300.0,
     ):
         super().__init__(host, port)
-        self.server = Runner(Forwarder(upstream, watcher, session.add, timeout))  # type: ignore[assignment]
+        self.server = Runner(Forwarder(upstream, watcher, session.record, timeout))  # type: ignore[assignment]
 
 
 class Runner:
