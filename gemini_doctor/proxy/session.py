@@ -17,7 +17,6 @@ from typing import IO, Any
 
 from gemini_doctor.proxy.exchange import Exchange
 from gemini_doctor.proxy.forward import Forwarder
-from gemini_doctor.proxy.http1 import MAX_HEAD
 from gemini_doctor.proxy.record import log_line
 from gemini_doctor.proxy.watch import Watcher
 from gemini_doctor.report import SCHEMA, tool_info
@@ -139,7 +138,7 @@ class Runner:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self._loop.add_signal_handler(signum, self._stop.set)
-        server = await asyncio.start_server(self.forwarder.serve, sock=sock, limit=MAX_HEAD, backlog=BACKLOG)
+        server = await self._loop.create_server(self.forwarder.protocol, sock=sock, backlog=BACKLOG)
         self.started = True
         if self._exit:
             self._stop.set()
