@@ -23,6 +23,7 @@ FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,15}")
+_HEADER_LINES = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]++:[^\x00-\x08\x0a-\x1f\x7f]*+\r\n)*+")
 
 
 class BadMessage(ValueError):
@@ -43,20 +44,20 @@ class Framing(Enum):
 @dataclass(slots=True)
 class Head:
     """One message head: its start line's three parts and its headers (names as sent, values trimmed), with the
-    names lowercased beside them."""
+    names lowercased beside them, and each lowercased name's values."""
 
     start: tuple[bytes, bytes, bytes]
     headers: list[tuple[bytes, bytes]]
     names: list[bytes]
+    index: dict[bytes, list[bytes]]
 
     def values(self, name: bytes) -> list[bytes]:
-        return (
-            [v for (_, v), n in zip(self.headers, self.names, strict=True) if n == name] if name in self.names else []
-        )
+        return self.index.get(name) or []
 
     def tokens(self, name: bytes) -> set[bytes]:
         """The comma-separated tokens of every `name` header, lowercased (Connection, Transfer-Encoding)."""
-        return {t.strip().lower() for v in self.values(name) for t in v.split(b",") if t.strip()}
+        values = self.index.get(name)
+        return {t.strip().lower() for v in values for t in v.split(b",") if t.strip()} if values else set()
 
     def passed_on(self, drop: frozenset[bytes]) -> list[tuple[bytes, bytes]]:
         """The headers without the hop-by-hop ones, `drop`, and any the Connection header names."""
@@ -69,22 +70,32 @@ class Head:
 
 
 def parse_head(raw: bytes) -> Head:
+    """A head ending in its blank line. Its header lines are checked in one pass of a regular expression (a
+    token, a colon, a value with no control character); one that fails is found line by line, to say why."""
     lines = raw[:-4].split(b"\r\n")
     start = lines[0].split(b" ", 2)
     if len(start) == 2:  # "HTTP/1.1 200" with no reason phrase
         start.append(b"")
     if len(start) != 3 or len(lines) > MAX_HEADERS + 1:
         raise BadMessage("malformed start line")
-    headers = []
-    for line in lines[1:]:
+    if _HEADER_LINES.fullmatch(raw, len(lines[0]) + 2, len(raw) - 2) is None:
+        _refuse_header(lines[1:])
+    headers = [(name, value.strip(b" \t")) for name, _, value in (line.partition(b":") for line in lines[1:])]
+    names = [name.lower() for name, _ in headers]
+    index: dict[bytes, list[bytes]] = {}
+    for name, (_, value) in zip(names, headers, strict=True):
+        index.setdefault(name, []).append(value)
+    return Head((start[0], start[1], start[2]), headers, names, index)
+
+
+def _refuse_header(lines: list[bytes]) -> None:
+    for line in lines:
         name, colon, value = line.partition(b":")
         if not colon or not _TOKEN.fullmatch(name):
             raise BadMessage("malformed header line")
-        value = value.strip(b" \t")
-        if _BAD_VALUE.search(value):
+        if _BAD_VALUE.search(value.strip(b" \t")):
             raise BadMessage("control character in a header value")
-        headers.append((name, value))
-    return Head((start[0], start[1], start[2]), headers, [name.lower() for name, _ in headers])
+    raise BadMessage("malformed head")
 
 
 def request_framing(head: Head) -> tuple[Framing, int]:

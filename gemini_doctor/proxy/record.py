@@ -6,7 +6,7 @@ forwarding loop itself, in small steps between the loop's I/O: in a thread of it
 loop needs after every send and receive, and cost the answers far more than its own time. Recording (the log
 file, the terminal) may block, so it runs in a thread: a slow terminal never stalls an answer. What waits is
 bounded: at most PENDING exchanges and PENDING_BYTES bytes wait for diagnosis (past either, an exchange is
-recorded undiagnosed and says so), BATCHES of records for recording.
+recorded undiagnosed and says so, and the report counts them), BATCHES of records for recording.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from gemini_doctor.redact import redact
 
 PENDING = 256
 PENDING_BYTES = 64 * 1024 * 1024
-TURN_S = 0.002  # the most CPU one turn of diagnosis takes before the loop's I/O goes on (an error's is longer)
+TURN_S = 0.002  # the CPU one turn of diagnosis takes before the loop's I/O goes on (an error's is longer)...
+CATCH_UP_FROM = 64  # ...unless more than this many wait: then down to it in one turn, so diagnosis keeps pace
 BATCHES = 64  # batches of records waiting for the recording thread
 FLUSH_S = 0.02
 BUSY = "not diagnosed: more exchanges were waiting than the proxy keeps"
@@ -97,14 +98,15 @@ class Diagnoser:
     async def _run(self, wake: asyncio.Event) -> None:
         """Waiting exchanges diagnosed in turns of at most TURN_S of CPU, the loop's I/O between turns: a burst of
         answers is forwarded first and diagnosed while the proxy waits for the upstream, and under sustained load
-        each turn takes a batch (one task step for many), so that diagnosis keeps pace with the answers."""
+        each turn takes a batch (one task step for many), and all but CATCH_UP_FROM of those waiting: diagnosis
+        keeps pace with the answers, and none is dropped while the proxy can keep up at all."""
         clock = time.perf_counter
         while True:
             await wake.wait()
             wake.clear()
             while self.waiting:
                 until = clock() + TURN_S
-                while self.waiting and clock() < until:
+                while self.waiting and (clock() < until or len(self.waiting) > CATCH_UP_FROM):
                     item = self.waiting.popleft()
                     self.waiting_bytes -= item.size
                     try:

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from gemini_doctor.proxy.exchange import Exchange
 from gemini_doctor.proxy.forward import Forwarder
-from gemini_doctor.proxy.record import log_line
+from gemini_doctor.proxy.record import BUSY, log_line
 from gemini_doctor.proxy.watch import Watcher
 from gemini_doctor.report import SCHEMA, tool_info
 from gemini_doctor.serving import BACKLOG, SocketServer
@@ -32,6 +32,7 @@ class Session:
         self.upstream = upstream
         self.recent: deque[Exchange] = deque(maxlen=MAX_KEPT)
         self.total = 0
+        self.undiagnosed = 0  # recorded without a diagnosis: more exchanges were waiting than the proxy keeps
         self.statuses: Counter[int] = Counter()
         self.causes: Counter[str] = Counter()
         self.found: dict[str, dict[str, Any]] = {}
@@ -49,6 +50,7 @@ class Session:
                 self.total += 1
                 self.recent.append(exchange)
                 self.statuses[exchange.status or 0] += 1
+                self.undiagnosed += exchange.note == BUSY
                 for item in exchange.diagnosis:
                     if item.get("severity") == "error":
                         self.causes[item["slug"]] += 1
@@ -69,6 +71,9 @@ class Session:
                 entry["occurrences"] = self.causes[slug]
             diagnoses.append(entry)
         statuses = ", ".join(f"{count}× {status or 'no answer'}" for status, count in sorted(self.statuses.items()))
+        notes = [f"the app resent {watcher.retries} request(s) after an error"] if watcher.retries else []
+        if self.undiagnosed:
+            notes.append(f"{self.undiagnosed} exchange(s) recorded undiagnosed: more were waiting than the proxy keeps")
         return {
             "schema": SCHEMA,
             "command": "proxy",
@@ -77,10 +82,15 @@ class Session:
                 "source": f"proxy to {self.upstream}",
                 "kind": f"{self.total} exchanges",
                 "status": statuses or None,
-                "notes": [f"the app resent {watcher.retries} request(s) after an error"] if watcher.retries else [],
+                "notes": notes,
             },
             "exchanges": [e.to_dict() for e in list(self.recent)[-50:]],
-            "totals": {"exchanges": self.total, "retries": watcher.retries, "by_status": dict(self.statuses)},
+            "totals": {
+                "exchanges": self.total,
+                "retries": watcher.retries,
+                "undiagnosed": self.undiagnosed,
+                "by_status": dict(self.statuses),
+            },
             "diagnosis": diagnoses,
             "exit_code": 1 if diagnoses else 0,
         }
