@@ -21,6 +21,7 @@ import json
 import time
 from collections.abc import Callable
 from enum import Enum
+from typing import cast
 
 from gemini_doctor.proxy.exchange import Exchange, Tap
 from gemini_doctor.proxy.http1 import (
@@ -139,9 +140,8 @@ class AppConnection(asyncio.Protocol):
         self.deadline = Deadline(asyncio.get_running_loop(), self._expired)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.set_write_buffer_limits(high=HIGH_WATER)
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are no subclass of it
+        self.transport.set_write_buffer_limits(high=HIGH_WATER)
         self.forwarder.connections.add(self)
         self.deadline.set(KEEP_ALIVE_S)
 

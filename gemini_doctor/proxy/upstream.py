@@ -16,7 +16,7 @@ import ssl
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 from urllib import request as urllib_request
 from urllib.parse import unquote, urlsplit
 
@@ -51,8 +51,7 @@ class Connection(asyncio.Protocol):
         self.idle_since = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are no subclass of it
 
     def data_received(self, data: bytes) -> None:
         if self.sink is not None:
@@ -206,8 +205,7 @@ class Origin:
                 await self._tunnel(connection)
                 assert connection.transport is not None
                 tls = await loop.start_tls(connection.transport, connection, self.tls, server_hostname=self.host)
-                assert isinstance(tls, asyncio.Transport)
-                connection.transport = tls
+                connection.transport = cast(asyncio.Transport, tls)
             except BaseException:
                 connection.close()
                 raise
