@@ -160,9 +160,18 @@ def spread(values: list[float], form: str) -> str:
     )
 
 
+def sample(base: str, route: str, clients: int, each: int, pids: tuple[int, ...]) -> tuple[float, list[float]]:
+    """One throughput sample: requests per second, and the CPU per exchange (ms) of each process in `pids`."""
+    before = [cpu_s(pid) for pid in pids]
+    rate = asyncio.run(throughput(base, route, clients, each))
+    return rate, [(cpu_s(pid) - was) / (clients * each) * 1000 for pid, was in zip(pids, before, strict=True)]
+
+
 def rounds(cases: list[tuple[str, str, str, str]], args: argparse.Namespace) -> dict[str, dict[str, list[float]]]:
-    """Each case (label, route, direct URL, proxied URL) measured direct and proxied, in every round."""
-    figures: dict[str, dict[str, list[float]]] = {c[0]: {"added": [], "direct": [], "ratio": []} for c in cases}
+    """Each case (label, route, direct URL, proxied URL) measured direct and proxied, in every round; PIDS names
+    the processes behind each URL, whose CPU per exchange is read over each throughput sample."""
+    names = ("added", "direct", "ratio", "proxy CPU", "emulator CPU")
+    figures: dict[str, dict[str, list[float]]] = {c[0]: {name: [] for name in names} for c in cases}
     for _label, route, direct, proxied in cases:  # warmed: connections pooled, code paths run once
         for base in (direct, proxied):
             asyncio.run(throughput(base, route, args.clients, 2))
@@ -172,12 +181,18 @@ def rounds(cases: list[tuple[str, str, str, str]], args: argparse.Namespace) -> 
             count = args.requests if "after" not in label else max(5, args.requests // 20)
             direct_ms, proxied_ms = asyncio.run(latencies(direct, proxied, route, count))
             each = args.per_client if "after" not in label else max(4, args.per_client // 5)
-            rate = {base: asyncio.run(throughput(base, route, args.clients, each)) for base in order}
-            figures[label]["added"].append(statistics.median(proxied_ms) - statistics.median(direct_ms))
-            figures[label]["direct"].append(statistics.median(direct_ms))
-            figures[label]["ratio"].append(rate[proxied] / rate[direct])
+            rate = {base: sample(base, route, args.clients, each, PIDS[base]) for base in order}
+            found = figures[label]
+            found["added"].append(statistics.median(proxied_ms) - statistics.median(direct_ms))
+            found["direct"].append(statistics.median(direct_ms))
+            found["ratio"].append(rate[proxied][0] / rate[direct][0])
+            found["proxy CPU"].append(rate[proxied][1][0])
+            found["emulator CPU"].append(rate[proxied][1][1])
         print(f"  round {number + 1}/{args.rounds} done", file=sys.stderr)
     return figures
+
+
+PIDS: dict[str, tuple[int, ...]] = {}  # URL -> the pids whose CPU a sample reads: (proxy, emulator) or (emulator,)
 
 
 def memory(proxy: subprocess.Popen[bytes], emulator: subprocess.Popen[bytes], proxied: str, args) -> None:
@@ -210,6 +225,14 @@ def summary(figures: dict[str, dict[str, list[float]]], args: argparse.Namespace
         + " (goal at least 0.90); median latency added "
         + ", ".join(f"{label} {statistics.median(found['added']):+.2f} ms" for label, found in instant.items())
         + " (goal at most +2 ms)"
+    )
+    print(
+        "CPU per exchange while proxied, proxy/emulator (the proxy's share; on a busy machine the ratio of "
+        "throughputs tends to (emulator + client) / (proxy + emulator + client)): "
+        + ", ".join(
+            f"{label} {statistics.median(found['proxy CPU']):.2f}/{statistics.median(found['emulator CPU']):.2f} ms"
+            for label, found in instant.items()
+        )
     )
     print("medians (min..max over rounds):")
     for label, found in figures.items():
@@ -244,6 +267,8 @@ def main() -> None:
     proxy, proxied = started("proxy", "--upstream", direct, "--format", "json")
     slow, slow_direct = started("emulate", "--latency-ms", str(args.slow_ms))
     slow_proxy, slow_proxied = started("proxy", "--upstream", slow_direct, "--format", "json")
+    PIDS.update({direct: (emulator.pid,), proxied: (proxy.pid, emulator.pid), slow_direct: (slow.pid,)})
+    PIDS[slow_proxied] = (slow_proxy.pid, slow.pid)
     cases = [
         ("image", "image", direct, proxied),
         ("countTokens", "countTokens", direct, proxied),
