@@ -4,9 +4,9 @@ The forwarding loop hands over what it saw (the request's body, a copy of the an
 gone. Diagnosing (summarising the request, decoding the tap, the classifier) is CPU work, so it runs on the
 forwarding loop itself, in turns between the loop's I/O: in a thread of its own it would hold the GIL the loop
 needs after every send and receive, and cost the answers far more than its own time. An answer with no error
-takes the short way (watch.read_success): the image's size and finish reason, checked against the request. Recording (the log
-file, the terminal) may block, so it runs in a thread: a slow terminal never stalls an answer. What waits is
-bounded: at most PENDING exchanges and PENDING_BYTES bytes wait for diagnosis (past either, an exchange is
+takes the short way (watch.read_success): the image's size and finish reason, checked against the request.
+Recording (the log file, the terminal) may block, so it runs in a thread: a slow terminal never stalls an answer.
+What waits is bounded: at most PENDING exchanges and PENDING_BYTES bytes wait for diagnosis (past either, an exchange is
 recorded undiagnosed and says so, and the report counts them), BATCHES of records for recording.
 """
 
