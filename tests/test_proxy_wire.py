@@ -391,3 +391,12 @@ def test_an_image_in_the_tap_is_cut_to_the_prefix_that_tells_its_size():
     text = json.dumps({"inlineData": {"mimeType": "image/png", "data": base64.b64encode(png).decode()}})
     shrunk = json.loads(shrink_images(text))["inlineData"]["data"]
     assert len(shrunk) == 64 and base64.b64decode(shrunk)[16:24] == struct.pack(">II", 1376, 768)
+
+
+def test_a_target_with_a_key_is_redacted_every_time_and_never_remembered():
+    from gemini_doctor.proxy import record
+
+    clean, secret = "/v1beta/models/m:generateContent", f"/v1beta/models/m:generateContent?key={KEY}"
+    assert record._redacted(clean) == clean and clean in record._CLEAN
+    assert KEY not in record._redacted(secret) and KEY not in record._redacted(secret)
+    assert not any(KEY in target for target in record._CLEAN)

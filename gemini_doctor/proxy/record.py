@@ -34,6 +34,7 @@ TURN_S = 0.002  # the CPU one turn of diagnosis takes before the loop's I/O goes
 CATCH_UP_FROM = 64  # ...unless more than this many wait: then down to it in one turn, so diagnosis keeps pace
 BATCHES = 64  # batches of records waiting for the recording thread
 FLUSH_S = 0.02
+CLEAN_TARGETS = 1024
 BUSY = "not diagnosed: more exchanges were waiting than the proxy keeps"
 
 
@@ -55,11 +56,27 @@ class Pending:
     def describe(self) -> str:
         """The exchange's request fields filled in, redacted; returns the path (unquoted, without the query)."""
         exchange, path = self.exchange, unquote(self.target.partition("?")[0])
-        exchange.path = redact(self.target)
+        exchange.path = _redacted(self.target)
         exchange.request = summarise_request(self.body)
         exchange.model = model_of(path, exchange.request)
         exchange.request_digest = digest(exchange.method, path, self.body)
         return path
+
+
+_CLEAN: dict[str, None] = {}  # request targets seen to hold nothing to redact (never one with a key), oldest first
+
+
+def _redacted(target: str) -> str:
+    """The target redacted; one already seen to hold nothing to redact is not scanned again (an app calls the
+    same few paths over and over). At most CLEAN_TARGETS are remembered."""
+    if target in _CLEAN:
+        return target
+    path = redact(target)
+    if path == target and len(target) <= 2048:
+        if len(_CLEAN) >= CLEAN_TARGETS:
+            del _CLEAN[next(iter(_CLEAN))]
+        _CLEAN[target] = None
+    return path
 
 
 class Diagnoser:
