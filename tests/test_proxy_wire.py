@@ -215,6 +215,16 @@ def test_keep_alive_serves_several_requests_on_one_connection_each_way(proxy):
     assert len(UPSTREAM.requests) - seen == 3 and UPSTREAM.connections - before <= 1
 
 
+def test_pipelined_requests_are_answered_in_turn_on_one_connection(proxy):
+    url, _ = proxy
+    one = b"POST /echo/one HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"
+    two = b"POST /echo/two HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+    through = raw_exchange(url, one + two + b"GET /echo/three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert through.count(b"HTTP/1.1 200") == 3
+    bodies = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in through.split(b"HTTP/1.1 200")[1:]]
+    assert bodies == [{"method": "POST", "body": 2}, {"method": "POST", "body": 3}, {"method": "GET", "body": 0}]
+
+
 def test_head_and_get_carry_no_body_and_the_connection_goes_on(proxy):
     url, _ = proxy
     sock = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=20)
@@ -365,6 +375,8 @@ def test_past_the_diagnosis_bound_an_exchange_is_still_recorded_redacted_and_say
     assert httpx.get(url + f"/echo/bound?key={KEY}").status_code == 200
     exchange = recorded(session, "/echo/bound")
     assert exchange.note == record.BUSY and KEY not in exchange.path and exchange.diagnosis == []
+    document = session.document(Watcher())
+    assert document["totals"]["undiagnosed"] >= 1 and "recorded undiagnosed" in document["input"]["notes"][-1]
 
 
 def test_an_image_in_the_tap_is_cut_to_the_prefix_that_tells_its_size():
@@ -379,3 +391,12 @@ def test_an_image_in_the_tap_is_cut_to_the_prefix_that_tells_its_size():
     text = json.dumps({"inlineData": {"mimeType": "image/png", "data": base64.b64encode(png).decode()}})
     shrunk = json.loads(shrink_images(text))["inlineData"]["data"]
     assert len(shrunk) == 64 and base64.b64decode(shrunk)[16:24] == struct.pack(">II", 1376, 768)
+
+
+def test_a_target_with_a_key_is_redacted_every_time_and_never_remembered():
+    from gemini_doctor.proxy import record
+
+    clean, secret = "/v1beta/models/m:generateContent", f"/v1beta/models/m:generateContent?key={KEY}"
+    assert record._redacted(clean) == clean and clean in record._CLEAN
+    assert KEY not in record._redacted(secret) and KEY not in record._redacted(secret)
+    assert not any(KEY in target for target in record._CLEAN)

@@ -7,6 +7,7 @@ What the research shows to be model-dependent is a warning; what is certain to f
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,8 +39,12 @@ VALID_SIZES = ("512", "1K", "2K", "4K")
 
 
 def _get(mapping: dict, camel: str) -> Any:
-    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
-    return mapping.get(camel, mapping.get(snake))
+    return mapping.get(camel, mapping.get(_snake(camel)))
+
+
+@functools.cache  # a few field names, read for every request the proxy sees
+def _snake(camel: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
 
 
 @dataclass(frozen=True)

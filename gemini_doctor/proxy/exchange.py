@@ -2,7 +2,9 @@
 back (status, error body, finish reason, the image's real format and pixel size), and the timings.
 
 Nothing here keeps a body: requests are summarised once, answers are tapped up to a cap and reduced to what the
-classifier needs (images shrunk to the header bytes that give their size), then dropped. Keys never enter a record.
+classifier needs (images shrunk to the header bytes that give their size), then dropped. A record is redacted once,
+at every door it leaves by (the log line, the view's line, the report's scrub); a string cut here is redacted before
+the cut (`clip`), so that no cut leaves half a key the door would miss. The path is redacted as it is recorded.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import base64
 import json
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +25,7 @@ TAP_CAP = 8 * 1024 * 1024  # what of an answer is kept for reading: an image's h
 IMAGE_HEAD = 96 * 1024  # base64 characters of each image kept: enough for any PNG/JPEG header
 MODEL_IN_PATH = re.compile(r"/models/([^/:?]+)")
 _DATA_FIELD = re.compile(r'"(?:data|b64_json)"\s*:\s*"')
+_JPEG_BASE64 = "/9j/"  # FF D8 FF: its size is past the quantisation tables, never in the first 48 bytes
 
 
 @dataclass
@@ -79,8 +83,8 @@ def _without_data(value: Any, depth: int = 0) -> Any:
         }
     if isinstance(value, list):
         return [_without_data(v, depth + 1) for v in value[:64]]
-    if isinstance(value, str):
-        return clip(value, 2000)
+    if isinstance(value, str):  # redacted at the doors; one that is cut here, before the cut
+        return value if len(value) <= 2000 else clip(value, 2000)
     return value
 
 
@@ -123,17 +127,24 @@ class Tap:
 def shrink_images(text: str) -> str:
     """Cut every base64 image to IMAGE_HEAD characters, in one linear pass (no parser walks the pixels)."""
     pieces, position = [], 0
-    for found in _DATA_FIELD.finditer(text):
-        if found.start() < position:
-            continue
-        start = found.end()
-        end = text.find('"', start)
-        end = len(text) if end < 0 else end
+    for start, end in _data_values(text):
         head = text[start : min(end, start + IMAGE_HEAD)]
         pieces += [text[position:start], least_head(head[: len(head) - len(head) % 4]), '"']
         position = end + 1
     pieces.append(text[position:])
     return "".join(pieces)
+
+
+def _data_values(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of the string value of each `"data":` or `"b64_json":` field, in order, the end at its closing
+    quote (or the text's end). The search goes on past each value's end: an image's characters are skipped by
+    `str.find` of one quote, at memory speed, and never scanned by the regular expression."""
+    position = 0
+    while (found := _DATA_FIELD.search(text, position)) is not None:
+        end = text.find('"', found.end())
+        end = len(text) if end < 0 else end
+        yield found.end(), end
+        position = end + 1
 
 
 def least_head(head: str) -> str:
@@ -142,6 +153,8 @@ def least_head(head: str) -> str:
     A prefix that tells a size tells the same one as the whole: PNG's IHDR is at a fixed place, and JPEG's
     segments are walked in order."""
     for length in (64, 1024, 16384):
+        if length == 64 and head.startswith(_JPEG_BASE64):
+            continue
         if length < len(head) and _sniffed(head[:length]).size is not None:
             return head[:length]
     return head  # kept as it came, up to IMAGE_HEAD: read whole, or not an image whose size can be read

@@ -3,21 +3,18 @@
 Heads are parsed by hand (a few microseconds, where a general-purpose parser costs a hundred) but strictly: a
 header line without a colon, folded, with whitespace before its colon or a control character in its value is
 refused, and so is a request with both Content-Length and Transfer-Encoding, or with two different lengths (the
-shapes of request smuggling). Bodies are never held whole on their way back: `pieces` yields each piece as it
-arrives, with its framing (to pass on as it came) and its payload (for the tap).
+shapes of request smuggling). Bodies are never held whole on their way back: a `BodyReader` takes each piece as
+it arrives, with its framing (to pass on as it came) and its payload (for the tap).
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import Enum
 
 MAX_HEAD = 64 * 1024  # a head (request line and headers) larger than this is refused
 MAX_HEADERS = 128
-PIECE = 256 * 1024  # the most read at once from a body
 HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer", b"trailers",
      b"upgrade", b"proxy-connection"}
@@ -26,6 +23,7 @@ FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,15}")
+_HEADER_LINES = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]++:[^\x00-\x08\x0a-\x1f\x7f]*+\r\n)*+")
 
 
 class BadMessage(ValueError):
@@ -46,20 +44,20 @@ class Framing(Enum):
 @dataclass(slots=True)
 class Head:
     """One message head: its start line's three parts and its headers (names as sent, values trimmed), with the
-    names lowercased beside them."""
+    names lowercased beside them, and each lowercased name's values."""
 
     start: tuple[bytes, bytes, bytes]
     headers: list[tuple[bytes, bytes]]
     names: list[bytes]
+    index: dict[bytes, list[bytes]]
 
     def values(self, name: bytes) -> list[bytes]:
-        return (
-            [v for (_, v), n in zip(self.headers, self.names, strict=True) if n == name] if name in self.names else []
-        )
+        return self.index.get(name) or []
 
     def tokens(self, name: bytes) -> set[bytes]:
         """The comma-separated tokens of every `name` header, lowercased (Connection, Transfer-Encoding)."""
-        return {t.strip().lower() for v in self.values(name) for t in v.split(b",") if t.strip()}
+        values = self.index.get(name)
+        return {t.strip().lower() for v in values for t in v.split(b",") if t.strip()} if values else set()
 
     def passed_on(self, drop: frozenset[bytes]) -> list[tuple[bytes, bytes]]:
         """The headers without the hop-by-hop ones, `drop`, and any the Connection header names."""
@@ -71,37 +69,33 @@ class Head:
         return b"close" not in connection and (version == b"HTTP/1.1" or b"keep-alive" in connection)
 
 
-async def read_head(reader: asyncio.StreamReader) -> Head | None:
-    """The next head on the connection; None when it closed cleanly before one began. The reader's limit
-    (MAX_HEAD) bounds it."""
-    try:
-        raw = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as exc:
-        if not exc.partial.strip():
-            return None
-        raise BadMessage("the connection closed in the middle of a head") from None
-    except asyncio.LimitOverrunError:
-        raise BadMessage("the head is larger than the proxy takes") from None
-    return parse_head(raw.lstrip(b"\r\n"))
-
-
 def parse_head(raw: bytes) -> Head:
+    """A head ending in its blank line. Its header lines are checked in one pass of a regular expression (a
+    token, a colon, a value with no control character); one that fails is found line by line, to say why."""
     lines = raw[:-4].split(b"\r\n")
     start = lines[0].split(b" ", 2)
     if len(start) == 2:  # "HTTP/1.1 200" with no reason phrase
         start.append(b"")
     if len(start) != 3 or len(lines) > MAX_HEADERS + 1:
         raise BadMessage("malformed start line")
-    headers = []
-    for line in lines[1:]:
+    if _HEADER_LINES.fullmatch(raw, len(lines[0]) + 2, len(raw) - 2) is None:
+        _refuse_header(lines[1:])
+    headers = [(name, value.strip(b" \t")) for name, _, value in (line.partition(b":") for line in lines[1:])]
+    names = [name.lower() for name, _ in headers]
+    index: dict[bytes, list[bytes]] = {}
+    for name, (_, value) in zip(names, headers, strict=True):
+        index.setdefault(name, []).append(value)
+    return Head((start[0], start[1], start[2]), headers, names, index)
+
+
+def _refuse_header(lines: list[bytes]) -> None:
+    for line in lines:
         name, colon, value = line.partition(b":")
         if not colon or not _TOKEN.fullmatch(name):
             raise BadMessage("malformed header line")
-        value = value.strip(b" \t")
-        if _BAD_VALUE.search(value):
+        if _BAD_VALUE.search(value.strip(b" \t")):
             raise BadMessage("control character in a header value")
-        headers.append((name, value))
-    return Head((start[0], start[1], start[2]), headers, [name.lower() for name, _ in headers])
+    raise BadMessage("malformed head")
 
 
 def request_framing(head: Head) -> tuple[Framing, int]:
@@ -139,83 +133,78 @@ def _lengths(head: Head) -> int | None:
     return int(found.pop())
 
 
-async def read_body(reader: asyncio.StreamReader, framing: Framing, length: int, cap: int) -> bytes:
-    """A request's whole body (it is summarised and forwarded with its length); TooLarge past `cap`."""
-    if framing is Framing.LENGTH:
-        if length > cap:
-            raise TooLarge
-        return await reader.readexactly(length)
-    if framing is Framing.NONE:
-        return b""
-    parts, size = [], 0
-    async for _wire, payload in pieces(reader, Framing.CHUNKED, 0):
-        size += len(payload)
-        if size > cap:
-            raise TooLarge
-        parts.append(payload)
-    return b"".join(parts)
+class Stage(Enum):
+    SIZE = "size"  # a chunk's size line
+    DATA = "data"
+    CRLF = "crlf"  # the line end after a chunk's data
+    TRAILER = "trailer"  # after the last chunk: trailer lines up to an empty one
 
 
-async def pieces(reader: asyncio.StreamReader, framing: Framing, length: int) -> AsyncIterator[tuple[bytes, bytes]]:
-    """The body as it arrives: (bytes as framed on the wire, payload bytes), a piece at a time."""
-    if framing is Framing.LENGTH:
-        async for data in _counted(reader, length):
-            yield data, data
-    elif framing is Framing.CLOSE:
-        while data := await reader.read(PIECE):
-            yield data, data
-    elif framing is Framing.CHUNKED:
-        async for piece in _chunks(reader):
-            yield piece
+class BodyReader:
+    """A body taken a piece at a time as it arrives, by its framing, with no copy of a piece held: `take(data)`
+    returns (the bytes of the body as framed on the wire, its payload, the bytes past its end). `done` once the
+    body has ended; a CLOSE body ends when the sender closes. Chunked framing is checked as strictly as a head."""
 
+    def __init__(self, framing: Framing, length: int = 0):
+        self.framing = framing
+        self.remaining = length  # LENGTH: bytes left of the body; CHUNKED: of the current chunk's data
+        self.done = framing is Framing.NONE or (framing is Framing.LENGTH and not length)
+        self.stage = Stage.SIZE
+        self.pending = b""  # CHUNKED: a line (or a chunk's CRLF) not yet whole
+        self.trailers = 0
 
-async def _chunks(reader: asyncio.StreamReader) -> AsyncIterator[tuple[bytes, bytes]]:
-    while True:
-        line = await _line(reader)
-        size_text = line.split(b";", 1)[0].strip()
-        if not _HEX.fullmatch(size_text):
-            raise BadMessage("malformed chunk size")
-        size = int(size_text, 16)
-        if size == 0:
-            trailer = line
-            while (more := await _line(reader)) != b"\r\n":
-                trailer += more
-            yield trailer + b"\r\n", b""
+    def take(self, data: bytes) -> tuple[bytes, bytes, bytes]:
+        if self.done:
+            return b"", b"", data
+        if self.framing is Framing.LENGTH:
+            piece = data[: self.remaining] if len(data) > self.remaining else data
+            self.remaining -= len(piece)
+            self.done = not self.remaining
+            return piece, piece, data[len(piece) :]
+        if self.framing is Framing.CHUNKED:
+            return self._chunked(self.pending + data if self.pending else data)
+        return data, data, b""
+
+    def _chunked(self, data: bytes) -> tuple[bytes, bytes, bytes]:
+        payload: list[bytes] = []
+        position = 0
+        while position < len(data) and not self.done:
+            if self.stage is Stage.DATA:
+                piece = data[position : position + self.remaining]
+                payload.append(piece)
+                position += len(piece)
+                self.remaining -= len(piece)
+                self.stage = Stage.DATA if self.remaining else Stage.CRLF
+            elif self.stage is Stage.CRLF:
+                if len(data) - position < 2:
+                    break
+                if data[position : position + 2] != b"\r\n":
+                    raise BadMessage("a chunk does not end with CRLF")
+                position += 2
+                self.stage = Stage.SIZE
+            else:
+                end = data.find(b"\r\n", position)
+                if end < 0:
+                    break
+                self._line(data[position:end])
+                position = end + 2
+        if len(data) - position > MAX_HEAD and not self.done:
+            raise BadMessage("a chunk line is too long")
+        self.pending = b"" if self.done else data[position:]
+        return data[:position], b"".join(payload), data[position:] if self.done else b""
+
+    def _line(self, line: bytes) -> None:
+        if self.stage is Stage.TRAILER:
+            self.trailers += len(line) + 2
+            if self.trailers > MAX_HEAD:
+                raise BadMessage("the trailers are larger than the proxy takes")
+            self.done = not line
             return
-        first = await reader.read(min(size, PIECE))
-        if not first:
-            raise asyncio.IncompleteReadError(b"", size)
-        if len(first) == size:  # the usual case: a whole chunk, passed on in one write
-            yield line + first + await _crlf(reader), first
-            continue
-        yield line + first, first
-        async for data in _counted(reader, size - len(first)):
-            yield data, data
-        yield await _crlf(reader), b""
-
-
-async def _counted(reader: asyncio.StreamReader, remaining: int) -> AsyncIterator[bytes]:
-    """`remaining` bytes, a piece at a time as they arrive."""
-    while remaining:
-        data = await reader.read(min(remaining, PIECE))
-        if not data:
-            raise asyncio.IncompleteReadError(b"", remaining)
-        remaining -= len(data)
-        yield data
-
-
-async def _line(reader: asyncio.StreamReader) -> bytes:
-    try:
-        return await reader.readuntil(b"\r\n")
-    except asyncio.LimitOverrunError:
-        raise BadMessage("a chunk line is too long") from None
-
-
-async def _crlf(reader: asyncio.StreamReader) -> bytes:
-    end = await reader.readexactly(2)
-    if end != b"\r\n":
-        raise BadMessage("a chunk does not end with CRLF")
-    return end
+        size_text = line.split(b";", 1)[0].strip()
+        if not _HEX.fullmatch(size_text) or len(line) > MAX_HEAD:
+            raise BadMessage("malformed chunk size")
+        self.remaining = int(size_text, 16)
+        self.stage = Stage.DATA if self.remaining else Stage.TRAILER
 
 
 def serialise(start: tuple[bytes, bytes, bytes], headers: list[tuple[bytes, bytes]]) -> bytes:

@@ -2,11 +2,12 @@
 
 The forwarding loop hands over what it saw (the request's body, a copy of the answer's bytes) once the answer has
 gone. Diagnosing (summarising the request, decoding the tap, the classifier) is CPU work, so it runs on the
-forwarding loop itself, in small steps between the loop's I/O: in a thread of its own it would hold the GIL the
-loop needs after every send and receive, and cost the answers far more than its own time. Recording (the log
-file, the terminal) may block, so it runs in a thread: a slow terminal never stalls an answer. What waits is
-bounded: at most PENDING exchanges and PENDING_BYTES bytes wait for diagnosis (past either, an exchange is
-recorded undiagnosed and says so), BATCHES of records for recording.
+forwarding loop itself, in turns between the loop's I/O: in a thread of its own it would hold the GIL the loop
+needs after every send and receive, and cost the answers far more than its own time. An answer with no error
+takes the short way (watch.read_success): the image's size and finish reason, checked against the request.
+Recording (the log file, the terminal) may block, so it runs in a thread: a slow terminal never stalls an answer.
+What waits is bounded: at most PENDING exchanges and PENDING_BYTES bytes wait for diagnosis (past either, an exchange is
+recorded undiagnosed and says so, and the report counts them), BATCHES of records for recording.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from gemini_doctor.redact import redact
 
 PENDING = 256
 PENDING_BYTES = 64 * 1024 * 1024
-CATCH_UP_FROM = 64  # up to this many waiting, one exchange per turn of the loop, in steps (answers go first)
-CATCH_UP = 16  # past it, one more per turn, whole, for every CATCH_UP more waiting (diagnosis keeps pace)
+TURN_S = 0.002  # the CPU one turn of diagnosis takes before the loop's I/O goes on (an error's is longer)...
+CATCH_UP_FROM = 64  # ...unless more than this many wait: then down to it in one turn, so diagnosis keeps pace
 BATCHES = 64  # batches of records waiting for the recording thread
 FLUSH_S = 0.02
+CLEAN_TARGETS = 1024
 BUSY = "not diagnosed: more exchanges were waiting than the proxy keeps"
 
 
@@ -54,19 +56,35 @@ class Pending:
     def describe(self) -> str:
         """The exchange's request fields filled in, redacted; returns the path (unquoted, without the query)."""
         exchange, path = self.exchange, unquote(self.target.partition("?")[0])
-        exchange.path = redact(self.target)
+        exchange.path = _redacted(self.target)
         exchange.request = summarise_request(self.body)
         exchange.model = model_of(path, exchange.request)
         exchange.request_digest = digest(exchange.method, path, self.body)
         return path
 
 
+_CLEAN: dict[str, None] = {}  # request targets seen to hold nothing to redact (never one with a key), oldest first
+
+
+def _redacted(target: str) -> str:
+    """The target redacted; one already seen to hold nothing to redact is not scanned again (an app calls the
+    same few paths over and over). At most CLEAN_TARGETS are remembered."""
+    if target in _CLEAN:
+        return target
+    path = redact(target)
+    if path == target and len(target) <= 2048:
+        if len(_CLEAN) >= CLEAN_TARGETS:
+            del _CLEAN[next(iter(_CLEAN))]
+        _CLEAN[target] = None
+    return path
+
+
 class Diagnoser:
     """Diagnoses finished exchanges in order, on the forwarding loop, then hands them to the recorder."""
 
-    def __init__(self, watcher: Watcher, on_exchange: Callable[[Exchange], None]):
+    def __init__(self, watcher: Watcher, on_batch: Callable[[list[Exchange]], None]):
         self.watcher = watcher
-        self.recorder = Recorder(on_exchange)
+        self.recorder = Recorder(on_batch)
         self.waiting: deque[Pending] = deque()
         self.waiting_bytes = 0
         self.wake: asyncio.Event | None = None
@@ -96,43 +114,37 @@ class Diagnoser:
         await asyncio.get_running_loop().run_in_executor(None, self.recorder.drain, deadline - time.monotonic())
 
     async def _run(self, wake: asyncio.Event) -> None:
-        """One item per turn of the loop, in small steps, so that a burst of answers is forwarded first and
-        diagnosed while the proxy waits for the upstream; more per turn, whole, when they pile up under sustained
-        load (so that diagnosis keeps pace with the answers instead of being starved by them)."""
+        """Waiting exchanges diagnosed in turns of at most TURN_S of CPU, the loop's I/O between turns: a burst of
+        answers is forwarded first and diagnosed while the proxy waits for the upstream, and under sustained load
+        each turn takes a batch (one task step for many), and all but CATCH_UP_FROM of those waiting: diagnosis
+        keeps pace with the answers, and none is dropped while the proxy can keep up at all."""
+        clock = time.perf_counter
         while True:
             await wake.wait()
             wake.clear()
             while self.waiting:
-                behind = max(0, len(self.waiting) - CATCH_UP_FROM)
-                for _ in range(1 + behind // CATCH_UP):
-                    if not self.waiting:
-                        break
+                until = clock() + TURN_S
+                while self.waiting and (clock() < until or len(self.waiting) > CATCH_UP_FROM):
                     item = self.waiting.popleft()
                     self.waiting_bytes -= item.size
                     try:
-                        await self._diagnose(item, pause=not behind)
+                        self._diagnose(item)
                     except Exception as exc:  # a record must never take the proxy down
                         item.exchange.note = f"not diagnosed: {type(exc).__name__}"
                     self.recorder.put(item.exchange)
                 await asyncio.sleep(0)
 
-    async def _diagnose(self, item: Pending, pause: bool) -> None:
-        """In steps; with `pause`, the loop's I/O goes between them, so no step holds the loop for long."""
+    def _diagnose(self, item: Pending) -> None:
+        """One exchange diagnosed: an answer with no error takes the short way (watch.read_success)."""
         exchange = item.exchange
         item.describe()
         self.watcher.started(exchange)
         if not item.answered:
             return
         self.watcher.answered(exchange)
-        if pause:
-            await asyncio.sleep(0)
         text = item.tap.text()
         exchange.error_text = error_excerpt(exchange.status or 0, text)
-        if pause:
-            await asyncio.sleep(0)
         evidence = self.watcher.read(exchange, text, item.base + exchange.path)
-        if pause:
-            await asyncio.sleep(0)
         exchange.diagnosis = [d.to_dict() for d in self.watcher.judge(exchange, evidence)]
 
 
@@ -141,8 +153,8 @@ class Recorder:
     handed over in batches, every FLUSH_S at most: a thread woken for every exchange would take the GIL from the
     forwarding loop as often."""
 
-    def __init__(self, on_exchange: Callable[[Exchange], None]):
-        self.on_exchange = on_exchange
+    def __init__(self, on_batch: Callable[[list[Exchange]], None]):
+        self.on_batch = on_batch
         self.queue: queue.Queue[list[Exchange]] = queue.Queue(maxsize=BATCHES)
         self.batch: list[Exchange] = []
         self.scheduled = False
@@ -179,9 +191,8 @@ class Recorder:
                 self.queue.task_done()
 
     def _record(self, batch: list[Exchange]) -> None:
-        for exchange in batch:
-            with contextlib.suppress(Exception):  # a record must never take the proxy down
-                self.on_exchange(exchange)
+        with contextlib.suppress(Exception):  # a record must never take the proxy down
+            self.on_batch(batch)
 
 
 def log_line(exchange: Exchange) -> str:

@@ -17,8 +17,7 @@ from typing import IO, Any
 
 from gemini_doctor.proxy.exchange import Exchange
 from gemini_doctor.proxy.forward import Forwarder
-from gemini_doctor.proxy.http1 import MAX_HEAD
-from gemini_doctor.proxy.record import log_line
+from gemini_doctor.proxy.record import BUSY, log_line
 from gemini_doctor.proxy.watch import Watcher
 from gemini_doctor.report import SCHEMA, tool_info
 from gemini_doctor.serving import BACKLOG, SocketServer
@@ -27,12 +26,13 @@ MAX_KEPT = 1000
 
 
 class Session:
-    """Exchanges as they finish: counted, kept (the last MAX_KEPT), logged, and shown."""
+    """Exchanges as they finish: counted, kept (the last MAX_KEPT), logged, and shown (`show` takes a batch)."""
 
-    def __init__(self, upstream: str, log: IO[str] | None = None, show: Callable[[Exchange], None] | None = None):
+    def __init__(self, upstream: str, log: IO[str] | None = None, show: Callable[[list[Exchange]], None] | None = None):
         self.upstream = upstream
         self.recent: deque[Exchange] = deque(maxlen=MAX_KEPT)
         self.total = 0
+        self.undiagnosed = 0  # recorded without a diagnosis: more exchanges were waiting than the proxy keeps
         self.statuses: Counter[int] = Counter()
         self.causes: Counter[str] = Counter()
         self.found: dict[str, dict[str, Any]] = {}
@@ -41,19 +41,26 @@ class Session:
         self.lock = threading.Lock()
 
     def add(self, exchange: Exchange) -> None:
+        self.record([exchange])
+
+    def record(self, batch: list[Exchange]) -> None:
+        """A batch of exchanges, in order: counted, kept, then logged and shown with one write each."""
         with self.lock:
-            self.total += 1
-            self.recent.append(exchange)
-            self.statuses[exchange.status or 0] += 1
-            for item in exchange.diagnosis:
-                if item.get("severity") == "error":
-                    self.causes[item["slug"]] += 1
-                    self.found.setdefault(item["slug"], item)
+            for exchange in batch:
+                self.total += 1
+                self.recent.append(exchange)
+                self.statuses[exchange.status or 0] += 1
+                self.undiagnosed += exchange.note == BUSY
+                for item in exchange.diagnosis:
+                    if item.get("severity") == "error":
+                        self.causes[item["slug"]] += 1
+                        self.found.setdefault(item["slug"], item)
             if self.log is not None:
-                self.log.write(log_line(exchange) + "\n")
-                self.log.flush()
+                with contextlib.suppress(OSError, ValueError):  # a full disk loses lines, never the view
+                    self.log.write("".join(log_line(exchange) + "\n" for exchange in batch))
+                    self.log.flush()
         if self.show is not None:
-            self.show(exchange)
+            self.show(batch)
 
     def document(self, watcher: Watcher) -> dict[str, Any]:
         """The report at the end, in the shape every renderer takes."""
@@ -64,6 +71,9 @@ class Session:
                 entry["occurrences"] = self.causes[slug]
             diagnoses.append(entry)
         statuses = ", ".join(f"{count}× {status or 'no answer'}" for status, count in sorted(self.statuses.items()))
+        notes = [f"the app resent {watcher.retries} request(s) after an error"] if watcher.retries else []
+        if self.undiagnosed:
+            notes.append(f"{self.undiagnosed} exchange(s) recorded undiagnosed: more were waiting than the proxy keeps")
         return {
             "schema": SCHEMA,
             "command": "proxy",
@@ -72,10 +82,15 @@ class Session:
                 "source": f"proxy to {self.upstream}",
                 "kind": f"{self.total} exchanges",
                 "status": statuses or None,
-                "notes": [f"the app resent {watcher.retries} request(s) after an error"] if watcher.retries else [],
+                "notes": notes,
             },
             "exchanges": [e.to_dict() for e in list(self.recent)[-50:]],
-            "totals": {"exchanges": self.total, "retries": watcher.retries, "by_status": dict(self.statuses)},
+            "totals": {
+                "exchanges": self.total,
+                "retries": watcher.retries,
+                "undiagnosed": self.undiagnosed,
+                "by_status": dict(self.statuses),
+            },
             "diagnosis": diagnoses,
             "exit_code": 1 if diagnoses else 0,
         }
@@ -96,7 +111,7 @@ class ProxyServer(SocketServer):
         timeout: float = 300.0,
     ):
         super().__init__(host, port)
-        self.server = Runner(Forwarder(upstream, watcher, session.add, timeout))  # type: ignore[assignment]
+        self.server = Runner(Forwarder(upstream, watcher, session.record, timeout))  # type: ignore[assignment]
 
 
 class Runner:
@@ -133,7 +148,7 @@ class Runner:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self._loop.add_signal_handler(signum, self._stop.set)
-        server = await asyncio.start_server(self.forwarder.serve, sock=sock, limit=MAX_HEAD, backlog=BACKLOG)
+        server = await self._loop.create_server(self.forwarder.protocol, sock=sock, backlog=BACKLOG)
         self.started = True
         if self._exit:
             self._stop.set()

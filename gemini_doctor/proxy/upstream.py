@@ -3,7 +3,8 @@
 Plain TCP for an http upstream, TLS (verified as httpx verifies it: certifi, or SSL_CERT_FILE / SSL_CERT_DIR)
 for an https one. The proxy the environment names for the upstream (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, minus
 NO_PROXY, as httpx reads them) is used: a CONNECT tunnel for https, absolute-form requests for http. Connecting
-is bounded by the connect timeout; at most MAX_CONNECTIONS are open at once, MAX_IDLE kept for reuse.
+is bounded by the connect timeout; at most MAX_CONNECTIONS are open at once, MAX_IDLE kept for reuse (for at most
+MAX_IDLE_S). Each connection is an asyncio Protocol whose bytes go straight to the exchange using it.
 """
 
 from __future__ import annotations
@@ -12,32 +13,84 @@ import asyncio
 import base64
 import contextlib
 import ssl
+import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Protocol, cast
 from urllib import request as urllib_request
 from urllib.parse import unquote, urlsplit
 
-from gemini_doctor.proxy.http1 import MAX_HEAD, Head, read_head
+from gemini_doctor.proxy.http1 import MAX_HEAD, BadMessage, Head, parse_head
 from gemini_doctor.redact import redact
 
 MAX_CONNECTIONS = 200
 MAX_IDLE = 100
+MAX_IDLE_S = 4.0  # a kept-alive connection idle longer is not reused: below uvicorn's 5 s, the shortest common
+# keep-alive, so that a request is never sent on a connection the upstream is closing at that moment
 
 
 class UnsupportedProxy(ValueError):
     """The environment names a proxy this proxy cannot speak through (SOCKS, or TLS to the proxy itself)."""
 
 
-@dataclass(slots=True)
-class Connection:
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
+class Sink(Protocol):
+    """What a connection's bytes go to: the exchange using it (forward.Relay), or the CONNECT tunnel's answer."""
+
+    def upstream_data(self, data: bytes) -> None: ...
+
+    def upstream_closed(self, exc: BaseException | None) -> None: ...
+
+
+class Connection(asyncio.Protocol):
+    """One connection to the upstream; its bytes go to `sink`, straight from the loop (no reader, no task)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.sink: Sink | None = None
+        self.closed = False
+        self.idle_since = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are no subclass of it
+
+    def data_received(self, data: bytes) -> None:
+        if self.sink is not None:
+            self.sink.upstream_data(data)
+        else:  # bytes while idle: the connection is out of step, never reused
+            self.close()
+
+    def eof_received(self) -> bool:
+        self._closed(None)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed(exc)
+
+    def _closed(self, exc: BaseException | None) -> None:
+        if not self.closed:
+            self.closed = True
+            if self.sink is not None:
+                self.sink.upstream_closed(exc)
+
+    def write(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(data)
+
+    def pause_reading(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
 
     def usable(self) -> bool:
-        return not self.writer.is_closing() and not self.reader.at_eof()
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
 
     def close(self) -> None:
-        self.writer.close()
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
 
 
 class Origin:
@@ -55,7 +108,8 @@ class Origin:
         self.proxy = environment_proxy(parts.scheme, self.host)
         self.tls = _tls_context() if self.https else None
         self.idle: deque[Connection] = deque()
-        self.slots = asyncio.BoundedSemaphore(MAX_CONNECTIONS)
+        self.in_use = 0  # connections taken, at most MAX_CONNECTIONS
+        self.waiters: deque[asyncio.Future[None]] = deque()
 
     def target(self, path: bytes) -> bytes:
         """The request target upstream: the path under the upstream's own, absolute through an http proxy."""
@@ -69,48 +123,89 @@ class Origin:
             return []
         return [(b"Proxy-Authorization", self.proxy.credentials)]
 
+    def take_idle(self) -> Connection | None:
+        """A kept-alive connection at once, if one is free and a slot too (none is waited for); release() it."""
+        if self.in_use >= MAX_CONNECTIONS or self.waiters:
+            return None
+        connection = self._reuse()
+        if connection is not None:
+            self.in_use += 1
+        return connection
+
     async def acquire(self) -> Connection:
         """A kept-alive connection, or a new one within the connect timeout; release() it after."""
-        if self.slots.locked():  # all MAX_CONNECTIONS busy: wait for one, within the timeout
-            async with asyncio.timeout(self.timeout):
-                await self.slots.acquire()
+        if self.in_use >= MAX_CONNECTIONS or self.waiters:  # all busy: wait for a slot, within the timeout
+            await self._slot()
         else:
-            await self.slots.acquire()  # at once
-        while self.idle:
-            connection = self.idle.pop()
-            if connection.usable():
-                return connection
-            connection.close()
+            self.in_use += 1
+        connection = self._reuse()
+        if connection is not None:
+            return connection
         try:
             async with asyncio.timeout(self.connect_timeout):
                 return await self._connect()
         except BaseException:
-            self.slots.release()
+            self._free()
             raise
 
+    async def _slot(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            async with asyncio.timeout(self.timeout):
+                await waiter  # a released slot is handed over still counted
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._free()
+            else:
+                self.waiters.remove(waiter)
+            raise
+
+    def _reuse(self) -> Connection | None:
+        since = time.monotonic() - MAX_IDLE_S
+        while self.idle:
+            connection = self.idle.pop()
+            if connection.usable() and connection.idle_since > since:
+                return connection
+            connection.close()
+        return None
+
     def release(self, connection: Connection, reusable: bool) -> None:
-        self.slots.release()
+        connection.sink = None
+        self._free()
         if reusable and connection.usable() and len(self.idle) < MAX_IDLE:
+            connection.idle_since = time.monotonic()
             self.idle.append(connection)
         else:
             connection.close()
+
+    def _free(self) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot passes to it, still counted
+                return
+        self.in_use -= 1
 
     def close(self) -> None:
         while self.idle:
             self.idle.pop().close()
 
     async def _connect(self) -> Connection:
+        loop = asyncio.get_running_loop()
         if self.proxy is None:
-            reader, writer = await asyncio.open_connection(
-                self.host, self.port, ssl=self.tls, server_hostname=self.host if self.tls else None, limit=MAX_HEAD
+            hostname = self.host if self.tls else None
+            _, connection = await loop.create_connection(
+                Connection, self.host, self.port, ssl=self.tls, server_hostname=hostname
             )
-            return Connection(reader, writer)
-        reader, writer = await asyncio.open_connection(self.proxy.host, self.proxy.port, limit=MAX_HEAD)
-        connection = Connection(reader, writer)
+            return connection
+        _, connection = await loop.create_connection(Connection, self.proxy.host, self.proxy.port)
         if self.tls is not None:
             try:
                 await self._tunnel(connection)
-                await writer.start_tls(self.tls, server_hostname=self.host)
+                assert connection.transport is not None
+                tls = await loop.start_tls(connection.transport, connection, self.tls, server_hostname=self.host)
+                connection.transport = cast(asyncio.Transport, tls)
             except BaseException:
                 connection.close()
                 raise
@@ -121,11 +216,43 @@ class Origin:
         lines = [b"CONNECT " + authority + b" HTTP/1.1", b"Host: " + authority]
         if self.proxy is not None and self.proxy.credentials is not None:
             lines.append(b"Proxy-Authorization: " + self.proxy.credentials)
-        connection.writer.write(b"\r\n".join(lines) + b"\r\n\r\n")
-        head: Head | None = await read_head(connection.reader)
-        if head is None or not head.start[1].startswith(b"2"):
-            status = head.start[1].decode("latin-1") if head else "no answer"
+        answer = HeadWaiter()
+        connection.sink = answer
+        connection.write(b"\r\n".join(lines) + b"\r\n\r\n")
+        try:
+            head = await answer.future
+        except asyncio.IncompleteReadError:
+            raise ConnectionError(f"the proxy {self.proxy} refused the tunnel (no answer)") from None
+        finally:
+            connection.sink = None
+        if not head.start[1].startswith(b"2"):
+            status = head.start[1].decode("latin-1")
             raise ConnectionError(f"the proxy {self.proxy} refused the tunnel ({status})")
+
+
+class HeadWaiter:
+    """A sink that waits for one head (the CONNECT answer); a proxy sends nothing after it until TLS begins."""
+
+    def __init__(self) -> None:
+        self.future: asyncio.Future[Head] = asyncio.get_running_loop().create_future()
+        self.buffer = b""
+
+    def upstream_data(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if self.future.done():
+            return
+        if end >= 0:
+            try:
+                self.future.set_result(parse_head(self.buffer[: end + 4].lstrip(b"\r\n")))
+            except BadMessage as exc:
+                self.future.set_exception(exc)
+        elif len(self.buffer) > MAX_HEAD:
+            self.future.set_exception(BadMessage("the head is larger than the proxy takes"))
+
+    def upstream_closed(self, exc: BaseException | None) -> None:
+        if not self.future.done():
+            self.future.set_exception(asyncio.IncompleteReadError(b"", None))
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,13 +34,14 @@ class View:
         if self._live is not None:
             self._live.__exit__(None, None, None)
 
-    def show(self, exchange: Exchange) -> None:
+    def show(self, batch: list[Exchange]) -> None:
+        """A batch of exchanges: the table updated once, or their lines written with one write."""
         with self.lock:
-            self.rows.append(exchange)
+            self.rows.extend(batch)
             if self._live is not None:
                 self._live.update(self._table())
             else:
-                self.stream.write(neutralise(redact(line(exchange))) + "\n")
+                self.stream.write("".join(neutralise(redact(line(exchange))) + "\n" for exchange in batch))
                 self.stream.flush()
 
     def _table(self) -> Any:

@@ -11,6 +11,7 @@ traffic holds.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,9 @@ from gemini_doctor.diagnosis import Context, Diagnosis, rank
 from gemini_doctor.diagnosis.evidence import Evidence, read_http_answer
 from gemini_doctor.diagnosis.judges import response
 from gemini_doctor.diagnosis.rules import diagnose
+from gemini_doctor.diagnosis.shapes import read_document, unwrap
 from gemini_doctor.proxy.exchange import Exchange
+from gemini_doctor.redact import redact
 
 WINDOW_S = 60.0
 FEW_IMAGES = 1  # at most this many images in the window before a 429: not a per-minute limit
@@ -97,7 +100,8 @@ class Watcher:
 
     def read(self, exchange: Exchange, text: str, url: str) -> Evidence:
         """The answer read (the first half of `finished`, which the proxy runs as a step of its own)."""
-        evidence = read_http_answer(exchange.status or 0, text, url)
+        status = exchange.status or 0
+        evidence = read_success(status, text, url) or read_http_answer(status, text, url)
         exchange.finish_reasons = list(evidence.finish_reasons)
         exchange.images = [f"{i.info.format} {i.info.width}x{i.info.height}" for i in evidence.final_images]
         return evidence
@@ -156,6 +160,32 @@ class Watcher:
         line = f"only {images} image(s) from this model in the last 60 s: not a per-minute limit"
         kept = [d for d in found if d.error.slug != "ipm-exceeded"]
         return [replace(d, evidence=(*d.evidence, line)) for d in kept]
+
+
+def read_success(status: int, text: str, url: str) -> Evidence | None:
+    """A 2xx JSON answer read as `read_http_answer` reads it (the same `read_document`), less its pass of `redact`
+    over the whole text, the most of its cost: what a diagnosis quotes of such an answer is redacted here before
+    it can be cut (the finish message), the rest at the doors. None when it must be read the full way: an error,
+    a body that is not strict JSON (an SSE stream, HTML, text), or an answer with no image, whose words the
+    diagnosis of why quotes, cut."""
+    stripped = text.strip() if 200 <= status < 300 else ""
+    if stripped[:1] not in ("{", "["):
+        return None
+    try:
+        document = json.loads(stripped)
+    except (ValueError, RecursionError):
+        return None
+    evidence = Evidence(kind="json")
+    read_document(evidence, document)
+    evidence = unwrap(evidence)
+    if evidence.is_response and not evidence.final_images:
+        return None
+    if evidence.http_status is None:
+        evidence.http_status = status
+    evidence.url = url
+    if evidence.finish_message:
+        evidence.finish_message = redact(evidence.finish_message)
+    return evidence
 
 
 def _asks_for_image(exchange: Exchange) -> bool:
