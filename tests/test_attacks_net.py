@@ -32,9 +32,14 @@ MAX_RSS_MB = 600  # 1 GiB answers, capped at 32 MiB: the 7.4 GB of issue 9 is fa
 GIB = 1 << 30
 
 
+HANG_S = 120  # how long a hostile server holds a connection: far above any bound() below
+
+
 def bound(timeout: float = TIMEOUT) -> float:
-    """How long a run bounded by `timeout` may take on a loaded machine: start-up included, generously."""
-    return timeout * 3 + 15
+    """How long a run bounded by `timeout` may take on a loaded machine: start-up included, generously (a doctor
+    starting on 2 cores shared with a dozen busy processes took 22 s to end a 2 s run), and still far below HANG_S:
+    a run that waits for the hostile server fails."""
+    return timeout * 3 + 40
 
 
 # ------------------------------------------------------------------------------------------------ running it
@@ -169,11 +174,11 @@ def gibibyte(conn: socket.socket) -> None:
 
 
 def drip(head: bytes, conn: socket.socket) -> None:
-    """`head`, then one more byte every quarter second for a minute: each read ends well within any socket
-    timeout, so only a deadline over the whole call ends it."""
+    """`head`, then one more byte every quarter second for HANG_S: each read ends well within any socket timeout,
+    so only a deadline over the whole call ends it."""
     read_request(conn)
     conn.sendall(head)
-    for _ in range(240):
+    for _ in range(HANG_S * 4):
         conn.sendall(b"a")
         time.sleep(0.25)
 
@@ -186,7 +191,7 @@ body_drip = functools.partial(
 
 def hang(conn: socket.socket) -> None:
     read_request(conn)
-    time.sleep(60)
+    time.sleep(HANG_S)
 
 
 class Counting:
@@ -217,19 +222,20 @@ def test_a_server_answering_header_names_and_runs_of_spaces_cannot_stall_the_che
     with raw_server(answer) as port:
         run = gemini_check(port, "--only", "endpoint", "--only", "model", run_main=run_main)
     assert run.check("endpoint")["status"] == "fail"
-    assert run.elapsed < bound(), run.elapsed
+    assert run.elapsed < TIMEOUT * 3 + 15, run.elapsed  # in this process: no start-up in it, the old tighter bound
 
 
 # ------------------------------------------------------------------------------------------------ 3. decoded bodies
 
 
 def test_a_gzip_of_gzip_bomb_is_capped_as_it_is_decoded_on_the_gemini_path():
+    gzip_bomb()  # built before the doctor starts (seconds on a loaded machine): the server's time is not the doctor's
     with raw_server(bomb) as port:
-        run = gemini_check(port, "--only", "endpoint", "--only", "model", timeout=5)
+        run = gemini_check(port, "--only", "endpoint", "--only", "model", timeout=10)  # see the Google Cloud case
     assert run.check("endpoint")["status"] == "fail"
     assert "larger than 32 MiB" in " ".join(run.check("endpoint")["evidence"])
     assert run.rss_mb < MAX_RSS_MB, run.rss_mb
-    assert run.elapsed < bound(5), run.elapsed
+    assert run.elapsed < bound(10), run.elapsed
 
 
 @pytest.mark.parametrize(
@@ -301,6 +307,7 @@ def test_a_slow_google_cloud_server_cannot_keep_the_run_past_its_timeout(handler
 def test_a_huge_google_cloud_answer_is_capped(handler):
     # 32 MiB to read or inflate before the cap is met: on a loaded machine that outlasted a 2 s timeout (the summary
     # then said "timed out", true but not what is tested here), so these get the default 10 s
+    gzip_bomb()  # built before the doctor starts (seconds on a loaded machine): the server's time is not the doctor's
     with raw_server(handler) as port:
         run = gcp_check(port, timeout=10)
     assert run.rss_mb < MAX_RSS_MB, run.rss_mb
@@ -582,7 +589,7 @@ def test_an_endpoint_whose_shape_probe_times_out_does_not_pass():
         if request.startswith(b"GET"):
             reply(conn, "200 OK", MODELS_BODY)
         else:
-            time.sleep(30)
+            time.sleep(HANG_S)
 
     with raw_server(lists_then_hangs) as port:
         run = gemini_check(port, "--only", "endpoint")
