@@ -8,14 +8,16 @@ passes it to `run_installed`); subprocesses inherit the cleaned environment.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import queue
 import shutil
+import ssl
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -123,6 +125,55 @@ def run_cli():
         return result.exit_code, result.stdout, result.stderr
 
     return run
+
+
+@pytest.fixture
+def run_main(capfd: pytest.CaptureFixture[str]):
+    """The entry point's own `main()` in this process, as the installed script runs it (its one-line errors, its exit
+    codes), without an interpreter to start: `run_main(*args, env=..., cwd=..., input=...)` -> (exit code, stdout,
+    stderr). What reaches the file descriptors 1 and 2 directly (not through sys.stdout/sys.stderr) is added to
+    stdout and stderr, so nothing the process would print is missed. `env` and `cwd` hold for that run only."""
+    from gemini_doctor.cli import main
+
+    def run(
+        *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, input: bytes | None = None
+    ) -> tuple[int, str, str]:
+        capfd.readouterr()  # what came before this run is not its output
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            if cwd is not None:
+                patch.chdir(cwd)
+            patch.setattr(sys, "argv", ["gemini-doctor", *args])
+            with CliRunner().isolation(input=input) as (stdout, stderr, _mixed):
+                code = _exit_code(main)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                out, err = stdout.getvalue().decode(), stderr.getvalue().decode()
+        stray = capfd.readouterr()
+        return code, out + stray.out, err + stray.err
+
+    return run
+
+
+def _exit_code(main: Callable[[], None]) -> int:
+    """What the interpreter would exit with after `main()` (which ends in sys.exit)."""
+    try:
+        main()
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            return done.code or 0
+        sys.stderr.write(f"{done.code}\n")
+        return 1
+    return 0
+
+
+@functools.cache
+def loopback_tls() -> ssl.SSLContext:
+    """One TLS context for the tests' own clients of a loopback http:// server (the emulator): it is never used on
+    plain HTTP, but httpx and google-genai build one per client unless given one, reading the CA bundle each time
+    (about 50 ms of CPU per client on this machine, a few hundred clients in the suite)."""
+    return ssl.create_default_context()
 
 
 def doctor_command() -> list[str]:

@@ -3,6 +3,9 @@
 - A cloned repository's config file cannot send the user's key, or a local credentials file, anywhere.
 - `-o` never replaces a device, a named pipe or a symlink with a regular file, and never blocks on a pipe.
 - The emulator caps what it reads, answers every hostile body in Google's error shape and never logs a traceback.
+
+What could hang (a named pipe, /dev/zero, a credentials path that is no file) runs the installed script as a
+subprocess with a timeout; the rest runs the entry point's main() in the test's process (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -112,26 +115,26 @@ def assert_refused(result: tuple[int, str, str], attacker: Attacker, *words: str
 
 @pytest.mark.parametrize("config", ["pyproject.toml", "gemini-doctor.toml"])
 @pytest.mark.parametrize("setting", ["base_url", "gcp_endpoint"])
-def test_a_cloned_repositorys_config_cannot_send_the_key_to_its_host(tmp_path, attacker, config, setting):
+def test_a_cloned_repositorys_config_cannot_send_the_key_to_its_host(run_main, tmp_path, attacker, config, setting):
     line = f'{setting} = "{attacker.url}"\n'
     (tmp_path / config).write_text("[tool.gemini-doctor]\n" + line if config == "pyproject.toml" else line)
-    env = clean_env(GEMINI_API_KEY=fake_key())
+    env = {"GEMINI_API_KEY": fake_key()}
     if setting == "gcp_endpoint":  # the Gemini API on loopback too: even a regression reaches nothing outside
         env.update(GOOGLE_CLOUD_PROJECT="my-project", GOOGLE_GEMINI_BASE_URL=attacker.url)
-    result = doctor("check", "--generate", cwd=tmp_path, env=env)
+    result = run_main("check", "--generate", cwd=tmp_path, env=env)
     flag = "--base-url" if setting == "base_url" else "--gcp-endpoint"
     assert_refused(result, attacker, config, setting, "not a Google host", flag)
 
 
-def test_the_same_host_from_a_flag_or_the_environment_is_used(tmp_path, attacker):
+def test_the_same_host_from_a_flag_or_the_environment_is_used(run_main, tmp_path, attacker):
     """The control: the attacker server does see requests (and the key) when the user names it himself."""
     (tmp_path / "pyproject.toml").write_text('[tool.gemini-doctor]\nbase_url = "http://127.0.0.1:1"\n')
-    env = clean_env(GEMINI_API_KEY=fake_key())
-    code, _out, err = doctor("check", "--only", "model", "--base-url", attacker.url, cwd=tmp_path, env=env)
+    env = {"GEMINI_API_KEY": fake_key()}
+    code, _out, err = run_main("check", "--only", "model", "--base-url", attacker.url, cwd=tmp_path, env=env)
     assert code in (0, 1) and "Traceback" not in err, err
     assert attacker.received and attacker.received[0]["headers"].get("x-goog-api-key") == fake_key()
     attacker.received.clear()
-    code, _out, err = doctor(
+    code, _out, err = run_main(
         "check", "--only", "model", cwd=tmp_path, env={**env, "GOOGLE_GEMINI_BASE_URL": attacker.url}
     )
     assert code in (0, 1) and attacker.received, err
@@ -146,7 +149,7 @@ def adc_file(path: Path) -> Path:
 
 
 @pytest.mark.parametrize("where", ["absolute", "dot-dot", "symlink-out", "inside-but-credentials"])
-def test_a_config_request_cannot_post_a_local_credentials_file(tmp_path, attacker, where):
+def test_a_config_request_cannot_post_a_local_credentials_file(run_main, tmp_path, attacker, where):
     repo, home = tmp_path / "repo", tmp_path / "home"
     repo.mkdir()
     home.mkdir()
@@ -160,28 +163,29 @@ def test_a_config_request_cannot_post_a_local_credentials_file(tmp_path, attacke
     (repo / "body.json").symlink_to(adc)
     adc_file(repo / "adc-copy.json")
     (repo / "pyproject.toml").write_text(f'[tool.gemini-doctor]\nrequest = "{value}"\n')
-    env = clean_env(GEMINI_API_KEY=fake_key(), GOOGLE_GEMINI_BASE_URL=attacker.url)  # the user's own endpoint
+    env = {"GEMINI_API_KEY": fake_key(), "GOOGLE_GEMINI_BASE_URL": attacker.url}  # the user's own endpoint
     words = ("looks like credentials",) if where == "inside-but-credentials" else ("outside the folder", "--request")
-    assert_refused(doctor("check", "--generate", cwd=repo, env=env), attacker, *words)
+    assert_refused(run_main("check", "--generate", cwd=repo, env=env), attacker, *words)
 
 
-def test_a_credentials_file_is_never_sent_even_when_named_on_the_command_line(tmp_path, attacker):
+def test_a_credentials_file_is_never_sent_even_when_named_on_the_command_line(run_main, tmp_path, attacker):
     adc = adc_file(tmp_path / "adc.json")
-    env = clean_env(GEMINI_API_KEY=fake_key())
-    result = doctor("check", "--generate", "--base-url", attacker.url, "--request", str(adc), cwd=tmp_path, env=env)
+    env = {"GEMINI_API_KEY": fake_key()}
+    result = run_main("check", "--generate", "--base-url", attacker.url, "--request", str(adc), cwd=tmp_path, env=env)
     assert_refused(result, attacker, "looks like credentials")
     service_account = tmp_path / "sa.json"
     service_account.write_text(json.dumps({"type": "service_account", "project_id": "p", "client_email": "a@b"}))
     args = ("check", "--generate", "--base-url", attacker.url, "--request", str(service_account))
-    result = doctor(*args, cwd=tmp_path, env=env)
+    result = run_main(*args, cwd=tmp_path, env=env)
     assert_refused(result, attacker, "service_account")
 
 
 @pytest.mark.parametrize("name", ["https_proxy", "proxy", "ssl_cert_file", "ca_bundle", "headers"])
-def test_a_config_cannot_set_a_proxy_a_ca_file_or_headers(tmp_path, attacker, name):
+def test_a_config_cannot_set_a_proxy_a_ca_file_or_headers(run_main, tmp_path, attacker, name):
     (tmp_path / "gemini-doctor.toml").write_text(f'{name} = "{attacker.url}"\n')
-    env = clean_env(GEMINI_API_KEY=fake_key())
-    assert_refused(doctor("check", "--base-url", attacker.url, cwd=tmp_path, env=env), attacker, "unknown setting")
+    env = {"GEMINI_API_KEY": fake_key()}
+    result = run_main("check", "--base-url", attacker.url, cwd=tmp_path, env=env)
+    assert_refused(result, attacker, "unknown setting")
 
 
 # ------------------------------------------------------------------------- 7. -o and what is not a file
@@ -200,10 +204,10 @@ def char_device(tmp_path: Path) -> Path:
     return Path("/dev/null")
 
 
-def test_output_to_a_device_writes_through_it_and_leaves_it_a_device(tmp_path):
+def test_output_to_a_device_writes_through_it_and_leaves_it_a_device(run_main, tmp_path):
     device = char_device(tmp_path)
     before = set(os.listdir(device.parent))
-    code, out, err = doctor("explain", EXPLAINED, "-o", str(device), cwd=tmp_path)
+    code, out, err = run_main("explain", EXPLAINED, "-o", str(device), cwd=tmp_path)
     assert code == 1 and out == "" and "error" not in err, err
     assert stat.S_ISCHR(os.stat(device).st_mode) and os.stat(device).st_rdev == os.makedev(1, 3)
     assert set(os.listdir(device.parent)) == before  # no temp file left beside it
@@ -240,14 +244,14 @@ def _read_until_the_writer_closes(fd: int, read: list[bytes]) -> None:
         read.append(chunk)
 
 
-def test_output_through_a_symlink_writes_the_target_and_keeps_the_link(tmp_path):
+def test_output_through_a_symlink_writes_the_target_and_keeps_the_link(run_main, tmp_path):
     reports = tmp_path / "reports"
     reports.mkdir()
     (reports / "real.md").write_text("old report")
     os.chmod(reports / "real.md", 0o640)
     link = tmp_path / "latest.md"
     link.symlink_to(reports / "real.md")
-    code, _out, err = doctor("explain", EXPLAINED, "-o", str(link), "--format", "markdown", cwd=tmp_path)
+    code, _out, err = run_main("explain", EXPLAINED, "-o", str(link), "--format", "markdown", cwd=tmp_path)
     assert code == 1, err
     assert link.is_symlink() and os.readlink(link) == str(reports / "real.md")
     assert "old report" not in (reports / "real.md").read_text() and "GD" in (reports / "real.md").read_text()
@@ -256,15 +260,15 @@ def test_output_through_a_symlink_writes_the_target_and_keeps_the_link(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.md", "reports"]
 
 
-def test_output_to_a_dangling_symlink_creates_its_target(tmp_path):
+def test_output_to_a_dangling_symlink_creates_its_target(run_main, tmp_path):
     link = tmp_path / "latest.md"
     link.symlink_to(tmp_path / "new.md")
-    code, _out, err = doctor("explain", EXPLAINED, "-o", str(link), cwd=tmp_path)
+    code, _out, err = run_main("explain", EXPLAINED, "-o", str(link), cwd=tmp_path)
     assert code == 1 and link.is_symlink() and (tmp_path / "new.md").is_file(), err
 
 
-def test_output_to_a_folder_is_one_line(tmp_path):
-    assert_clean_failure(*doctor("explain", EXPLAINED, "-o", str(tmp_path), cwd=tmp_path), "directory")
+def test_output_to_a_folder_is_one_line(run_main, tmp_path):
+    assert_clean_failure(*run_main("explain", EXPLAINED, "-o", str(tmp_path), cwd=tmp_path), "directory")
 
 
 # ----------------------------------------------------------- 9. bad input: one line and exit 2, never 3 or a hang
@@ -288,9 +292,9 @@ def test_explain_reads_a_fifo_that_has_a_writer(tmp_path):
 
 
 @pytest.mark.parametrize("key", ["\ufeff" + fake_key(), "ключ", fake_key()[:20] + "\u200b" + fake_key()[20:]])
-def test_a_key_a_header_cannot_carry_is_one_line_and_nothing_is_sent(tmp_path, attacker, key):
-    env = clean_env(GEMINI_API_KEY=key, GOOGLE_GEMINI_BASE_URL=attacker.url)
-    code, out, err = doctor("check", cwd=tmp_path, env=env)
+def test_a_key_a_header_cannot_carry_is_one_line_and_nothing_is_sent(run_main, tmp_path, attacker, key):
+    env = {"GEMINI_API_KEY": key, "GOOGLE_GEMINI_BASE_URL": attacker.url}
+    code, out, err = run_main("check", cwd=tmp_path, env=env)
     assert_refused((code, out, err), attacker, "GEMINI_API_KEY", "cannot be sent")
     assert key not in out + err and key.strip("\ufeff") not in out + err
 
@@ -318,8 +322,8 @@ def test_google_application_credentials_that_is_no_file_is_one_line_not_a_hang(t
     ],
     ids=["only-and-skip", "skip-all", "timeout-0", "timeout-nan", "timeout-1e309", "timeout-inf", "timeout-neg"],
 )
-def test_settings_that_would_run_nothing_or_never_end_are_usage_errors(tmp_path, args, words):
-    assert_clean_failure(*doctor("check", "--emulator", "healthy", *args, cwd=tmp_path), words)
+def test_settings_that_would_run_nothing_or_never_end_are_usage_errors(run_main, tmp_path, args, words):
+    assert_clean_failure(*run_main("check", "--emulator", "healthy", *args, cwd=tmp_path), words)
 
 
 def _request_file(tmp_path: Path, kind: str) -> str:
@@ -348,9 +352,13 @@ def _request_file(tmp_path: Path, kind: str) -> str:
         ("long-integer", "not usable JSON"),
     ],
 )
-def test_request_files_that_are_no_json_body_are_one_line(tmp_path, kind, words):
+def test_request_files_that_are_no_json_body_are_one_line(run_main, tmp_path, kind, words):
+    """A named pipe or /dev/zero could hang or fill memory: those run the installed script, a subprocess with a
+    timeout; the others the entry point's main() in this process."""
     request = _request_file(tmp_path, kind)
-    assert_clean_failure(*doctor("check", "--emulator", "healthy", "--request", request, cwd=tmp_path), words)
+    args = ("check", "--emulator", "healthy", "--request", request)
+    result = doctor(*args, cwd=tmp_path) if kind in ("fifo", "dev-zero") else run_main(*args, cwd=tmp_path)
+    assert_clean_failure(*result, words)
 
 
 @pytest.mark.parametrize(
@@ -364,14 +372,14 @@ def test_request_files_that_are_no_json_body_are_one_line(tmp_path, kind, words)
     ],
     ids=["not-a-table", "invalid", "binary", "huge", "deep"],
 )
-def test_broken_pyproject_is_one_line(tmp_path, content, words):
+def test_broken_pyproject_is_one_line(run_main, tmp_path, content, words):
     (tmp_path / "pyproject.toml").write_bytes(content)
-    assert_clean_failure(*doctor("check", "--emulator", "healthy", cwd=tmp_path), "pyproject.toml", words)
+    assert_clean_failure(*run_main("check", "--emulator", "healthy", cwd=tmp_path), "pyproject.toml", words)
 
 
-def test_a_pyproject_that_is_a_folder_is_no_config(tmp_path):
+def test_a_pyproject_that_is_a_folder_is_no_config(run_main, tmp_path):
     (tmp_path / "pyproject.toml").mkdir()
-    code, _out, err = doctor("check", "--emulator", "healthy", "--only", "model", cwd=tmp_path)
+    code, _out, err = run_main("check", "--emulator", "healthy", "--only", "model", cwd=tmp_path)
     assert code == 0 and "Traceback" not in err, err
 
 

@@ -24,7 +24,7 @@ from google.genai import Client, errors, types
 
 from gemini_doctor.images import sniff
 from gemini_doctor.knowledge import Model, find_model, models, recommended_model
-from tests.conftest import EmulateProcess, run_installed, timeout_bound
+from tests.conftest import EmulateProcess, loopback_tls, run_installed, timeout_bound
 
 KEY = "emulated-key"
 PROJECT = "emulated-project"
@@ -85,10 +85,12 @@ def model(model_id: str) -> Model:
 
 # ---------------------------------------------------------------------------------------------- clients
 def sdk(server, api_version: str | None = "v1beta") -> Client:
+    """google-genai pointed at the emulator (plain HTTP on loopback: the shared TLS context is never used)."""
+    tls = {"client_args": {"verify": loopback_tls()}, "async_client_args": {"verify": loopback_tls()}}
     options = (
-        types.HttpOptions(base_url=server.url, api_version=api_version)
+        types.HttpOptions(base_url=server.url, api_version=api_version, **tls)
         if api_version
-        else types.HttpOptions(base_url=server.url)
+        else types.HttpOptions(base_url=server.url, **tls)
     )
     return Client(api_key=KEY, http_options=options)
 
@@ -109,7 +111,9 @@ def generate(
 
 
 def http(server) -> httpx.Client:
-    return httpx.Client(base_url=server.url, headers={"x-goog-api-key": KEY}, timeout=30, trust_env=False)
+    return httpx.Client(
+        base_url=server.url, headers={"x-goog-api-key": KEY}, timeout=30, trust_env=False, verify=loopback_tls()
+    )
 
 
 def image_body(ratio: str | None = None, size: str | None = None, modalities=("IMAGE",)) -> dict[str, Any]:
@@ -536,7 +540,7 @@ def test_malformed_json_is_400(emulator):
 
 def test_no_key_is_403_unregistered_callers(emulator):
     server = emulator("healthy")
-    with httpx.Client(base_url=server.url, trust_env=False) as client:
+    with httpx.Client(base_url=server.url, trust_env=False, verify=loopback_tls()) as client:
         answer = client.post(f"/v1beta/models/{recommended_model().id}:generateContent", json=image_body())
     assert answer.status_code == 403
     error = answer.json()["error"]
@@ -548,7 +552,7 @@ def test_key_in_query_works_like_the_header(emulator):
     server = emulator("healthy")
     used = model("gemini-2.5-flash-image")
     path = f"/v1beta/models/{used.id}:generateContent"
-    with httpx.Client(base_url=server.url, trust_env=False, timeout=30) as client:
+    with httpx.Client(base_url=server.url, trust_env=False, timeout=30, verify=loopback_tls()) as client:
         by_query = client.post(path, params={"key": KEY}, json=image_body(ratio="16:9"))
         by_header = client.post(path, headers={"x-goog-api-key": KEY}, json=image_body(ratio="16:9"))
     assert by_query.status_code == by_header.status_code == 200

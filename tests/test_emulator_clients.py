@@ -20,6 +20,7 @@ from PIL import Image
 
 from gemini_doctor.emulator.scenarios import find_scenario, scenarios
 from gemini_doctor.emulator.tables import api_model, api_models, paging
+from tests.conftest import loopback_tls
 
 KEY = "emulated-key"
 PROJECT = "emulated-project"
@@ -138,7 +139,9 @@ def test_a_text_model_refuses_image_output(emulator, monkeypatch):
 
 # ============================================================================ paging as Google pages
 def get(server, path: str, **params) -> httpx.Response:
-    with httpx.Client(base_url=server.url, headers={"x-goog-api-key": KEY}, timeout=30, trust_env=False) as client:
+    with httpx.Client(
+        base_url=server.url, headers={"x-goog-api-key": KEY}, timeout=30, trust_env=False, verify=loopback_tls()
+    ) as client:
         return client.get(path, params=params)
 
 
@@ -178,7 +181,9 @@ def test_stream_without_alt_sse_is_a_json_array(emulator):
         "contents": [{"parts": [{"text": "a banana"}]}],
         "generationConfig": {"responseModalities": ["TEXT", "IMAGE"]},
     }
-    with httpx.Client(base_url=server.url, headers={"x-goog-api-key": KEY}, timeout=30, trust_env=False) as client:
+    with httpx.Client(
+        base_url=server.url, headers={"x-goog-api-key": KEY}, timeout=30, trust_env=False, verify=loopback_tls()
+    ) as client:
         plain = client.post(f"/v1beta/models/{IMAGE_MODEL}:streamGenerateContent", json=body)
         sse = client.post(f"/v1beta/models/{IMAGE_MODEL}:streamGenerateContent", params={"alt": "sse"}, json=body)
     assert plain.headers["content-type"].startswith("application/json")
@@ -234,7 +239,7 @@ def test_openai_images_refuses_the_models_google_refuses(emulator):
 
 def test_openai_routes_want_a_key(emulator):
     server = emulator("healthy")
-    with httpx.Client(base_url=server.url, trust_env=False, timeout=30) as client:
+    with httpx.Client(base_url=server.url, trust_env=False, timeout=30, verify=loopback_tls()) as client:
         for route in ("chat/completions", "images/generations"):
             answer = client.post(f"/v1beta/openai/{route}", json={"model": TEXT_MODEL})
             assert answer.status_code == 403 and answer.json()["error"]["status"] == "PERMISSION_DENIED"
@@ -242,7 +247,7 @@ def test_openai_routes_want_a_key(emulator):
 
 def test_a_bearer_api_key_on_a_native_route_is_401(emulator):
     server = emulator("healthy")
-    with httpx.Client(base_url=server.url, trust_env=False, timeout=30) as client:
+    with httpx.Client(base_url=server.url, trust_env=False, timeout=30, verify=loopback_tls()) as client:
         answer = client.get("/v1beta/models", headers={"authorization": f"Bearer {KEY}"})
     assert answer.status_code == 401 and answer.json()["error"]["status"] == "UNAUTHENTICATED"
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from gemini_doctor.emulator.scenarios import find_scenario
 from gemini_doctor.emulator.server import EmulatorServer
+from tests.conftest import loopback_tls
 
 KEY = "emulated-key"
 MODEL = "gemini-3-pro-image"
@@ -18,7 +19,9 @@ BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
 
 
 def post(server, path: str, body: object, **params) -> httpx.Response:
-    with httpx.Client(base_url=server.url, headers={"x-goog-api-key": KEY}, timeout=30, trust_env=False) as client:
+    with httpx.Client(
+        base_url=server.url, headers={"x-goog-api-key": KEY}, timeout=30, trust_env=False, verify=loopback_tls()
+    ) as client:
         return client.post(path, json=body, params=params)
 
 
@@ -176,7 +179,9 @@ def test_random_bodies_on_every_route_get_an_answer_or_googles_error():
     headers = {"x-goog-api-key": KEY, "authorization": f"Bearer {KEY}"}
     with (
         EmulatorServer(find_scenario("healthy")) as server,
-        httpx.Client(base_url=server.url, headers=headers, timeout=60, trust_env=False) as client,
+        httpx.Client(
+            base_url=server.url, headers=headers, timeout=60, trust_env=False, verify=loopback_tls()
+        ) as client,
     ):
 
         @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

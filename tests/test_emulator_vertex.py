@@ -21,6 +21,7 @@ from PIL import Image
 from gemini_doctor.emulator.scenarios import Scenario, find_scenario, scenarios
 from gemini_doctor.emulator.server import EmulatorServer
 from gemini_doctor.emulator.tables import api_model, api_models, vertex_info, vertex_locations
+from tests.conftest import loopback_tls
 
 PROJECT = "emulated-project"
 KEY = "emulated-key"
@@ -72,7 +73,7 @@ def vertex_path(location: str = "global", model: str = IMAGE_MODEL, version: str
 
 
 def raw_post(server, path: str, body: dict, headers: dict | None = None) -> httpx.Response:
-    with httpx.Client(base_url=server.url, trust_env=False, timeout=30) as client:
+    with httpx.Client(base_url=server.url, trust_env=False, timeout=30, verify=loopback_tls()) as client:
         return client.post(path, json=body, headers=headers if headers is not None else {"authorization": "Bearer t"})
 
 
