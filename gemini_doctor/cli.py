@@ -10,8 +10,12 @@ Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or
 import contextlib
 import inspect
 import os
+import re
 import sys
+import types
+import typing
 from enum import Enum, StrEnum
+from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
@@ -30,12 +34,41 @@ except ImportError:  # a Typer without it (an older one: Click's own types, no p
     RuntimeParam = None  # type: ignore[assignment,misc]
 
 
-def _plain_value(annotation: Any, value: Any, ctx: Any, case_sensitive: bool) -> Any:
-    """The value Typer's adapter would give, for the plain cases (a text, a choice), else `_NOT_PLAIN`."""
+_NUMBER = {int: re.compile(r"[+-]?[0-9]+"), float: re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")}
+
+
+def _within(number: float, info: Any) -> bool:
+    """Inside the option's `min`/`max` (out of them, or clamped, the adapter says so or clamps, in Typer's way)."""
+    low, high = getattr(info, "min", None), getattr(info, "max", None)
+    if getattr(info, "clamp", False) and (low is not None or high is not None):
+        return False
+    return (low is None or number >= low) and (high is None or number <= high)
+
+
+def _plain_value(annotation: Any, value: Any, ctx: Any, info: Any) -> Any:
+    """The value Typer's adapter would give, for the plain cases (a text, a choice, a flag, a number in plain
+    digits, a path, nothing for an optional value), else `_NOT_PLAIN`."""
+    members = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
+    if members and type(None) in members:
+        if value is None:
+            return None
+        rest = [member for member in members if member is not type(None)]
+        annotation = rest[0] if len(rest) == 1 else annotation
     if annotation is str and isinstance(value, str):
         return value
+    if annotation == list[str] and isinstance(value, (list, tuple)) and all(isinstance(x, str) for x in value):
+        return list(value)
+    if annotation is bool and isinstance(value, bool):
+        return value
+    if annotation in _NUMBER and isinstance(value, str) and _NUMBER[annotation].fullmatch(value):
+        number = annotation(value)
+        return number if _within(number, info) else _NOT_PLAIN
+    if annotation in _NUMBER and type(value) in (int, float) and _within(value, info):
+        return annotation(value) if annotation is float or type(value) is int else _NOT_PLAIN
+    if annotation is Path and isinstance(value, str) and value and "\x00" not in value:
+        return Path(value)
     if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return coerce_cli_choice(value, choices=tuple(annotation), case_sensitive=case_sensitive, ctx=ctx)
+        return coerce_cli_choice(value, choices=tuple(annotation), case_sensitive=info.case_sensitive, ctx=ctx)
     return _NOT_PLAIN
 
 
@@ -51,7 +84,7 @@ class _PlainCoercion(RuntimeParam or object):  # type: ignore[misc]
         info = self.parameter_info
         if info.parser is None:
             try:
-                plain = _plain_value(self.annotation, value, ctx, info.case_sensitive)
+                plain = _plain_value(self.annotation, value, ctx, info)
             except ValueError:  # not one of the choices: the adapter says so, in Typer's words
                 plain = _NOT_PLAIN
             if plain is not _NOT_PLAIN:
@@ -64,7 +97,7 @@ def _plain_coercion(param: Any) -> None:
     descriptor = getattr(param, "type_descriptor", None)
     if RuntimeParam is None or descriptor is None or getattr(param, "_runtime_param", 0) is not None:
         return  # an older Typer, Click's own `--help`, or a parameter whose coercion is already built
-    if descriptor.file_annotation is None and not (descriptor.is_list or descriptor.is_tuple):
+    if descriptor.file_annotation is None and not descriptor.is_tuple:
         with contextlib.suppress(TypeError):  # a Typer whose RuntimeParam has other fields keeps its own coercion
             param._runtime_param = _PlainCoercion(
                 parameter_info=descriptor.parameter_info, annotation=descriptor.annotation

@@ -182,6 +182,9 @@ def test_the_plain_coercion_gives_what_typers_adapter_gives():
 
     group = typer.main.get_command(app)
     values = ["rich", "json", "JSON", "Markdown", "enabled", "bogus", "", "x y", "GD003", "\udcff", "é", "12"]
+    values += [True, False, None, "1.5", "-3", "+7", "1e3", ".5", "5.", "1_000", "nan", "inf", " 2 ", "0x10", "/tmp/x"]
+    values += ["1\x00", "0", "007", "1e", "--", "٣", "0.05", "0.1", "600", "601", "1e9", 2, 2.5, 0, -1.0]
+    values += [(), ("a", "b"), ["billing"], ("x", 1)]
     compared = 0
     for name in ("explain", "errors", "check", "lint", "emulate"):
         command = group.commands[name]  # type: ignore[attr-defined]
