@@ -115,7 +115,8 @@ def test_a_run_without_credentials_imports_no_google_cloud_client():
 
 def test_a_run_that_calls_google_cloud_leaves_out_what_it_does_not_use():
     """Against the emulator every check runs (the three clients imported), yet neither aiohttp (google-auth's
-    asyncio session), trio and h2 (httpcore's trio and HTTP/2 support) nor rich (httpx's command line) is."""
+    asyncio session), trio and h2 (httpcore's trio and HTTP/2 support), rich (httpx's command line) nor pydantic
+    (Typer's adapter for option values) is."""
     loaded = modules_after("check", "--emulator", "healthy", "--format", "json")
     assert {"google.cloud.billing_v1", "google.cloud.service_usage_v1", "google.cloud.cloudquotas_v1"} <= loaded
-    assert not {"aiohttp", "trio", "h2", "rich"} & loaded
+    assert not {"aiohttp", "trio", "h2", "rich", "pydantic"} & loaded
