@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from gemini_doctor.diagnosis import Diagnosis
@@ -38,8 +39,12 @@ VALID_SIZES = ("512", "1K", "2K", "4K")
 
 
 def _get(mapping: dict, camel: str) -> Any:
-    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
-    return mapping.get(camel, mapping.get(snake))
+    return mapping.get(camel, mapping.get(_snake(camel)))
+
+
+@cache
+def _snake(camel: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,8 @@ def _bound_names(node: ast.AST) -> list[str]:
     if type(node) is ast.alias:
         return [node.asname or node.name.split(".")[0]]  # type: ignore[attr-defined]
     target = getattr(node, "targets", None) or [getattr(node, "target", None) or getattr(node, "optional_vars", None)]
+    if len(target) == 1 and type(target[0]) is ast.Name:  # the common case, without ast.walk's generator
+        return [target[0].id]
     return [item.id for part in target if part is not None for item in ast.walk(part) if type(item) is ast.Name]
 
 

@@ -104,6 +104,7 @@ class _File:
     names_image_model: bool = False
     names_other_gemini: bool = False
     vertex: bool = False  # the file calls Vertex AI, where the Vertex-only imageConfig fields are right
+    asks_for_images: set[int] = field(default_factory=set)  # ids of the requests that ask for images
     day: dt.date = field(default_factory=lambda: today())
 
 
@@ -223,18 +224,10 @@ def _image_request_models(state: _File) -> set[int]:
     """Ids of `model` literals of requests that ask for images: there a non-image model is a finding."""
     found = set()
     for obj in state.scan.objects:
-        if not _is_request(obj):
-            continue
-        node = obj.value("model")
-        if isinstance(node, Str) and _asks_for_images(obj):
+        node = obj.value("model") if id(obj) in state.asks_for_images else None
+        if isinstance(node, Str):
             found.add(id(node))
     return found
-
-
-def _asks_for_images(request: Obj) -> bool:
-    settings = read_request(plain(request))
-    wants = settings.modalities is not None and "IMAGE" in (m.upper() for m in settings.modalities)
-    return wants or settings.sent_image_config
 
 
 def _model_hit(state: _File, text: str, node: Str, image_requests: set[int]) -> None:
@@ -333,6 +326,8 @@ def _request(state: _File, request: Obj | None, config: Obj | None, body: dict) 
     here.top = _obj(request.value(*IMAGE_CONFIG_KEYS)) if request else None
     asks = "IMAGE" in (m.upper() for m in settings.modalities or ()) or settings.sent_image_config
     state.image_fields |= asks
+    if asks and request is not None:
+        state.asks_for_images.add(id(request))
     here.image_context = asks or kind in ("id", "alias", "unknown-image")
     here.image_context |= kind in ("file", "variable") and state.names_image_model
     _modalities(here)
