@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+from typing import Any
 
 from gemini_doctor.lint.hot import hot_statements
 from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Opaque, Scan, Str, Sym
@@ -111,7 +112,7 @@ class _Reader:
             return offset + 1
         return len(text.encode("utf-8")[:offset].decode("utf-8", "replace")) + 1
 
-    def _pos(self, node: ast.AST) -> tuple[int, int, int, int]:
+    def _pos(self, node: Any) -> tuple[int, int, int, int]:  # an expression or keyword: ast.AST has no position
         line, end_line = node.lineno, node.end_lineno or node.lineno
         return line, self._col(line, node.col_offset), end_line, self._col(end_line, node.end_col_offset or 0)
 
