@@ -131,7 +131,8 @@ def _findings(scan: Scan, source: str, path: str, ignore: frozenset[str]) -> tup
     hits = find(scan)
     if not hits:
         return [], 0
-    lines = LINE_BREAK.split(source)
+    # Lines are split only where an ignore comment may be: IGNORE_COMMENT matches no text without "doctor".
+    lines = LINE_BREAK.split(source) if "doctor" in source.lower() else []
     kept: list[Finding] = []
     dropped = 0
     for hit in hits:
@@ -393,8 +394,23 @@ def _run(work: Iterator[Job], workers: int) -> list[Outcome]:
 
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    if context.get_start_method() == "fork":
+        _warm()  # imported once here, not once in each worker
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         return list(pool.map(_lint_file, itertools.chain(first, work), chunksize=CHUNK))
+
+
+def _warm() -> None:
+    """What linting a file needs loaded: the front-ends, the rules and the model table."""
+    from gemini_doctor.knowledge import error_types, models
+
+    for language in ("python", "javascript", "json"):
+        front_end(language)
+    import gemini_doctor.inputs
+    import gemini_doctor.lint.rules  # noqa: F401
+
+    models()
+    error_types()
 
 
 def _jobs(paths: Iterable[str], codes: frozenset[str], base: str, here: str, result: LintResult) -> Iterator[Job]:
