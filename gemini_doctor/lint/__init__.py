@@ -182,12 +182,13 @@ def collect(paths: Iterable[str]) -> Iterator[tuple[str, str] | Skip]:
     known), folders walked, junk skipped. Symbolic links are followed only inside the given folders, never into
     /proc, /sys, /dev."""
     given = [Path(item) for item in paths]
-    roots = tuple(os.path.realpath(path) for path in given if path.is_dir())
-    for path in given:
+    for path in given:  # every path checked before any is walked: the walk feeds worker processes as it goes
         if not os.path.lexists(path):
             raise InputError(f"path {str(path)!r} does not exist")
         if not path.exists():
             raise InputError(f"path {str(path)!r} is a broken symbolic link")
+    roots = tuple(os.path.realpath(path) for path in given if path.is_dir())
+    for path in given:
         real = os.path.realpath(path)
         if _pseudo(real):
             yield Skip(path, "on a kernel pseudo-filesystem (/proc, /sys, /dev): not source, not read")
