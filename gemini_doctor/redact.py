@@ -293,7 +293,13 @@ def _mask_keeping_quotes(found: str) -> str:
 
 def redact_obj(value: object, secrets: Iterable[str | None] = ()) -> object:
     """Redact every string inside a JSON-like structure (dicts, lists, strings)."""
-    return map_strings(value, functools.partial(redact, secrets=tuple(secrets)))
+    return map_strings(value, _once_each(functools.partial(redact, secrets=tuple(secrets))))
+
+
+def _once_each(change: Callable[[str], str]) -> Callable[[str], str]:
+    """`change` computed once per distinct string (a lint report repeats the catalog's fix steps, titles and URLs
+    in every finding: a tenth of its strings are distinct)."""
+    return functools.lru_cache(maxsize=None)(change)
 
 
 def map_strings(value: object, change: Callable[[str], str]) -> object:
@@ -328,4 +334,4 @@ def _visible(match: re.Match[str]) -> str:
 def scrub_obj(value: object, secrets: Iterable[str | None] = ()) -> object:
     """What the renderer's door does to a document: every string redacted, then neutralised."""
     secrets = tuple(secrets)
-    return map_strings(value, lambda text: neutralise(redact(text, secrets)))
+    return map_strings(value, _once_each(lambda text: neutralise(redact(text, secrets))))

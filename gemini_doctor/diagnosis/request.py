@@ -7,8 +7,8 @@ What the research shows to be model-dependent is a warning; what is certain to f
 from __future__ import annotations
 
 import difflib
-import functools
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from gemini_doctor.diagnosis import Diagnosis
@@ -42,7 +42,7 @@ def _get(mapping: dict, camel: str) -> Any:
     return mapping.get(camel, mapping.get(_snake(camel)))
 
 
-@functools.cache  # a few field names, read for every request the proxy sees
+@cache  # a few field names, read for every request the proxy and lint see
 def _snake(camel: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
 

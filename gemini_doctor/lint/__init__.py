@@ -8,6 +8,7 @@ a file that mentions none of the words any rule needs is not parsed at all. No k
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import stat
@@ -130,7 +131,8 @@ def _findings(scan: Scan, source: str, path: str, ignore: frozenset[str]) -> tup
     hits = find(scan)
     if not hits:
         return [], 0
-    lines = LINE_BREAK.split(source)
+    # Lines are split only where an ignore comment may be: IGNORE_COMMENT matches no text without "doctor".
+    lines = LINE_BREAK.split(source) if "doctor" in source.lower() else []
     kept: list[Finding] = []
     dropped = 0
     for hit in hits:
@@ -180,12 +182,13 @@ def collect(paths: Iterable[str]) -> Iterator[tuple[str, str] | Skip]:
     known), folders walked, junk skipped. Symbolic links are followed only inside the given folders, never into
     /proc, /sys, /dev."""
     given = [Path(item) for item in paths]
-    roots = tuple(os.path.realpath(path) for path in given if path.is_dir())
-    for path in given:
+    for path in given:  # every path checked before any is walked: the walk feeds worker processes as it goes
         if not os.path.lexists(path):
             raise InputError(f"path {str(path)!r} does not exist")
         if not path.exists():
             raise InputError(f"path {str(path)!r} is a broken symbolic link")
+    roots = tuple(os.path.realpath(path) for path in given if path.is_dir())
+    for path in given:
         real = os.path.realpath(path)
         if _pseudo(real):
             yield Skip(path, "on a kernel pseudo-filesystem (/proc, /sys, /dev): not source, not read")
@@ -256,11 +259,11 @@ def _walk(folder: str, real: str, roots: tuple[str, ...]) -> Iterator[tuple[str,
                 found = _entry(entry, real, roots)
             except OSError as exc:
                 found = Skip(Path(entry.path), f"cannot be read ({exc.strerror or exc})", unreadable=True)
-            if type(found) is tuple:
+            if isinstance(found, tuple):
                 if found[2]:
-                    subfolders.append(found[:2])
+                    subfolders.append((found[0], found[1]))
                 else:
-                    yield found[:2]
+                    yield found[0], found[1]
             elif found is not None:
                 yield found
         for sub in reversed(subfolders):
@@ -279,10 +282,13 @@ def _read_capped(path: str) -> bytes | Skip:
             return Skip(path, f"{_kind(info.st_mode)}, not a file: not read")
         if info.st_size > MAX_FILE_BYTES:
             return Skip(path, f"larger than {MAX_FILE_BYTES // 1048576} MiB")
+        # One read of the size fstat gave and one byte more (not a 2 MiB buffer per file); more while it grows.
         chunks, size = [], 0
-        while size <= MAX_FILE_BYTES and (chunk := os.read(fd, MAX_FILE_BYTES + 1 - size)):
+        want = info.st_size + 1
+        while size <= MAX_FILE_BYTES and (chunk := os.read(fd, min(want, MAX_FILE_BYTES + 1 - size))):
             chunks.append(chunk)
             size += len(chunk)
+            want = MAX_FILE_BYTES + 1 - size if len(chunk) == want else 1
     finally:
         os.close(fd)
     if size > MAX_FILE_BYTES:
@@ -365,6 +371,7 @@ LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the parsers count as line ends (n
 
 
 PARALLEL_FROM = 400  # files; below this, starting worker processes costs more than it saves
+CHUNK = 256  # files a worker takes at a time: small enough to start while the walk goes on, and to even out
 
 
 def _workers(jobs: int | None) -> int:
@@ -377,32 +384,40 @@ def _workers(jobs: int | None) -> int:
     return min(available, 8)
 
 
-def _run(work: list[Job], workers: int) -> Iterable[Outcome]:
-    if workers < 2 or len(work) < PARALLEL_FROM:
-        return map(_lint_file, work)
+def _run(work: Iterator[Job], workers: int) -> list[Outcome]:
+    """The outcome of each job, in the jobs' order. Past PARALLEL_FROM files, worker processes take them in chunks
+    as the walk yields them: reading and parsing overlap the walk."""
+    first = list(itertools.islice(work, PARALLEL_FROM))
+    if workers < 2 or len(first) < PARALLEL_FROM:
+        return [_lint_file(job) for job in itertools.chain(first, work)]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    if context.get_start_method() == "fork":
+        _warm()  # imported once here, not once in each worker
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(_lint_file, work, chunksize=max(1, len(work) // (workers * 8))))
+        return list(pool.map(_lint_file, itertools.chain(first, work), chunksize=CHUNK))
 
 
-def lint_paths(
-    paths: Iterable[str], ignore: Iterable[str] = (), cwd: Path | None = None, jobs: int | None = None
-) -> LintResult:
-    """Lint files and folders; `ignore` holds catalog codes (GD009) to leave out.
+def _warm() -> None:
+    """What linting a file needs loaded: the front-ends, the rules and the model table."""
+    from gemini_doctor.knowledge import error_types, models
 
-    Each file is read once, here; only files that mention a word some rule needs are parsed, in worker processes
-    when there are many (`jobs` of them; default one per CPU, at most 8). The result does not depend on `jobs`.
-    """
-    here = os.getcwd()
-    base = os.path.abspath(cwd or here)
-    codes = frozenset(ignore)
-    result = LintResult()
+    for language in ("python", "javascript", "json"):
+        front_end(language)
+    import gemini_doctor.inputs
+    import gemini_doctor.lint.rules  # noqa: F401
+
+    models()
+    error_types()
+
+
+def _jobs(paths: Iterable[str], codes: frozenset[str], base: str, here: str, result: LintResult) -> Iterator[Job]:
+    """The files to lint, each once (a symlink or a path named twice is linted once); the paths left are recorded
+    in `result` as they are met."""
     seen: set[str] = set()
-    work: list[Job] = []
     for item in collect(paths):
         if isinstance(item, Skip):
             label = _label(os.fspath(item.path), base, here)
@@ -411,12 +426,28 @@ def lint_paths(
                 _skipped(result, label, item)
             continue
         path, real = item
-        if real in seen:  # a file reached twice (a symlink, or named twice) is linted once
+        if real in seen:
             continue
         seen.add(real)
-        work.append((path, LANGUAGES[os.path.splitext(path)[1].lower()], _label(path, base, here), codes))
+        yield path, LANGUAGES[os.path.splitext(path)[1].lower()], _label(path, base, here), codes
+
+
+def lint_paths(
+    paths: Iterable[str], ignore: Iterable[str] = (), cwd: Path | None = None, jobs: int | None = None
+) -> LintResult:
+    """Lint files and folders; `ignore` holds catalog codes (GD009) to leave out.
+
+    Each file is read once, in the process that lints it; only files that mention a word some rule needs are
+    parsed, in worker processes when there are many (`jobs` of them; default one per CPU, at most 8). The result
+    does not depend on `jobs`.
+    """
+    here = os.getcwd()
+    base = os.path.abspath(cwd or here)
+    result = LintResult()
+    work: list[Job] = []
+    outcomes = _run(_recorded(_jobs(paths, frozenset(ignore), base, here, result), work), _workers(jobs))
     result.files = len(work)
-    for (_, _, label, _), outcome in zip(work, _run(work, _workers(jobs)), strict=True):
+    for (_, _, label, _), outcome in zip(work, outcomes, strict=True):
         unread, findings, dropped, skipped, backend = outcome
         if unread is not None:
             _skipped(result, label, unread)
@@ -431,6 +462,12 @@ def lint_paths(
     result.skipped.sort()
     result.findings.sort(key=Finding.sort_key)
     return result
+
+
+def _recorded(jobs: Iterator[Job], into: list[Job]) -> Iterator[Job]:
+    for job in jobs:
+        into.append(job)
+        yield job
 
 
 def _label(path: str, base: str, here: str) -> str:

@@ -16,14 +16,18 @@ import itertools
 import re
 
 HOT = (
-    *("gemini", "banana", "modalit", "image", "aspect", "candidate", "sample", "generat", "openai", "googleapis"),
+    *("gemini", "banana", "modalit", "aspect", "candidate", "sample", "generat", "openai", "googleapis"),
     *("api_version", "apiversion", "contents", "config", "model", "person", "vertex", "mime", "compression"),
     *("negative", "/v1", "aiplatform"),
+    # "image" only in the keys rules read (imageConfig holds "config", images/generations "generat"): a bare "image"
+    # (a function named `images_3`) holds nothing a rule reads; the IMAGE modality sits beside responseModalities,
+    # image model names hold "gemini" or "banana".
+    *("imagesize", "image_size", "imageoutput", "image_output", "numberofimages", "number_of_images"),
 )
-_STARTS = {
-    "python": re.compile(r"^[A-Za-z_@]", re.MULTILINE),
-    "javascript": re.compile(r"^[A-Za-z_$@]", re.MULTILINE),
-}
+# A line break and the character after it (a literal first character lets the regex engine skip ahead: five
+# times faster than `^` in MULTILINE mode, which is tried at every offset); offset 0 is checked on its own.
+_STARTS = {"python": re.compile(r"\n[A-Za-z_@]"), "javascript": re.compile(r"\n[A-Za-z_$@]")}
+_FIRST = {"python": re.compile(r"[A-Za-z_@]"), "javascript": re.compile(r"[A-Za-z_$@]")}
 _QUOTES = {"python": ('"""', "'''"), "javascript": ("`",)}
 _CONTINUATIONS = ("else", "elif", "except", "finally", "catch")
 # Python: `NAME = …` at the top level is kept whatever its value: a literal is a constant lint may follow, any other
@@ -49,8 +53,10 @@ def _statement_starts(source: str, language: str) -> list[int]:
     quotes = _find_all(source, _QUOTES[language])
     starts: list[int] = [0]
     decorated = False
-    for match in _STARTS[language].finditer(source):
-        offset = match.start()
+    offsets = [match.start() + 1 for match in _STARTS[language].finditer(source)]
+    if _FIRST[language].match(source):
+        offsets.insert(0, 0)
+    for offset in offsets:
         if bisect.bisect_left(quotes, offset) % 2:
             continue  # inside a multi-line string (as far as counting quotes tells)
         word = source[offset : offset + 9].split(None, 1)[0].split(":", 1)[0] if offset else ""

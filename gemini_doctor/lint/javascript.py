@@ -49,7 +49,9 @@ class Group:
     __slots__ = ("close", "items", "open")
 
     def __init__(self, open_tok: Tok) -> None:
-        self.open, self.items, self.close = open_tok, [], None
+        self.open = open_tok
+        self.items: list[Tok | Group] = []
+        self.close: Tok | None = None
 
     @property
     def kind(self) -> str:
@@ -347,7 +349,8 @@ class _Reader:
 
 def _split(items: list) -> list[list]:
     """Items split at top-level commas."""
-    segments, current = [], []
+    segments: list[list] = []
+    current: list = []
     for item in items:
         if isinstance(item, Tok) and item.kind == "punct" and item.text == ",":
             segments.append(current)

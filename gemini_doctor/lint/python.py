@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+from typing import Any
 
 from gemini_doctor.lint.hot import hot_statements
 from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Opaque, Scan, Str, Sym
@@ -111,7 +112,7 @@ class _Reader:
             return offset + 1
         return len(text.encode("utf-8")[:offset].decode("utf-8", "replace")) + 1
 
-    def _pos(self, node: ast.AST) -> tuple[int, int, int, int]:
+    def _pos(self, node: Any) -> tuple[int, int, int, int]:  # an expression or keyword: ast.AST has no position
         line, end_line = node.lineno, node.end_lineno or node.lineno
         return line, self._col(line, node.col_offset), end_line, self._col(end_line, node.end_col_offset or 0)
 
@@ -210,6 +211,8 @@ def _bound_names(node: ast.AST) -> list[str]:
     if type(node) is ast.alias:
         return [node.asname or node.name.split(".")[0]]  # type: ignore[attr-defined]
     target = getattr(node, "targets", None) or [getattr(node, "target", None) or getattr(node, "optional_vars", None)]
+    if len(target) == 1 and type(target[0]) is ast.Name:  # the common case, without ast.walk's generator
+        return [target[0].id]
     return [item.id for part in target if part is not None for item in ast.walk(part) if type(item) is ast.Name]
 
 

@@ -99,32 +99,28 @@ def rich(document: dict[str, Any], color: bool = False, width: int | None = None
 
 
 # github -------------------------------------------------------------------------------------------------------
-def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _property(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def github(document: dict[str, Any]) -> str:
-    """One `::error file=…,line=…::` or `::warning …` line per finding."""
+    """One `::error file=…,line=…::` or `::warning …` line per finding (report/github.py writes and escapes it)."""
+    from gemini_doctor.report.github import annotation
+
     lines = []
     for item in document["findings"]:
-        level = "error" if item["severity"] == "error" else "warning"
-        where = (
-            f"file={_property(item['path'])},line={item['line']},col={item['column']},"
-            f"endLine={item['end_line']},endColumn={item['end_column']},"
-            f"title={_property(item['code'] + ' ' + item['slug'])}"
-        )
         fix = _first_fix(item)
-        lines.append(f"::{level} {where}::{_data(item['message'] + (' Fix: ' + fix if fix else ''))}")
+        lines.append(
+            annotation(
+                "error" if item["severity"] == "error" else "warning",
+                item["message"] + (" Fix: " + fix if fix else ""),
+                file=item["path"],
+                line=item["line"],
+                col=item["column"],
+                endLine=item["end_line"],
+                endColumn=item["end_column"],
+                title=item["code"] + " " + item["slug"],
+            )
+        )
     for skipped in document.get("skipped", []):  # a file that was never checked must not pass unseen
         level = "error" if skipped.get("unreadable") else "warning"
-        lines.append(
-            f"::{level} file={_property(skipped['path'])},title=gemini-doctor lint skipped it::"
-            f"{_data(skipped['reason'])}"
-        )
+        lines.append(annotation(level, skipped["reason"], file=skipped["path"], title="gemini-doctor lint skipped it"))
     return "".join(line + "\n" for line in lines)
 
 

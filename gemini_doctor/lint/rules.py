@@ -12,7 +12,7 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from gemini_doctor.diagnosis import Diagnosis
@@ -24,7 +24,17 @@ from gemini_doctor.diagnosis.request import (
     read_request,
     request_findings,
 )
-from gemini_doctor.knowledge import Model, closest_models, live_models, live_on, live_successor, models
+from gemini_doctor.findings import model_deprecated
+from gemini_doctor.knowledge import (
+    Model,
+    closest_models,
+    is_openai_route,
+    live_models,
+    live_on,
+    live_successor,
+    models,
+)
+from gemini_doctor.levels import Severity
 from gemini_doctor.lint.findings import Edit, Safety
 from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Scan, Str, Sym, literal_text, modality_name, plain
 
@@ -79,8 +89,12 @@ NEAR_MISS = 0.93
 NEAR_KEYS = {"imageconfig": "imageConfig", "responsemodalities": "responseModalities"}
 
 _MODEL_NAME = re.compile(r"(?:models/)?(gemini-[a-z0-9][a-z0-9.\-]*)")
+# A name the table does not know that still names an image model: "image" as a word of it. Stricter than
+# knowledge.is_image_model's "image" anywhere (for names a model list gives): code also holds "gemini-image.png".
 _IMAGE_WORD = re.compile(r"(?:^|-)image(?:-|$)")
-_OPENAI_ROUTE = re.compile(r"/v1(?:beta)?/openai(?:/|$)|/openai/images/generations", re.IGNORECASE)
+# The OpenAI-compatible route (knowledge.is_openai_route) as Gemini's, in code that may call any API: a versioned
+# /v1beta/openai or /v1/openai, or the images route (an Azure OpenAI /openai/deployments/… URL is not Gemini's).
+_GEMINI_OPENAI = re.compile(r"/v1(?:beta)?/openai|/openai/images/generations", re.IGNORECASE)
 _V1_ROUTE = re.compile(
     r"generativelanguage\.googleapis\.com/v1(?:/|$)|(?:^|/)v1/models/[^/\s]*:(?:stream)?generatecontent", re.IGNORECASE
 )
@@ -104,6 +118,7 @@ class _File:
     names_image_model: bool = False
     names_other_gemini: bool = False
     vertex: bool = False  # the file calls Vertex AI, where the Vertex-only imageConfig fields are right
+    asks_for_images: set[int] = field(default_factory=set)  # ids of the requests that ask for images
     day: dt.date = field(default_factory=lambda: today())
 
 
@@ -223,25 +238,18 @@ def _image_request_models(state: _File) -> set[int]:
     """Ids of `model` literals of requests that ask for images: there a non-image model is a finding."""
     found = set()
     for obj in state.scan.objects:
-        if not _is_request(obj):
-            continue
-        node = obj.value("model")
-        if isinstance(node, Str) and _asks_for_images(obj):
+        node = obj.value("model") if id(obj) in state.asks_for_images else None
+        if isinstance(node, Str):
             found.add(id(node))
     return found
-
-
-def _asks_for_images(request: Obj) -> bool:
-    settings = read_request(plain(request))
-    wants = settings.modalities is not None and "IMAGE" in (m.upper() for m in settings.modalities)
-    return wants or settings.sent_image_config
 
 
 def _model_hit(state: _File, text: str, node: Str, image_requests: set[int]) -> None:
     kind, model = classify_model(text)
     name = text.removeprefix("models/")
-    if kind == "id" and model is not None and (model.status == "deprecated" or not live_on(model, state.day)):
-        state.hits.append(Hit(_retired(model, name, state.day), node))
+    retired = model_deprecated(model, [], today=state.day) if kind == "id" and model is not None else None
+    if retired is not None and model is not None:
+        state.hits.append(Hit(_retired(retired, model, state.day), node))
     elif kind == "alias" and model is not None:
         target = model if live_on(model, state.day) else live_successor(model, state.day)
         evidence = f"{name} is a name the API uses internally for {model.id} (e.g. in 429 bodies), not a model ID"
@@ -251,24 +259,14 @@ def _model_hit(state: _File, text: str, node: Str, image_requests: set[int]) -> 
         state.hits.append(Hit(_unknown_model(name, kind, state.day), node))
 
 
-def _retired(model: Model, name: str, day: dt.date) -> Diagnosis:
-    """A model the table marks deprecated or shut down (by status, or by a shutdown date now past)."""
-    shut = not live_on(model, day)
-    if model.status == "shut-down":
-        when = f"shut down on {model.shutdown}" if model.shutdown else "shut down"
-    elif shut:
-        when = f"{model.status}, listed for shutdown on {model.shutdown}, a date now past"
-    else:
-        since = f" since {model.deprecated}" if model.deprecated else ""
-        planned = f", listed for shutdown on {model.shutdown}" if model.shutdown else ""
-        when = f"deprecated{since}{planned}"
+def _retired(diagnosis: Diagnosis, model: Model, day: dt.date) -> Diagnosis:
+    """findings.model_deprecated as lint reports it: an error once the table says the model is shut down on `day`,
+    and the move suggested to the first live successor (or the current models), not to a model itself gone."""
     successor = live_successor(model, day)
-    return Diagnosis.of(
-        "model-deprecated",
-        "likely",
-        [f"model {name} is {when} (model table, checked {model.checked}; the live model list decides)"],
-        severity="error" if shut else "warning",
-        hints=[f"Use {successor.id}."] if successor else [_current_models_hint(day)],
+    return replace(
+        diagnosis,
+        severity=Severity.WARNING if live_on(model, day) else Severity.ERROR,
+        hints=(f"Use {successor.id}.",) if successor else (_current_models_hint(day),),
     )
 
 
@@ -333,6 +331,8 @@ def _request(state: _File, request: Obj | None, config: Obj | None, body: dict) 
     here.top = _obj(request.value(*IMAGE_CONFIG_KEYS)) if request else None
     asks = "IMAGE" in (m.upper() for m in settings.modalities or ()) or settings.sent_image_config
     state.image_fields |= asks
+    if asks and request is not None:
+        state.asks_for_images.add(id(request))
     here.image_context = asks or kind in ("id", "alias", "unknown-image")
     here.image_context |= kind in ("file", "variable") and state.names_image_model
     _modalities(here)
@@ -527,51 +527,47 @@ def _endpoints(state: _File) -> None:
             continue  # not a URL (a regular expression, a sentence)
         if state.vertex and "generativelanguage" not in value:
             continue
-        if _OPENAI_ROUTE.search(value):
-            if not (
-                "images/generations" in value.lower()
-                or state.image_fields
-                or (image_file and not value.rstrip("/").endswith("/openai"))
-            ):
-                continue  # a bare /openai/ base URL is only a trap where image fields or routes are in play
-            model = state.model
-            if model is not None and model.openai_images and not model.is_shut_down:
-                continue  # the one model this file names is served on that route (model table)
-            fails = model is not None and not model.openai_images
-            served = (
-                f"{model.id} is not served there (model table)"
-                if fails
-                else "it serves only some image models (e.g. not gemini-3-pro-image or gemini-3.1-flash-image)"
-            )
-            state.hits.append(
-                Hit(
-                    Diagnosis.of(
-                        "wrong-endpoint",
-                        "likely",
-                        [f"URL {_short(value)} is the OpenAI-compatible route: {served}"],
-                        severity="error" if fails else "warning",
-                        hints=["Call the native route: POST /v1beta/models/{model}:generateContent."],
-                    ),
-                    string,
-                )
-            )
+        if is_openai_route(value) and _GEMINI_OPENAI.search(value):
+            _openai_route(state, string, image_file)
         elif _V1_ROUTE.search(value) and image_file:
-            state.hits.append(
-                Hit(
-                    Diagnosis.of(
-                        "wrong-endpoint",
-                        "likely",
-                        [
-                            f"URL {_short(value)} uses API version v1, whose GenerationConfig lacked "
-                            "responseModalities and imageConfig, in a file that sends image settings"
-                        ],
-                        severity="warning",
-                        hints=["Use /v1beta/ for image generation."],
-                    ),
-                    string,
-                )
+            evidence = (
+                f"URL {_short(value)} uses API version v1, whose GenerationConfig lacked responseModalities and "
+                "imageConfig, in a file that sends image settings"
             )
+            diagnosis = Diagnosis.of(
+                "wrong-endpoint", "likely", [evidence], severity="warning", hints=["Use /v1beta/ for image generation."]
+            )
+            state.hits.append(Hit(diagnosis, string))
     _api_versions(state)
+
+
+def _openai_route(state: _File, string: Str, image_file: bool) -> None:
+    """A URL on the OpenAI-compatible route: a trap where image fields or the images route are in play, unless the
+    one model the file names is served there (model table)."""
+    value = string.value
+    if not (
+        "images/generations" in value.lower()
+        or state.image_fields
+        or (image_file and not value.rstrip("/").endswith("/openai"))
+    ):
+        return  # a bare /openai/ base URL is only a trap where image fields or routes are in play
+    model = state.model
+    if model is not None and model.openai_images and not model.is_shut_down:
+        return  # the one model this file names is served on that route (model table)
+    unserved = model if model is not None and not model.openai_images else None
+    served = (
+        f"{unserved.id} is not served there (model table)"
+        if unserved
+        else "it serves only some image models (e.g. not gemini-3-pro-image or gemini-3.1-flash-image)"
+    )
+    diagnosis = Diagnosis.of(
+        "wrong-endpoint",
+        "likely",
+        [f"URL {_short(value)} is the OpenAI-compatible route: {served}"],
+        severity="error" if unserved else "warning",
+        hints=["Call the native route: POST /v1beta/models/{model}:generateContent."],
+    )
+    state.hits.append(Hit(diagnosis, string))
 
 
 def _api_versions(state: _File) -> None:
