@@ -80,11 +80,20 @@ def parse_head(raw: bytes) -> Head:
         raise BadMessage("malformed start line")
     if _HEADER_LINES.fullmatch(raw, len(lines[0]) + 2, len(raw) - 2) is None:
         _refuse_header(lines[1:])
-    headers = [(name, value.strip(b" \t")) for name, _, value in (line.partition(b":") for line in lines[1:])]
-    names = [name.lower() for name, _ in headers]
+    headers: list[tuple[bytes, bytes]] = []
+    names: list[bytes] = []
     index: dict[bytes, list[bytes]] = {}
-    for name, (_, value) in zip(names, headers, strict=True):
-        index.setdefault(name, []).append(value)
+    for line in lines[1:]:  # one pass: each header split, trimmed, lowercased and indexed
+        name, _, value = line.partition(b":")
+        value = value.strip(b" \t")
+        lower = name.lower()
+        headers.append((name, value))
+        names.append(lower)
+        found = index.get(lower)
+        if found is None:
+            index[lower] = [value]
+        else:
+            found.append(value)
     return Head((start[0], start[1], start[2]), headers, names, index)
 
 

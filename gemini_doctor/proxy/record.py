@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from gemini_doctor.proxy.exchange import Exchange, Tap, error_excerpt, model_of, summarise_request
-from gemini_doctor.proxy.watch import Watcher, digest
+from gemini_doctor.proxy.watch import Watcher, asks_for_image, digest
 from gemini_doctor.redact import redact
 
 PENDING = 256
@@ -53,11 +53,12 @@ class Pending:
     def size(self) -> int:
         return len(self.body) + self.tap.size
 
-    def describe(self) -> str:
-        """The exchange's request fields filled in, redacted; returns the path (unquoted, without the query)."""
+    def describe(self, summary: bool = True) -> str:
+        """The exchange's request fields filled in, redacted; returns the path (unquoted, without the query).
+        Without `summary`, the request's body is not summarised (only its digest taken)."""
         exchange, path = self.exchange, unquote(self.target.partition("?")[0])
         exchange.path = _redacted(self.target)
-        exchange.request = summarise_request(self.body)
+        exchange.request = summarise_request(self.body) if summary else None
         exchange.model = model_of(path, exchange.request)
         exchange.request_digest = digest(exchange.method, path, self.body)
         return path
@@ -135,11 +136,18 @@ class Diagnoser:
                 await asyncio.sleep(0)
 
     def _diagnose(self, item: Pending) -> None:
-        """One exchange diagnosed: an answer with no error takes the short way (watch.read_success)."""
+        """One exchange diagnosed: an answer with no error takes the short way (watch.read_success), and a 2xx
+        answer to a call that asks for no image (countTokens, models.get: nothing in it can be wrong with an image)
+        the shortest: its status and timings recorded, its request's digest taken for retries, no body read."""
         exchange = item.exchange
-        item.describe()
+        plain = item.answered and 200 <= (exchange.status or 0) < 300 and not asks_for_image(unquote(item.target))
+        item.describe(summary=not plain)
         self.watcher.started(exchange)
-        if not item.answered:
+        if plain:
+            exchange.images_in_window = self.watcher.window(
+                exchange.model, exchange.started + (exchange.total_ms or 0) / 1000
+            )
+        if plain or not item.answered:
             return
         self.watcher.answered(exchange)
         text = item.tap.text()
