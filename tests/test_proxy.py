@@ -226,3 +226,30 @@ def test_per_minute_quota_and_ghost_429_are_told_apart_through_the_proxy():
     assert verdicts["ipm-exceeded"][1] == 3 and verdicts["ipm-exceeded"][2][0] == "ipm-exceeded"
     assert verdicts["ghost-429"][0] == [429] * 4
     assert verdicts["ghost-429"][1] == 0 and "ipm-exceeded" not in verdicts["ghost-429"][2]
+
+
+def test_a_plain_answer_is_recorded_short_and_an_error_in_full(proxied):
+    """countTokens answered 2xx asks for no image: recorded with its status and timings, its body unread; the same
+    call refused is diagnosed in full (its request summarised, its error quoted) and its resending counted."""
+    url, session, watcher = proxied("healthy")
+    path = "/v1beta/models/gemini-3.1-flash-image:countTokens"
+    body = {"contents": [{"parts": [{"text": "a cat"}]}]}
+    ok = httpx.post(f"{url}{path}", json=body, headers={"x-goog-api-key": KEY}, timeout=20)
+    refused = [httpx.post(f"{url}{path}", json=body, timeout=20) for _ in range(2)]
+    assert ok.status_code == 200 and [r.status_code for r in refused] == [403, 403]
+    wait_for(session, 3)
+    plain, error, again = list(session.recent)
+    assert plain.status == 200 and plain.total_ms is not None and plain.model == "gemini-3.1-flash-image"
+    assert plain.request is None and plain.diagnosis == [] and plain.error_text is None
+    assert error.request == body and error.error_text and error.diagnosis
+    assert again.retry_of == error.number and watcher.retries == 1
+
+
+def test_only_calls_that_never_answer_an_image_take_the_short_way():
+    from gemini_doctor.proxy.record import answers_no_image
+
+    assert answers_no_image("POST", "/v1beta/models/m%3AcountTokens?key=x")
+    assert answers_no_image("GET", "/v1beta/models/m") and answers_no_image("GET", "/v1beta/openai/models")
+    for method, target in [("POST", "/v1beta/models/m:generateContent"), ("POST", "/v1/models/m:predict"),
+                           ("GET", "/v1beta/batches/b1"), ("POST", "/v1beta/openai/images/generations")]:  # fmt: skip
+        assert not answers_no_image(method, target), target

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from gemini_doctor.proxy.exchange import Exchange, Tap, error_excerpt, model_of, summarise_request
-from gemini_doctor.proxy.watch import Watcher, asks_for_image, digest
+from gemini_doctor.proxy.watch import Watcher, digest
 from gemini_doctor.redact import redact
 
 PENDING = 256
@@ -35,6 +35,7 @@ CATCH_UP_FROM = 64  # ...unless more than this many wait: then down to it in one
 BATCHES = 64  # batches of records waiting for the recording thread
 FLUSH_S = 0.02
 CLEAN_TARGETS = 1024
+NO_IMAGE_METHODS = frozenset({"countTokens", "embedContent", "batchEmbedContents"})
 BUSY = "not diagnosed: more exchanges were waiting than the proxy keeps"
 
 
@@ -88,8 +89,7 @@ class Diagnoser:
         self.recorder = Recorder(on_batch)
         self.waiting: deque[Pending] = deque()
         self.waiting_bytes = 0
-        self.wake: asyncio.Event | None = None
-        self.task: asyncio.Task[None] | None = None
+        self.scheduled = False  # a turn is waiting on the loop
 
     def submit(self, item: Pending) -> None:
         """Called on the forwarding loop once the answer has gone."""
@@ -101,10 +101,9 @@ class Diagnoser:
             return
         self.waiting.append(item)
         self.waiting_bytes += item.size
-        if self.wake is None:
-            self.wake = asyncio.Event()
-            self.task = asyncio.get_running_loop().create_task(self._run(self.wake))
-        self.wake.set()
+        if not self.scheduled:
+            self.scheduled = True
+            asyncio.get_running_loop().call_soon(self._turn)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until every submitted exchange has been diagnosed and recorded (at the end of a session)."""
@@ -114,33 +113,32 @@ class Diagnoser:
         self.recorder.flush()
         await asyncio.get_running_loop().run_in_executor(None, self.recorder.drain, deadline - time.monotonic())
 
-    async def _run(self, wake: asyncio.Event) -> None:
-        """Waiting exchanges diagnosed in turns of at most TURN_S of CPU, the loop's I/O between turns: a burst of
-        answers is forwarded first and diagnosed while the proxy waits for the upstream, and under sustained load
-        each turn takes a batch (one task step for many), and all but CATCH_UP_FROM of those waiting: diagnosis
-        keeps pace with the answers, and none is dropped while the proxy can keep up at all."""
+    def _turn(self) -> None:
+        """Waiting exchanges diagnosed in turns of at most TURN_S of CPU, each a callback of the loop (no task, no
+        future), its I/O between turns: a burst of answers is forwarded first and diagnosed while the proxy waits
+        for the upstream, and under sustained load each turn takes a batch, and all but CATCH_UP_FROM of those
+        waiting: diagnosis keeps pace with the answers, and none is dropped while the proxy can keep up at all."""
         clock = time.perf_counter
-        while True:
-            await wake.wait()
-            wake.clear()
-            while self.waiting:
-                until = clock() + TURN_S
-                while self.waiting and (clock() < until or len(self.waiting) > CATCH_UP_FROM):
-                    item = self.waiting.popleft()
-                    self.waiting_bytes -= item.size
-                    try:
-                        self._diagnose(item)
-                    except Exception as exc:  # a record must never take the proxy down
-                        item.exchange.note = f"not diagnosed: {type(exc).__name__}"
-                    self.recorder.put(item.exchange)
-                await asyncio.sleep(0)
+        until = clock() + TURN_S
+        while self.waiting and (clock() < until or len(self.waiting) > CATCH_UP_FROM):
+            item = self.waiting.popleft()
+            self.waiting_bytes -= item.size
+            try:
+                self._diagnose(item)
+            except Exception as exc:  # a record must never take the proxy down
+                item.exchange.note = f"not diagnosed: {type(exc).__name__}"
+            self.recorder.put(item.exchange)
+        if self.waiting:
+            asyncio.get_running_loop().call_soon(self._turn)
+        else:
+            self.scheduled = False
 
     def _diagnose(self, item: Pending) -> None:
         """One exchange diagnosed: an answer with no error takes the short way (watch.read_success), and a 2xx
         answer to a call that asks for no image (countTokens, models.get: nothing in it can be wrong with an image)
         the shortest: its status and timings recorded, its request's digest taken for retries, no body read."""
         exchange = item.exchange
-        plain = item.answered and 200 <= (exchange.status or 0) < 300 and not asks_for_image(unquote(item.target))
+        plain = item.answered and 200 <= (exchange.status or 0) < 300 and answers_no_image(exchange.method, item.target)
         item.describe(summary=not plain)
         self.watcher.started(exchange)
         if plain:
@@ -154,6 +152,16 @@ class Diagnoser:
         exchange.error_text = error_excerpt(exchange.status or 0, text)
         evidence = self.watcher.read(exchange, text, item.base + exchange.path)
         exchange.diagnosis = [d.to_dict() for d in self.watcher.judge(exchange, evidence)]
+
+
+def answers_no_image(method: str, target: str) -> bool:
+    """A call whose answer never holds an image: countTokens, the embeddings, models.get and models.list (an
+    allow-list: a method not named here is read the full way)."""
+    parts = unquote(target.partition("?")[0]).rstrip("/").split("/")
+    name, _, verb = parts[-1].rpartition(":")
+    if name:
+        return verb in NO_IMAGE_METHODS
+    return method == "GET" and "models" in parts[-2:]
 
 
 class Recorder:

@@ -127,7 +127,7 @@ class Watcher:
 
     def _expectations(self, exchange: Exchange) -> list[Diagnosis]:
         expected = self.expectation.image_config
-        if not expected or not asks_for_image(exchange.path):
+        if not expected or not _asks_for_image(exchange):
             return []
         sent = _image_config(exchange.request)
         found = []
@@ -188,8 +188,8 @@ def read_success(status: int, text: str, url: str) -> Evidence | None:
     return evidence
 
 
-def asks_for_image(path: str) -> bool:
-    """A call that may answer with an image (the path as sent or as recorded: the words checked are no key's)."""
+def _asks_for_image(exchange: Exchange) -> bool:
+    path = exchange.path
     return ":generateContent" in path or ":streamGenerateContent" in path or "/openai/" in path
 
 
