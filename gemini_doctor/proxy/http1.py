@@ -134,7 +134,13 @@ def response_framing(head: Head, method: bytes) -> tuple[Framing, int]:
 
 
 def _lengths(head: Head) -> int | None:
-    found = {v.strip() for value in head.values(b"content-length") for v in value.split(b",")}
+    values = head.index.get(b"content-length")
+    if values is None:
+        return None
+    if len(values) == 1 and b"," not in values[0]:  # the usual one: a single length, already trimmed
+        found = {values[0]}
+    else:
+        found = {v.strip() for value in values for v in value.split(b",")}
     if not found:
         return None
     if len(found) > 1 or not all(v.isdigit() and len(v) < 19 for v in found):
