@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -54,8 +54,13 @@ _FLAT = frozenset({str, int, bool, type(None)})  # the exact types the C encoder
 @functools.lru_cache(maxsize=64)
 def _flat_encoder(inner: str) -> Callable[[Any], str]:
     """The C encoder laying out a list or an object of scalars one level deeper than `inner` minus two spaces:
-    with no container inside, the item separator is the only whitespace the indented layout has."""
-    return json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=("," + inner, ": ")).encode
+    with no container inside, the item separator is the only whitespace the indented layout has. Made once per
+    depth (`JSONEncoder.encode` would make one per call)."""
+    separator = "," + inner
+    if c_make_encoder is None:  # no C accelerator: the Python encoder, same text
+        return json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(separator, ": ")).encode
+    encode = c_make_encoder(None, None, encode_basestring, None, ": ", separator, False, False, True)
+    return lambda value: "".join(encode(value, 0))
 
 
 def _flat(value: dict[str, Any] | list[Any], newline: str, change: Callable[[str], str]) -> str | None:
@@ -89,15 +94,7 @@ def _encode(value: Any, newline: str, change: Callable[[str], str], out: list[st
         if text is not None:
             out.append(text)
             return
-        separator = "{" + inner
-        for key, item in value.items():
-            if type(item) is str:  # the most common value, written without a call
-                out.append(f"{separator}{encode_basestring(key)}: {encode_basestring(change(item))}")
-            else:
-                out.append(f"{separator}{encode_basestring(key)}: ")
-                _encode(item, inner, change, out)
-            separator = "," + inner
-        out.append(newline + "}")
+        _members(value, newline, change, out)
         return
     if not value:
         out.append("[]")
@@ -115,3 +112,23 @@ def _encode(value: Any, newline: str, change: Callable[[str], str], out: list[st
             _encode(item, inner, change, out)
         separator = "," + inner
     out.append(newline + "]")
+
+
+def _members(value: dict[str, Any], newline: str, change: Callable[[str], str], out: list[str]) -> None:
+    """An object holding a container (keys already changed): each run of scalar members between containers
+    written by one call of the C encoder."""
+    inner = newline + "  "
+    separator, run = "{" + inner, {}
+    for key, item in value.items():
+        if type(item) in _FLAT:
+            run[key] = change(item) if type(item) is str else item
+            continue
+        if run:
+            out.append(separator + _flat_encoder(inner)(run)[1:-1])
+            separator, run = "," + inner, {}
+        out.append(f"{separator}{encode_basestring(key)}: ")
+        _encode(item, inner, change, out)
+        separator = "," + inner
+    if run:
+        out.append(separator + _flat_encoder(inner)(run)[1:-1])
+    out.append(newline + "}")
