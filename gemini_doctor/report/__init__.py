@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from gemini_doctor import __version__
-from gemini_doctor.redact import redact, scrub_obj
+from gemini_doctor.redact import redact, scrub_obj, scrubber
 
 SCHEMA = "gemini-doctor/v1"
 FORMATS = ("rich", "json", "markdown")
@@ -73,19 +73,19 @@ def render(
     from gemini_doctor.report.document import Report
 
     secrets = tuple(secrets)
-    report = Report.from_document(scrub_obj(document, secrets))  # type: ignore[arg-type]
-    if fmt == "json":
-        from gemini_doctor.report.render_json import render_json
+    if fmt == "json":  # scrubbed string by string as it is written: the document is walked once
+        from gemini_doctor.report.render_json import dumps
 
-        text = render_json(report)
-    elif fmt == "markdown":
+        Report.from_document(document)  # the same checks of its shape as the other formats make
+        return dumps(document, scrubber(secrets))
+    report = Report.from_document(scrub_obj(document, secrets))  # type: ignore[arg-type]
+    if fmt == "markdown":
         from gemini_doctor.report.render_markdown import render_markdown
 
         text = render_markdown(report)
     else:
         text = _rich_text(report, color, width, verbose)
-    # JSON is already redacted value by value; a pass over its text could break an escaped string.
-    return text if fmt == "json" else redact(text, secrets)
+    return redact(text, secrets)
 
 
 def _rich_text(report: Any, color: bool, width: int | None, verbose: bool) -> str:
