@@ -11,7 +11,8 @@ from gemini_doctor.redact import _inert, neutralise, redact, scrub_obj, scrubber
 from gemini_doctor.report import render
 from gemini_doctor.report.render_json import dumps
 
-KEY = "AIzaSyA1234567890abcdefghijklmnopqrstuv"
+KEY = "AIza" + "x" * 35  # obviously fake, built at run time
+TOKEN = "ya29." + "t" * 12  # an OAuth-token shape, obviously fake
 
 
 class Kind(str, enum.Enum):  # noqa: UP042 - str() of a member is "Kind.A" here, a key scrub_obj writes so
@@ -27,7 +28,7 @@ DOCUMENTS: list[object] = [
     {1: 2, None: {}, "a": (1.5, float("nan"), float("inf")), "b": [[], {}, [[]]]},
     {"x": f"\x1b\u202e {KEY}", "deep": {"a": [1, [2, {}], {"b": None, "c": True}], "d": {"e": [False]}}},
     [Text("x"), Kind.A, {Kind.A: 1, "k": Kind.A}, -0.0, 10**30],
-    {"h": "Authorization: Bearer abcdefghijkl", "u": "http://u:p@host", "l": [1.0, 2, "ya29.abcdefghijkl"]},
+    {"h": "Authorization: Bearer abcdefghijkl", "u": "http://u:p@host", "l": [1.0, 2, TOKEN]},
     {"ü": "naïve — \u2028 text", "path": "src/a.py", "esc": "a\\u0041Iza" + KEY[4:], "q": '"quoted"\n'},
     "a plain string",
     7,
@@ -59,6 +60,6 @@ def test_an_inert_string_is_one_redact_and_neutralise_leave_as_it_is() -> None:
             assert scrubbed == text, text
         changed += scrubbed != text
     assert changed > 1000  # the draw holds secrets and controls, not only inert text
-    for marked in ("AIzaSyA12345678", "key=abcdefghij", "BEARER abcdefghijk", "http://u:p@h", "a\x1bb", "\\u0041"):
+    for marked in (KEY[:15], "key=abcdefghij", "BEARER abcdefghijk", "http://u:p@h", "a\x1bb", "\\u0041"):
         assert not _inert(marked)
     assert _inert("src/pkg0/sub0/m0.py")
