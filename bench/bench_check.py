@@ -15,11 +15,12 @@ PYTHONDONTWRITEBYTECODE the machine sets.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import time
+
+from timing import bytecode_environment
 
 from gemini_doctor.emulator.scenarios import find_scenario
 from gemini_doctor.emulator.server import EmulatorServer
@@ -49,7 +50,7 @@ def main() -> None:
             "--format",
             "json",
         ]
-        environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+        environment = bytecode_environment()
         walls, firsts, lasts = [], [], []
         for _ in range(options.runs):
             before = len(server.recorder.requests)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import time
@@ -15,3 +16,9 @@ def median_wall(command: list[str], runs: int) -> float:
         subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def bytecode_environment() -> dict[str, str]:
+    """This environment, bytecode written and reused as an installed package has it, whatever PYTHONDONTWRITEBYTECODE
+    the machine sets (else every launch of the package from a checkout times compiling it from source)."""
+    return {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from dataclasses import replace
 from typing import Any
 
@@ -88,7 +87,6 @@ def run(settings: Settings, notify: Any = None) -> dict[str, Any]:
     if notice and notify is not None:
         notify(notice)
     wants_gcp = bool(settings.project) and any("gcp" in c.needs for c in checks)
-    gc.enable()  # paused by the command line for start-up's imports (cli.check)
     results, sent, secrets = asyncio.run(_run(checks, settings, wants_gcp))
     from gemini_doctor.redact import redact_obj
 

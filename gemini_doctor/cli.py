@@ -289,8 +289,8 @@ def check(**flags: object) -> None:
     Exit codes: 0 no failure found (warnings allowed; --strict makes them fail), 1 a failure found, 2 usage error.
     """
     # Start-up imports some 250,000 objects (asyncio, httpx, the checks), none of them garbage; the cycle collector
-    # would walk them again and again as they come (about 80 ms measured). `check.run` turns it back on before any
-    # network work, and this `finally` on every other way out.
+    # would walk them again and again as they come (about 80 ms measured). A run is short and bounded by its timeout;
+    # the collector is back on when it ends, whichever way.
     gc.disable()
     from gemini_doctor.check import ci_outputs, run_command
     from gemini_doctor.input_error import InputError

@@ -83,26 +83,9 @@ def test_a_value_the_plain_coercion_declines_gets_typers_own_message():
     )
 
 
-LOADED = """
-import json, sys
-sys.argv = ["gemini-doctor", *json.loads(sys.argv[1])]
-from gemini_doctor.cli import main
-try:
-    main()
-except SystemExit:
-    pass
-sys.stderr.write("LOADED=" + json.dumps(sorted(sys.modules)) + "\\n")
-"""
-
-
 def modules_after(*args: str) -> set[str]:
     """The modules a `gemini-doctor` process has imported when it is done."""
-    result = subprocess.run(
-        [sys.executable, "-c", LOADED, json.dumps(args)], capture_output=True, text=True, timeout=120
-    )
-    line = next((x for x in result.stderr.splitlines() if x.startswith("LOADED=")), None)
-    assert line is not None, result.stderr
-    return set(json.loads(line[len("LOADED=") :]))
+    return set(_probe(list(args), "MODULES"))
 
 
 def test_a_run_without_credentials_imports_no_google_cloud_client():

@@ -158,15 +158,14 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
         return [
             Diagnosis.of("wrong-endpoint", "possible", lines, note=note + " Could also be wrong-model-name."),
         ]
-    retired = find_retired(model_name, api="gemini") if model_name and model is None else None
-    vertex_only = find_retired(model_name) if model_name and model is None and retired is None else None
-    if vertex_only is not None:
+    retired = find_retired(model_name) if model_name and model is None else None  # on any API
+    if retired is not None and retired.only_on == "vertex":
         lines.append(f"{model_name} was only ever served on Vertex AI, where it is retired too")
-        hint = f"Call a Gemini image model ({vertex_only.replacement}) on generateContent."
+        hint = f"Call a Gemini image model ({retired.replacement}) on generateContent."
         return [Diagnosis.of("wrong-model-name", "certain", lines, hints=[hint], score=4)]
-    if retired is not None:
+    if model_name and retired is not None:
         lines.append(f"{model_name} is retired: {retired.note}")
-        if (model_name or "").startswith("imagen") and "for generatecontent" in text:
+        if model_name.startswith("imagen") and "for generatecontent" in text:
             hint = f"generateContent never served Imagen, and {model_name} is retired too: call {retired.replacement}."
             note = "Could also be model-deprecated: the model is retired whichever route is used."
             return [Diagnosis.of("wrong-endpoint", "certain", lines, hints=[hint], note=note, score=4)]

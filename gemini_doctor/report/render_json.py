@@ -12,14 +12,7 @@ import functools
 import json
 from collections.abc import Callable
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from gemini_doctor.report.document import Report
-
-
-def render_json(report: Report) -> str:
-    return dumps(report.document)
+from typing import Any
 
 
 def dumps(value: Any, change: Callable[[str], str] = str) -> str:
