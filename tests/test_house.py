@@ -42,8 +42,8 @@ def test_importing_the_probes_leaves_trio_alone():
     code = (
         "import sys; import gemini_doctor.probes; assert 'trio' not in sys.modules; "
         "import gemini_doctor.probes.gemini; assert 'trio' not in sys.modules, 'trio imported'; "
-        "from gemini_doctor.probes import trio_hidden\n"
-        "with trio_hidden():\n    assert sys.modules['trio'] is None\n"
+        "from gemini_doctor.probes import hidden\n"
+        "with hidden('trio'):\n    assert sys.modules['trio'] is None\n"
         "assert 'trio' not in sys.modules; print('ok')"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 
 
 @contextmanager
@@ -27,8 +27,3 @@ def hidden(*names: str) -> Iterator[None]:
         for name in hide:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
-
-
-def trio_hidden() -> AbstractContextManager[None]:
-    """`hidden("trio")`: an asyncio run needs none of httpcore's trio support."""
-    return hidden("trio")
