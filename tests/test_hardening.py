@@ -6,6 +6,7 @@ Every fault is a real socket server on loopback (or the emulator's --chaos); not
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import socket
 import ssl
@@ -126,19 +127,12 @@ def check_installed(*args: str, timeout: float = 60, env: dict | None = None) ->
     return code, json.loads(out), err, time.monotonic() - start
 
 
-def check(run_main, *args: str, env: dict | None = None) -> tuple[int, dict, str, float]:
-    """The entry point's main() in this process (tests/conftest.py's run_main): the same as `check_installed`
-    without an interpreter to start, for tests about what the check does rather than about the process."""
+def check(runner, *args: str, env: dict | None = None) -> tuple[int, dict, str, float]:
+    """`check` in this process, through tests/conftest.py's `run_main` (the entry point's main()) or `run_cli`:
+    the same as `check_installed` without an interpreter to start, for tests about what the check does rather than
+    about the process. An exception fails the test outright."""
     start = time.monotonic()
-    code, out, err = run_main("check", *args, "--format", "json", env=env)
-    assert "Traceback" not in err, err
-    return code, json.loads(out), err, time.monotonic() - start
-
-
-def check_in_process(run_cli, *args: str) -> tuple[int, dict, str, float]:
-    """The same CLI in this process (no interpreter start-up to pay): an exception fails the test outright."""
-    start = time.monotonic()
-    code, out, err = run_cli("check", *args, "--format", "json")
+    code, out, err = runner("check", *args, "--format", "json", **({"env": env} if env is not None else {}))
     assert "Traceback" not in err, err
     return code, json.loads(out), err, time.monotonic() - start
 
@@ -281,10 +275,8 @@ def check_through_proxy(
         proxy = f"http://{credentials}127.0.0.1:{port}"
         args = ("--base-url", "http://gemini.example", "--api-key", "k", "--timeout", "3")
         env = {"HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "NO_PROXY": ""}
-        if run_main is None:
-            code, document, _, _ = check_installed(*args, env=env)
-        else:
-            code, document, _, _ = check(run_main, *args, env=env)
+        runner = check_installed if run_main is None else functools.partial(check, run_main)
+        code, document, _, _ = runner(*args, env=env)
     return code, document
 
 
@@ -328,7 +320,7 @@ def test_every_chaos_answer_ends_in_a_report(run_cli, chaos):
     # so the paid image was (rightly) not sent and the huge answer never reached the report; it gets the default 10 s
     timeout = 10 if chaos == "huge-body" else 2
     with EmulatorServer(find_scenario("healthy"), chaos=chaos) as server:
-        code, document, _, wall = check_in_process(
+        code, document, _, wall = check(
             run_cli,
             "--base-url",
             server.url,
@@ -350,7 +342,7 @@ def test_every_chaos_answer_ends_in_a_report(run_cli, chaos):
 
 def test_huge_retry_delay_is_reported_not_waited_for(run_cli):
     with EmulatorServer(find_scenario("healthy"), chaos="huge-retry-delay") as server:
-        _code, document, _, wall = check_in_process(run_cli, "--base-url", server.url, "--api-key", "k", "--generate")
+        _code, document, _, wall = check(run_cli, "--base-url", server.url, "--api-key", "k", "--generate")
         generate_calls = server.recorder.count(":generateContent")
     assert first(document)["slug"] == "ipm-exceeded"
     assert any("86400s" in line for line in first(document)["evidence"])
@@ -360,7 +352,7 @@ def test_huge_retry_delay_is_reported_not_waited_for(run_cli):
 
 def test_a_non_image_image_part_is_named(run_cli):
     with EmulatorServer(find_scenario("healthy"), chaos="bad-image") as server:
-        _code, document, _, _ = check_in_process(
+        _code, document, _, _ = check(
             run_cli, "--base-url", server.url, "--api-key", "k", "--generate", "--skip", "billing", "--skip", "quota"
         )
     assert first(document)["slug"] == "no-image-returned"
@@ -602,7 +594,7 @@ def test_request_counts_are_pinned(run_main, emulator, args, gemini, gcp):
 @pytest.mark.parametrize("slug", ["ipm-exceeded", "dynamic-shared-quota", "model-overloaded"])
 def test_retryable_errors_are_never_retried(run_cli, emulator, slug):
     server = emulator(slug)
-    code, _document, _, _ = check_in_process(run_cli, "--base-url", server.url, "--api-key", "k", "--generate")
+    code, _document, _, _ = check(run_cli, "--base-url", server.url, "--api-key", "k", "--generate")
     assert server.recorder.count(":generateContent") == 2  # the free shape probe and the one image request
     assert code == 1
 
