@@ -182,7 +182,7 @@ def read_success(status: int, text: str, url: str) -> Evidence | None:
         return None
     if evidence.http_status is None:
         evidence.http_status = status
-    evidence.url = url
+    evidence.url = redact(url)  # as read_http_answer has it: the upstream base too, not only the path
     if evidence.finish_message:
         evidence.finish_message = redact(evidence.finish_message)
     return evidence
