@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from gemini_doctor.diagnosis import Diagnosis, rank
-from gemini_doctor.engine import Check, CheckResult, discover_checks, run_checks
+from gemini_doctor.engine import Check, CheckResult, Need, discover_checks, run_checks
 from gemini_doctor.input_error import InputError
 from gemini_doctor.knowledge import did_you_mean, find_model, is_loopback, recommended_model
 from gemini_doctor.report import SCHEMA, tool_info
@@ -108,14 +108,39 @@ async def _run(
     gcp = GcpProbe(settings)
     probe = _model_api_probe(settings, gcp)
     deadline = probe.deadline = gcp.deadline = Deadline(settings.timeout)
+    if _writes_first(checks, settings):
+        gcp.lull = probe.lull  # Google's libraries are imported once the first Gemini requests are out
+    else:
+        probe.lull.reached()
     gcp_problem = gcp.credentials_problem() if wants_gcp or settings.needs_adc else None
     probes = {"gemini": probe, "gcp": gcp, **({"vertex": probe} if settings.vertex else {})}
+    ahead = asyncio.ensure_future(_prepare(probe.lull, settings.format))
     try:
         results = await run_checks(checks, settings, probes, gcp_problem, deadline)
     finally:
+        ahead.cancel()
         await probe.close()
     sent = {"vertex" if settings.vertex else "gemini": probe.sent, "gcp": gcp.sent}
     return results, sent, probe.secrets
+
+
+def _writes_first(checks: list[Check], settings: Settings) -> bool:
+    """Whether the run begins with Gemini requests that Google Cloud's work can wait for: checks that need the key
+    and nothing before them, and a key (Vertex AI's requests themselves wait for Google Cloud's credentials)."""
+    first = [c for c in checks if not c.depends_on and Need.API_KEY in map(Need, c.needs)]
+    return bool(first and settings.api_key and not settings.vertex)
+
+
+async def _prepare(lull: Any, fmt: str) -> None:
+    """What diagnosing the answers and rendering the report will need, made while the answers are awaited: the
+    same work, done in the lull rather than after the last answer (see probes.limits.Lull)."""
+    from gemini_doctor.diagnosis import signatures
+    from gemini_doctor.report import prepare
+
+    await lull.wait()
+    for step in (signatures.prepare, lambda: prepare(fmt)):
+        step()
+        await asyncio.sleep(0)
 
 
 def _model_api_probe(settings: Settings, gcp: Any) -> Any:

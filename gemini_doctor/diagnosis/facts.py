@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from gemini_doctor.images import ImageInfo
 
+_DATA_RUN = re.compile(r"[A-Za-z0-9+/]{256,}=*")
+
 GRPC_TO_HTTP = {
     "INVALID_ARGUMENT": 400,
     "FAILED_PRECONDITION": 400,
@@ -149,8 +151,10 @@ class Evidence:
 
     @property
     def haystack(self) -> str:
-        """The message and the paste, as one text for the signatures to search."""
-        raw = self.raw[: self.HAYSTACK_LIMIT]
+        """The message and the paste, as one text for the signatures to search. An image's base64 data is left
+        out (a run of 256 or more of its characters: no error's words): a real answer's first 64 KiB are mostly
+        that, and every signature would search it."""
+        raw = _DATA_RUN.sub("[data]", self.raw[: self.HAYSTACK_LIMIT])
         return raw if self.message and self.message in raw else f"{self.message}\n{raw}"
 
     @property

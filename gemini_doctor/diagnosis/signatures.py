@@ -81,6 +81,15 @@ def _class_end(pattern: str, start: int) -> int:
     return index
 
 
+def prepare() -> None:
+    """What matching any evidence needs first, made ahead of time (cached): each pattern's required literal, and
+    the patterns that have none compiled, since every evidence is searched with them."""
+    for signature in all_signatures():
+        for text in signature.message:
+            if required_literal(text) is None:
+                _pattern(text)
+
+
 def match_all(evidence: Evidence) -> list[Match]:
     """Every signature that holds for the evidence, best score first."""
     haystack = evidence.haystack

@@ -9,9 +9,9 @@ server that never answers, cannot keep the process alive past `--timeout`.
 An http:// loopback endpoint (the emulator) gets anonymous credentials; anything else Application Default
 Credentials, looked for once per run, within the deadline, and without asking the metadata server off Google Cloud.
 
-Google's libraries are imported while the first Gemini requests are out, not before them (start-up that overlaps
-the network wait): by one thread at a time, only what a call about to be made needs, and the time it takes is
-added to the run's deadline, so no server is given less time for it.
+Google's libraries are imported once the first Gemini requests are written (`limits.Lull`), not before (start-up
+that overlaps the network wait): by one thread at a time, only what a call about to be made needs, and the time
+it takes is added to the run's deadline, so no server is given less time for it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from gemini_doctor.backend import service_name
 from gemini_doctor.knowledge import SERVICE
 from gemini_doctor.probes import hidden
-from gemini_doctor.probes.limits import DAEMONS, Budget, Deadline
+from gemini_doctor.probes.limits import DAEMONS, Budget, Deadline, Lull
 from gemini_doctor.redact import clip, redact
 from gemini_doctor.settings import Settings
 
@@ -149,6 +149,7 @@ class GcpProbe:
         self._auth: Any = None
         self._lock = threading.Lock()
         self._ready: asyncio.Future[str | None] | None = None
+        self.lull: Lull | None = None  # when set, Google's libraries are imported once it is reached
 
     @property
     def sent(self) -> int:
@@ -177,6 +178,8 @@ class GcpProbe:
         await asyncio.get_running_loop().run_in_executor(DAEMONS, import_google, modules, self.deadline)
 
     async def _find_credentials(self) -> str | None:
+        if self.lull is not None:
+            await self.lull.wait()
         with contextlib.suppress(ImportError):  # a missing google-auth is said by find_credentials
             await self._imported(AUTH_MODULES)
         try:

@@ -15,7 +15,7 @@ from typing import Any
 from gemini_doctor import __version__
 from gemini_doctor.diagnosis.evidence import Evidence, network_evidence, read_http_answer
 from gemini_doctor.probes import hidden
-from gemini_doctor.probes.limits import ACCEPT_ENCODING, MAX_BODY_BYTES, BodyDecoder, Deadline
+from gemini_doctor.probes.limits import ACCEPT_ENCODING, MAX_BODY_BYTES, BodyDecoder, Deadline, Lull
 from gemini_doctor.redact import redact
 from gemini_doctor.settings import Settings, is_loopback_http
 
@@ -107,6 +107,7 @@ class GeminiProbe:
         )
         self.sent = 0
         self.secrets: tuple[str, ...] = settings.secrets  # masked in every answer before it is read
+        self.lull = Lull()  # reached once this probe's first requests are written
 
     @staticmethod
     def model_path(model: str, method: str | None = None) -> str:
@@ -130,12 +131,20 @@ class GeminiProbe:
         if left <= 0:  # not sent: the run's timeout is spent
             return NetworkFailure(TimeoutError(self.deadline.spent()), url)
         self.sent += 1
+        written = self.lull.writing()
+
+        async def trace(event: str, info: dict[str, Any]) -> None:  # httpcore's "trace" request extension
+            if event.endswith(("send_request_body.complete", ".failed")):
+                written()
+
         try:
-            return await asyncio.wait_for(self._send(method, url, **kwargs), left)
+            return await asyncio.wait_for(self._send(method, url, extensions={"trace": trace}, **kwargs), left)
         except (TimeoutError, httpx.HTTPError, OSError, ValueError) as exc:
             if isinstance(exc, asyncio.TimeoutError):
                 exc = TimeoutError(self.deadline.spent())
             return NetworkFailure(exc, url)
+        finally:
+            written()
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> Answer:
         """The body is read raw and decoded here, within the cap at every stage: never `.read()` uncapped."""

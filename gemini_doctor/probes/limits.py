@@ -8,7 +8,9 @@ no stage ever holds more than the cap, and the raw bytes count too.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
+import contextlib
 import threading
 import time
 import zlib
@@ -40,6 +42,45 @@ class Deadline:
 
     def spent(self) -> str:
         return f"no complete answer within the {self.seconds:g} s timeout (timed out)"
+
+
+class Lull:
+    """The moment the first requests of a run are all written and the process only waits for answers.
+
+    Start-up work that no request waits for (importing Google's client libraries, the report's modules, compiling
+    the error signatures) starts then, not before: it takes the same CPU either way, but done while the requests
+    are being written it delays them, and done after the last answer it delays the report. A lull nobody will
+    reach (no request to write) is `reached()` at once; `wait` never waits past its cap.
+    """
+
+    CAP_SECONDS = 0.5  # a first request still being written after this (a slow DNS answer) is not waited for
+
+    def __init__(self) -> None:
+        self._writing = 0
+        self._event = asyncio.Event()
+
+    def reached(self) -> None:
+        self._event.set()
+
+    def writing(self) -> Callable[[], None]:
+        """Count one request as being written; call what is returned once it is (or failed): a second call is
+        a no-op. The lull comes when no request is being written any more."""
+        self._writing += 1
+        done = False
+
+        def written() -> None:
+            nonlocal done
+            if not done:
+                done = True
+                self._writing -= 1
+                if not self._writing:
+                    self._event.set()
+
+        return written
+
+    async def wait(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), self.CAP_SECONDS)
 
 
 class DaemonExecutor(concurrent.futures.ThreadPoolExecutor):

@@ -24,6 +24,22 @@ ENTRY_SECTIONS = (
 )
 
 
+# The modules each format's rendering imports: `prepare` imports them while a run waits for answers.
+RENDERERS = {
+    "json": ("gemini_doctor.report.document", "gemini_doctor.report.render_json"),
+    "markdown": ("gemini_doctor.report.document", "gemini_doctor.report.render_markdown"),
+    "rich": ("gemini_doctor.report.document", "gemini_doctor.report.render_rich"),
+}
+
+
+def prepare(fmt: str) -> None:
+    """Import what rendering `fmt` will need, ahead of time (the same imports `render` would make later)."""
+    import importlib
+
+    for name in RENDERERS.get(fmt, ()):
+        importlib.import_module(name)
+
+
 def tool_info() -> dict[str, str]:
     """Who made the report, with what: a support ticket needs the versions."""
     import platform

@@ -1,0 +1,132 @@
+"""Start-up work that no request waits for is done in the lull, once the first Gemini requests are written.
+
+The lull itself (probes.limits.Lull), Google Cloud's work waiting for it, what is prepared in it, and what the run
+leaves for the collector at its end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib
+import json
+from typing import Any
+
+import pytest
+
+from gemini_doctor.diagnosis.evidence import read_http_answer
+from gemini_doctor.diagnosis.signatures import match_all
+from gemini_doctor.probes.limits import Lull
+from gemini_doctor.report import FORMATS, RENDERERS, prepare
+
+
+def test_the_lull_comes_when_every_request_being_written_is_written():
+    async def scenario() -> list[bool]:
+        lull = Lull()
+        first, second = lull.writing(), lull.writing()
+        seen = [lull._event.is_set()]
+        first()
+        first()  # a second call of the same request's callback counts nothing
+        seen.append(lull._event.is_set())
+        second()
+        seen.append(lull._event.is_set())
+        return seen
+
+    assert asyncio.run(scenario()) == [False, False, True]
+
+
+def test_waiting_for_a_lull_that_never_comes_ends_at_its_cap(monkeypatch):
+    monkeypatch.setattr(Lull, "CAP_SECONDS", 0.05)
+
+    async def scenario() -> float:
+        lull = Lull()
+        lull.writing()  # written never: a request stuck in its DNS lookup
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await lull.wait()
+        return loop.time() - start
+
+    assert 0.04 <= asyncio.run(scenario()) < 5
+
+
+def test_a_lull_reached_by_hand_is_not_waited_for():
+    async def scenario() -> bool:
+        lull = Lull()
+        lull.reached()
+        await asyncio.wait_for(lull.wait(), 0.01)
+        return True
+
+    assert asyncio.run(scenario())
+
+
+def test_google_cloud_requests_go_out_after_the_first_gemini_requests(run_main, emulator, monkeypatch):
+    """Each Gemini request is made to take 0.3 s before it is written (a slow DNS answer, a TLS handshake). In this
+    process Google's libraries are already imported: without the lull, the credential search and the GCP reads
+    would go out during those 0.3 s; with it they wait until the Gemini requests are written."""
+    from gemini_doctor.probes.gcp import AUTH_MODULES, CLIENT_MODULES
+    from gemini_doctor.probes.gemini import GeminiProbe
+
+    for name in {*AUTH_MODULES, *(n for names in CLIENT_MODULES.values() for n in names)}:
+        importlib.import_module(name)  # as a process that has run a check before has them
+    send = GeminiProbe._send
+
+    async def slow_send(self: GeminiProbe, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0.3)
+        return await send(self, *args, **kwargs)
+
+    monkeypatch.setattr(GeminiProbe, "_send", slow_send)
+    server = emulator("healthy")
+    args = ["--base-url", server.url, "--gcp-endpoint", server.url, "--project", "p", "--api-key", "k"]
+    code, out, err = run_main("check", *args, "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["requests_sent"] == {"gemini": 2, "gcp": 3}
+    arrivals = [(entry.at, entry.path.startswith("/v1/projects")) for entry in server.recorder.requests]
+    gemini = [at for at, is_gcp in arrivals if not is_gcp]
+    gcp = [at for at, is_gcp in arrivals if is_gcp]
+    assert len(gemini) == 2 and len(gcp) == 3
+    assert max(gemini) < min(gcp), arrivals
+
+
+def test_without_a_key_google_cloud_does_not_wait_for_a_lull(run_main, emulator, monkeypatch):
+    """No Gemini request will be written: the lull is reached at once, not waited for until its cap."""
+    monkeypatch.setattr(Lull, "CAP_SECONDS", 30.0)
+    server = emulator("healthy")
+    args = ["--base-url", server.url, "--gcp-endpoint", server.url, "--project", "p", "--timeout", "10"]
+    code, out, err = run_main("check", *args, "--format", "json", env={"GEMINI_API_KEY": "", "GOOGLE_API_KEY": ""})
+    assert code in (0, 1), err
+    # A lull waited for would outlast the 10 s --timeout: the GCP reads would never be sent.
+    assert json.loads(out)["requests_sent"] == {"gemini": 0, "gcp": 3}, err
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_has_its_renderers_prepared(fmt):
+    assert fmt in RENDERERS
+    prepare(fmt)
+    for name in RENDERERS[fmt]:
+        assert importlib.import_module(name).__name__ == name
+
+
+def test_an_images_base64_data_is_left_out_of_what_signatures_search():
+    data = "iVBORw0KGgo" + "A" * 5000
+    body = json.dumps(
+        {
+            "candidates": [
+                {
+                    "content": {"parts": [{"inlineData": {"mimeType": "image/png", "data": data}}]},
+                    "finishReason": "IMAGE_SAFETY",
+                }
+            ]
+        }
+    )
+    evidence = read_http_answer(200, body, "http://127.0.0.1/v1beta/models/m:generateContent")
+    assert data not in evidence.haystack and "A" * 256 not in evidence.haystack
+    assert "IMAGE_SAFETY" in evidence.haystack
+    assert evidence.raw.count("A" * 5000) == 1  # what the readers see is unchanged
+    assert "safety-blocked" in {m.signature.slug for m in match_all(evidence)}  # the finish reason is still read
+
+
+def test_the_run_leaves_the_collector_on(run_main, emulator):
+    server = emulator("healthy")
+    code, _out, err = run_main("check", "--base-url", server.url, "--api-key", "k", "--format", "json")
+    assert code == 0, err
+    assert gc.isenabled()  # paused for start-up, on again whichever way the run ended
