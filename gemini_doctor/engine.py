@@ -17,11 +17,11 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast, runtime_checkable
 
 from gemini_doctor.diagnosis import Diagnosis, rank
 from gemini_doctor.levels import Need, Severity, Status
+from gemini_doctor.plugins import entry_points
 from gemini_doctor.redact import clip
 from gemini_doctor.settings import Settings
 
@@ -148,7 +148,7 @@ def discover_checks() -> list[Check]:
     """Every check registered in the entry-point group, built-in or third-party, in their declared order."""
     checks: list[Check] = []
     seen: set[str] = set()
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
+    for entry in entry_points(ENTRY_POINT_GROUP):
         try:
             loaded = entry.load()
             check = loaded() if isinstance(loaded, type) else loaded
