@@ -13,7 +13,6 @@ Pure: no I/O beyond the packaged knowledge file, no network.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -85,6 +84,7 @@ def vertex_api_version(environ: dict[str, str]) -> str:
 
 @cache
 def _data() -> dict[str, Any]:
+    import tomllib  # here: most runs never read this table, and tomllib costs some 6 ms of start-up
     from importlib import resources
 
     return tomllib.loads(resources.files("gemini_doctor.knowledge").joinpath("vertex.toml").read_text("utf-8"))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tomllib
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -302,6 +301,8 @@ def _config_values(data: dict[str, Any], name: str) -> dict[str, Any]:
 
 def _load_toml(path: Path, name: str) -> dict[str, Any]:
     """One config file, bounded (size, nesting) and decoded as the other inputs are; bad ones are one line."""
+    import tomllib  # here: a run with no config file parses no TOML
+
     from gemini_doctor.inputs import read_text
 
     text, _ = read_text(str(path), "config", limit=MAX_CONFIG_BYTES)

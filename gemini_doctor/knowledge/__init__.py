@@ -10,7 +10,6 @@ import datetime as dt
 import difflib
 import marshal
 import os
-import tomllib
 import zlib
 from dataclasses import dataclass, field
 from functools import cache
@@ -178,6 +177,8 @@ def _read(name: str) -> dict:
         return _revive(marshal.loads(cached.read_bytes()))
     except (OSError, ValueError, EOFError, TypeError):
         pass
+    import tomllib  # here: the marshal copy is read on every run but the first
+
     data = tomllib.loads(text)
     try:
         cached.parent.mkdir(exist_ok=True)
