@@ -7,6 +7,8 @@ the classifier can read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
 import ssl
 from dataclasses import dataclass, field
@@ -15,11 +17,12 @@ from typing import Any
 from gemini_doctor import __version__
 from gemini_doctor.diagnosis.evidence import Evidence, network_evidence, read_http_answer
 from gemini_doctor.probes import hidden
-from gemini_doctor.probes.limits import ACCEPT_ENCODING, MAX_BODY_BYTES, BodyDecoder, Deadline, Lull
+from gemini_doctor.probes.limits import ACCEPT_ENCODING, DAEMONS, MAX_BODY_BYTES, BodyDecoder, Deadline, Lull
 from gemini_doctor.redact import redact
 from gemini_doctor.settings import Settings, is_loopback_http
 
-# httpcore's trio and HTTP/2 support and httpx's own command line: the doctor uses none of them (HTTP/1.1, asyncio)
+# httpcore's trio and HTTP/2 support and httpx's own command line: the doctor uses none of them (HTTP/1.1, blocking
+# calls in daemon threads; httpx's async client would import anyio's asyncio backend, some 40 ms before any request)
 with hidden("trio", "h2", "httpx._main"):
     import httpcore  # noqa: F401  # httpx imports it when the first client is made: here, while trio is hidden
     import httpx
@@ -83,7 +86,7 @@ def tls_context(base_url: str) -> ssl.SSLContext | bool:
 
 
 class GeminiProbe:
-    """One AsyncClient per check run; requests are counted so the report can say how many were sent.
+    """One httpx Client per check run; requests are counted so the report can say how many were sent.
 
     Every request gets what is left of the run's deadline (one `--timeout` for the whole run, not one per call).
     """
@@ -98,7 +101,7 @@ class GeminiProbe:
         }
         if settings.api_key:
             headers["x-goog-api-key"] = settings.api_key.reveal()
-        self.client = httpx.AsyncClient(
+        self.client = httpx.Client(
             timeout=httpx.Timeout(settings.timeout),
             headers=headers,
             follow_redirects=False,
@@ -127,18 +130,23 @@ class GeminiProbe:
         return await self.request("POST", self.url(path), json=body)
 
     async def request(self, method: str, url: str, **kwargs: Any) -> Answer | NetworkFailure:
+        """The request in a daemon thread (httpx's blocking client: no async stack to import before the first
+        request), awaited until the run's deadline; a call still going then is left behind, never waited for."""
         left = self.deadline.remaining()
         if left <= 0:  # not sent: the run's timeout is spent
             return NetworkFailure(TimeoutError(self.deadline.spent()), url)
         self.sent += 1
+        loop = asyncio.get_running_loop()
         written = self.lull.writing()
 
-        async def trace(event: str, info: dict[str, Any]) -> None:  # httpcore's "trace" request extension
+        def trace(event: str, info: dict[str, Any]) -> None:  # httpcore's "trace" request extension, in the thread
             if event.endswith(("send_request_body.complete", ".failed")):
-                written()
+                with contextlib.suppress(RuntimeError):  # the run may have ended, its loop closed
+                    loop.call_soon_threadsafe(written)
 
+        send = functools.partial(self._send, method, url, extensions={"trace": trace}, **kwargs)
         try:
-            return await asyncio.wait_for(self._send(method, url, extensions={"trace": trace}, **kwargs), left)
+            return await asyncio.wait_for(loop.run_in_executor(DAEMONS, send), left)
         except (TimeoutError, httpx.HTTPError, OSError, ValueError) as exc:
             if isinstance(exc, asyncio.TimeoutError):
                 exc = TimeoutError(self.deadline.spent())
@@ -146,15 +154,15 @@ class GeminiProbe:
         finally:
             written()
 
-    async def _send(self, method: str, url: str, **kwargs: Any) -> Answer:
+    def _send(self, method: str, url: str, **kwargs: Any) -> Answer:
         """The body is read raw and decoded here, within the cap at every stage: never `.read()` uncapped."""
-        async with self.client.stream(method, url, **kwargs) as response:
+        with self.client.stream(method, url, **kwargs) as response:
             decoder = BodyDecoder(response.headers.get("content-encoding", ""))
-            async for chunk in response.aiter_raw():
+            for chunk in response.iter_raw():
                 if not decoder.feed(chunk):
                     break
             body = decoder.body().decode(response.encoding or "utf-8", errors="replace")
             return Answer(response.status_code, body, str(response.url), decoder.truncated, self.secrets)
 
     async def close(self) -> None:
-        await self.client.aclose()
+        self.client.close()
