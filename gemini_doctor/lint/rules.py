@@ -102,6 +102,13 @@ _REGEX_SIGNS = re.compile(r"[\s^$|()*+\\\[\]]")
 _MODEL_IN_URL = re.compile(r"models/(gemini-[A-Za-z0-9.\-]+)")
 
 
+def read_alone(text: str) -> bool:
+    """Whether a rule reads a string literal on its own (not as a key's value): a model name ("gemini-…",
+    "models/gemini-…", in a URL too) or a URL ("/" in it); `_model_literals`, `_models` and `_endpoints` pass
+    over every other. The front-ends list only these in Scan.strings, and build no `Str` for the rest."""
+    return "gemini-" in text or "/" in text
+
+
 @dataclass(slots=True)
 class Hit:
     diagnosis: Diagnosis
