@@ -52,6 +52,22 @@ def _find_all(text: str, words: tuple[str, ...]) -> list[int]:
     return found
 
 
+def _hot(lowered: str, starts: list[int]) -> list[bool]:
+    """For each statement (from starts[i] to starts[i + 1]), whether it holds a word of HOT; past a word found,
+    the search goes on from the next statement."""
+    hot = [False] * len(starts)
+    last = len(starts)
+    for word in HOT:
+        index = lowered.find(word)
+        while index >= 0:
+            following = bisect.bisect_right(starts, index)
+            hot[following - 1] = True
+            if following == last:
+                break
+            index = lowered.find(word, starts[following])
+    return hot
+
+
 def _statement_starts(source: str, language: str) -> list[int]:
     """Offsets where top-level statements start: lines at column 0, not inside a multi-line string, not an
     `else:` / `except` continuing the one before, not the `def` under a decorator."""
@@ -79,15 +95,13 @@ def hot_statements(source: str, language: str) -> str | None:
     plain name) turned into blank lines; None when nothing would be left out."""
     starts = _statement_starts(source, language)
     starts.append(len(source))
-    lowered = source.lower()
-    hot = _find_all(lowered, HOT)
-    hot.append(max(len(lowered), len(source)))  # past every statement and every word: no bound check below
+    hot = _hot(source.lower(), starts)
     assignment = _ASSIGNMENT[language]
     parts: list[str] = []
     kept = 0  # where the run of statements not yet written starts; cold runs are written as their line breaks
     cold = False
-    for begin, end in itertools.pairwise(starts):
-        if begin == end or hot[bisect.bisect_left(hot, begin)] < end or assignment.match(source, begin):
+    for index, (begin, end) in enumerate(itertools.pairwise(starts)):
+        if begin == end or hot[index] or assignment.match(source, begin):
             continue
         if kept < begin:
             parts.append(source[kept:begin])

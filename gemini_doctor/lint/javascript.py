@@ -96,12 +96,13 @@ class _Reader:
         self.strs: dict[int, Str] = {}
 
     # positions -----------------------------------------------------------------------------------------------
-    def _lc(self, offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(self.line_starts, offset)
-        return line, offset - self.line_starts[line - 1] + 1
-
     def _span(self, start: int, end: int) -> tuple[int, int, int, int]:
-        return (*self._lc(start), *self._lc(max(start, end)))
+        """(line, column, end line, end column) of two offsets, 1-based; an end before the start is the start."""
+        starts = self.line_starts
+        line = bisect.bisect_right(starts, start)
+        end = max(start, end)
+        end_line = bisect.bisect_right(starts, end)
+        return line, start - starts[line - 1] + 1, end_line, end - starts[end_line - 1] + 1
 
     # tokens --------------------------------------------------------------------------------------------------
     def tokens(self) -> list[Tok]:

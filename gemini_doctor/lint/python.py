@@ -121,6 +121,8 @@ class _Reader:
 
     def _pos(self, node: Any) -> tuple[int, int, int, int]:  # an expression or keyword: ast.AST has no position
         line, end_line = node.lineno, node.end_lineno or node.lineno
+        if self.lines is None:  # ASCII: a byte offset is a column
+            return line, node.col_offset + 1, end_line, (node.end_col_offset or 0) + 1
         return line, self._col(line, node.col_offset), end_line, self._col(end_line, node.end_col_offset or 0)
 
     def _str(self, node: ast.AST) -> Str:
