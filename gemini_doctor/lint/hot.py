@@ -90,12 +90,13 @@ def _statement_starts(source: str, language: str) -> list[int]:
     return starts
 
 
-def hot_statements(source: str, language: str) -> str | None:
+def hot_statements(source: str, language: str, lowered: str | None = None) -> str | None:
     """The source with every top-level statement that holds no word a rule reads (and, in Python, assigns no
-    plain name) turned into blank lines; None when nothing would be left out."""
+    plain name) turned into blank lines; None when nothing would be left out. `lowered`: source.lower(), when the
+    caller has it."""
     starts = _statement_starts(source, language)
     starts.append(len(source))
-    hot = _hot(source.lower(), starts)
+    hot = _hot(source.lower() if lowered is None else lowered, starts)
     assignment = _ASSIGNMENT[language]
     parts: list[str] = []
     kept = 0  # where the run of statements not yet written starts; cold runs are written as their line breaks

@@ -58,11 +58,11 @@ class Group:
         self.close: Tok | None = None
 
 
-def scan_javascript(source: str, language: str = "javascript") -> Scan:
+def scan_javascript(source: str, language: str = "javascript", lowered: str | None = None) -> Scan:
     """The file read into the neutral shape; JavaScript and TypeScript read only their top-level statements that
     could hold a finding (the others blank lines: positions unchanged)."""
     if language != "json":
-        source = hot_statements(source, "javascript") or source
+        source = hot_statements(source, "javascript", lowered) or source
     return _Reader(source, language).read()
 
 

@@ -15,10 +15,11 @@ from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Opaque, Scan, S
 from gemini_doctor.lint.rules import INTERESTING_CALLS, INTERESTING_KEYS, read_alone
 
 
-def scan_python(source: str) -> Scan:
+def scan_python(source: str, lowered: str | None = None) -> Scan:
     """The file read into the neutral shape. Only its top-level statements that could hold a finding are parsed
-    (the others become blank lines, so every position stays right); the whole file when that does not parse."""
-    short = hot_statements(source, "python")
+    (the others become blank lines, so every position stays right); the whole file when that does not parse.
+    `lowered`: source.lower(), when the caller has it."""
+    short = hot_statements(source, "python", lowered)
     tree = None
     if short is not None:
         try:
