@@ -127,10 +127,11 @@ class _Reader:
                     last, restart = self._regex(start)
                     out.append(last)
                     break
-                last = Tok(kind, text, start, end)
                 if kind == "str":
-                    closed = end - start > 1 and text[-1] == text[0]
-                    last.value = _unescape(text[1:-1] if closed else text[1:])
+                    body = text[1:-1] if end - start > 1 and text[-1] == text[0] else text[1:]
+                    last = Tok(kind, text, start, end, body if "\\" not in body else _unescape(body))
+                else:
+                    last = Tok(kind, text, start, end)
                 out.append(last)
             if restart is None:
                 break
