@@ -62,7 +62,7 @@ def test_nothing_cut_when_every_statement_is_hot():
 )
 def test_the_cut_changes_no_finding(folder, monkeypatch):
     cut = lint_paths([str(folder)], cwd=FIXTURES, jobs=1)
-    monkeypatch.setattr(python, "hot_statements", lambda source, language: None)
-    monkeypatch.setattr(javascript, "hot_statements", lambda source, language: None)
+    monkeypatch.setattr(python, "hot_statements", lambda source, language, lowered=None: None)
+    monkeypatch.setattr(javascript, "hot_statements", lambda source, language, lowered=None: None)
     whole = lint_paths([str(folder)], cwd=FIXTURES, jobs=1)
     assert whole.findings and cut.findings == whole.findings

@@ -86,7 +86,10 @@ RELEVANT: dict[bytes, tuple[bytes, ...] | None] = {
 
 
 def relevant(data: bytes) -> bool:
-    lowered = data.lower()
+    return _relevant_lowered(data.lower())
+
+
+def _relevant_lowered(lowered: bytes) -> bool:
     for word, specific in RELEVANT.items():
         if word in lowered and (specific is None or any(item in lowered for item in specific)):
             return True
@@ -104,7 +107,8 @@ class LintResult:
     backends: dict[str, str] = field(default_factory=dict)  # parsed file → "vertex-ai" | "gemini-api"
 
 
-def front_end(language: str) -> Callable[[str], Scan]:
+def front_end(language: str) -> Callable[..., Scan]:
+    """The reader of a language: (source, source.lower() or None) → Scan."""
     if language == "python":
         from gemini_doctor.lint.python import scan_python
 
@@ -112,27 +116,28 @@ def front_end(language: str) -> Callable[[str], Scan]:
     if language == "json":
         from gemini_doctor.lint.jsonfile import scan_json
 
-        return scan_json
+        return lambda source, _lowered=None: scan_json(source)
     from gemini_doctor.lint.javascript import scan_javascript
 
-    return lambda source: scan_javascript(source, language)
+    return lambda source, lowered=None: scan_javascript(source, language, lowered)
 
 
 def lint_source(source: str, language: str, path: str = "<source>", ignore: Iterable[str] = ()) -> list[Finding]:
     """The findings in one file's text, with inline ignore comments and `ignore` codes applied."""
-    scan = front_end(language)(source)
-    scan.vertex = _calls_vertex(source)
-    return _findings(scan, source, path, frozenset(ignore))[0]
+    lowered = source.lower()
+    scan = front_end(language)(source, lowered)
+    scan.vertex = _calls_vertex(source, lowered)
+    return _findings(scan, source, lowered, path, frozenset(ignore))[0]
 
 
-def _findings(scan: Scan, source: str, path: str, ignore: frozenset[str]) -> tuple[list[Finding], int]:
+def _findings(scan: Scan, source: str, lowered: str, path: str, ignore: frozenset[str]) -> tuple[list[Finding], int]:
     from gemini_doctor.lint.rules import find
 
     hits = find(scan)
     if not hits:
         return [], 0
     # Lines are split only where an ignore comment may be: IGNORE_COMMENT matches no text without "doctor".
-    lines = LINE_BREAK.split(source) if "doctor" in source.lower() else []
+    lines = LINE_BREAK.split(source) if "doctor" in lowered else []
     kept: list[Finding] = []
     dropped = 0
     for hit in hits:
@@ -296,9 +301,9 @@ def _read_capped(path: str) -> bytes | Skip:
     return b"".join(chunks)
 
 
-def _read(path: str) -> bytes | Skip | None:
-    """The bytes as UTF-8 (UTF-16 files transcoded, so the word filter sees their text), a Skip, or None when the
-    file cannot hold a finding."""
+def _read(path: str) -> tuple[bytes, bytes] | Skip | None:
+    """The bytes as UTF-8 (UTF-16 files transcoded, so the word filter sees their text) and in lower case, a Skip,
+    or None when the file cannot hold a finding."""
     try:
         data = _read_capped(path)
     except OSError as exc:
@@ -310,7 +315,8 @@ def _read(path: str) -> bytes | Skip | None:
 
         with contextlib.suppress(InputError):  # binary: skipped as such if it names a rule's word, when parsed
             data = decode(data, "file").encode("utf-8")
-    return data if relevant(data) else None
+    lowered = data.lower()
+    return (data, lowered) if _relevant_lowered(lowered) else None
 
 
 Job = tuple[str, str, str, frozenset[str]]  # (path, language, label, codes to ignore)
@@ -327,26 +333,31 @@ def _lint_file(job: Job) -> Outcome:
         return None, [], 0, None, None
     if isinstance(data, Skip):
         return data, [], 0, None, None
-    return None, *_lint_bytes((data, language, label, ignore))
+    return None, *_lint_bytes(data, language, label, ignore)
 
 
-def _lint_bytes(job: tuple[bytes, str, str, frozenset[str]]) -> tuple[list[Finding], int, str | None, str | None]:
+def _lint_bytes(
+    read: tuple[bytes, bytes], language: str, label: str, ignore: frozenset[str]
+) -> tuple[list[Finding], int, str | None, str | None]:
     """(findings, ignored count, reason the file was skipped or None, the backend it calls if it was parsed) for
-    one relevant file; runs in a worker process when there are many."""
+    one relevant file, read as (its bytes, in lower case); runs in a worker process when there are many."""
     from gemini_doctor.inputs import decode
 
-    data, language, label, ignore = job
+    data, lowered_bytes = read
     try:
         source = decode(data, "file")
     except InputError as exc:
         return [], 0, str(exc).removeprefix("file is ").removeprefix("file "), None
-    backend = "vertex-ai" if _calls_vertex(source) else "gemini-api"
+    # ASCII bytes decode to text of the same length, and their lower case to its lower case.
+    ascii_text = len(source) == len(data) and data.isascii()
+    lowered = lowered_bytes.decode("ascii") if ascii_text else source.lower()
+    backend = "vertex-ai" if _calls_vertex(source, lowered) else "gemini-api"
     try:
-        scan = front_end(language)(source)
+        scan = front_end(language)(source, lowered)
         if scan.error:
             return [], 0, scan.error, backend
         scan.vertex = backend == "vertex-ai"
-        findings, dropped = _findings(scan, source, label, ignore)
+        findings, dropped = _findings(scan, source, lowered, label, ignore)
     except (RecursionError, MemoryError):  # one pathological file must not lose the others' findings
         return [], 0, "nested too deeply to read", backend
     return findings, dropped, None, backend
@@ -362,9 +373,10 @@ VERTEX_MARK = re.compile(
 )
 
 
-def _calls_vertex(source: str) -> bool:
-    """VERTEX_MARK, after a substring test every one of its forms passes (the regex is ten times slower)."""
-    return ("vertex" in source or "VERTEX" in source or "aiplatform" in source) and bool(VERTEX_MARK.search(source))
+def _calls_vertex(source: str, lowered: str) -> bool:
+    """VERTEX_MARK, after a substring test of the lowercased text (`lowered`) that every one of its forms passes
+    (the regex is ten times slower)."""
+    return ("vertex" in lowered or "aiplatform" in lowered) and bool(VERTEX_MARK.search(source))
 
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the parsers count as line ends (not U+2028 or form feeds)

@@ -24,12 +24,17 @@ HOT = (
     # image model names hold "gemini" or "banana".
     *("imagesize", "image_size", "imageoutput", "image_output", "numberofimages", "number_of_images"),
 )
-# A line break and the character after it (a literal first character lets the regex engine skip ahead: five
-# times faster than `^` in MULTILINE mode, which is tried at every offset); offset 0 is checked on its own.
-_STARTS = {"python": re.compile(r"\n[A-Za-z_@]"), "javascript": re.compile(r"\n[A-Za-z_$@]")}
+# A line break and the word it starts at column 0 (to a space or a colon, at most 9 characters): a literal first
+# character lets the regex engine skip ahead (five times faster than `^` in MULTILINE mode, which is tried at every
+# offset); offset 0 is checked on its own.
+_STARTS = {
+    "python": re.compile(r"\n([A-Za-z_@][^\s:]{0,8})"),
+    "javascript": re.compile(r"\n([A-Za-z_$@][^\s:]{0,8})"),
+}
 _FIRST = {"python": re.compile(r"[A-Za-z_@]"), "javascript": re.compile(r"[A-Za-z_$@]")}
 _QUOTES = {"python": ('"""', "'''"), "javascript": ("`",)}
 _CONTINUATIONS = ("else", "elif", "except", "finally", "catch")
+_DECORATED = ("def", "class", "async", "export")  # what a decorator stands before
 # Python: `NAME = …` at the top level is kept whatever its value: a literal is a constant lint may follow, any other
 # value rebinds the name (so it is not followed). JavaScript constants are not followed: nothing kept for them.
 _ASSIGNMENT = {"python": re.compile(r"[A-Za-z_]\w*\s*(?::[^=\n]*)?=(?!=)"), "javascript": re.compile(r"(?!)")}
@@ -47,43 +52,63 @@ def _find_all(text: str, words: tuple[str, ...]) -> list[int]:
     return found
 
 
+def _hot(lowered: str, starts: list[int]) -> list[bool]:
+    """For each statement (from starts[i] to starts[i + 1]), whether it holds a word of HOT; past a word found,
+    the search goes on from the next statement."""
+    hot = [False] * len(starts)
+    last = len(starts)
+    for word in HOT:
+        index = lowered.find(word)
+        while index >= 0:
+            following = bisect.bisect_right(starts, index)
+            hot[following - 1] = True
+            if following == last:
+                break
+            index = lowered.find(word, starts[following])
+    return hot
+
+
 def _statement_starts(source: str, language: str) -> list[int]:
     """Offsets where top-level statements start: lines at column 0, not inside a multi-line string, not an
     `else:` / `except` continuing the one before, not the `def` under a decorator."""
     quotes = _find_all(source, _QUOTES[language])
     starts: list[int] = [0]
     decorated = False
-    offsets = [match.start() + 1 for match in _STARTS[language].finditer(source)]
     if _FIRST[language].match(source):
-        offsets.insert(0, 0)
-    for offset in offsets:
-        if bisect.bisect_left(quotes, offset) % 2:
+        decorated = source[0] == "@"
+        starts.append(0)
+    for match in _STARTS[language].finditer(source):
+        offset = match.start(1)
+        if quotes and bisect.bisect_left(quotes, offset) % 2:
             continue  # inside a multi-line string (as far as counting quotes tells)
-        word = source[offset : offset + 9].split(None, 1)[0].split(":", 1)[0] if offset else ""
-        if word in _CONTINUATIONS or decorated:
-            decorated = source[offset] == "@" or (decorated and word not in ("def", "class", "async", "export"))
+        word = match.group(1)
+        if decorated or word in _CONTINUATIONS:
+            decorated = word[0] == "@" or (decorated and word not in _DECORATED)
             continue
-        decorated = source[offset] == "@"
+        decorated = word[0] == "@"
         starts.append(offset)
     return starts
 
 
-def hot_statements(source: str, language: str) -> str | None:
+def hot_statements(source: str, language: str, lowered: str | None = None) -> str | None:
     """The source with every top-level statement that holds no word a rule reads (and, in Python, assigns no
-    plain name) turned into blank lines; None when nothing would be left out."""
+    plain name) turned into blank lines; None when nothing would be left out. `lowered`: source.lower(), when the
+    caller has it."""
     starts = _statement_starts(source, language)
     starts.append(len(source))
-    hot = _find_all(source.lower(), HOT)
+    hot = _hot(source.lower() if lowered is None else lowered, starts)
     assignment = _ASSIGNMENT[language]
     parts: list[str] = []
+    kept = 0  # where the run of statements not yet written starts; cold runs are written as their line breaks
     cold = False
-    for begin, end in itertools.pairwise(starts):
-        if begin == end:
+    for index, (begin, end) in enumerate(itertools.pairwise(starts)):
+        if begin == end or hot[index] or assignment.match(source, begin):
             continue
-        index = bisect.bisect_left(hot, begin)
-        if (index < len(hot) and hot[index] < end) or assignment.match(source, begin):
-            parts.append(source[begin:end])
-        else:
-            parts.append("\n" * source.count("\n", begin, end))
-            cold = True
-    return "".join(parts) if cold else None
+        if kept < begin:
+            parts.append(source[kept:begin])
+        parts.append("\n" * source.count("\n", begin, end))
+        kept, cold = end, True
+    if not cold:
+        return None
+    parts.append(source[kept:])
+    return "".join(parts)

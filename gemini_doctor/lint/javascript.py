@@ -8,26 +8,29 @@ a `{}` that is not an object literal (a block, an interface body) is only search
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 
 from gemini_doctor.lint.hot import hot_statements
 from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Opaque, Scan, Str, Sym
+from gemini_doctor.lint.rules import read_alone
 
 # Whitespace and comments are skipped in the same match as the token after them (half the matches).
 _TOKEN = re.compile(
     r"""
     (?:[\s\ufeff]+|//[^\n]*|/\*[\s\S]*?(?:\*/|\Z))*
     (?:
-      (?P<str>"(?:[^"\\\n]|\\[\s\S])*"?|'(?:[^'\\\n]|\\[\s\S])*'?)
+      (?P<id>[A-Za-z_$\u0080-\U0010ffff][\w$\u0080-\U0010ffff]*)
+    | (?P<str>"[^"\\\n]*(?:\\[\s\S][^"\\\n]*)*"?|'[^'\\\n]*(?:\\[\s\S][^'\\\n]*)*'?)
     | (?P<tpl>`)
     | (?P<num>(?:0[xXbBoO][0-9a-fA-F_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?)n?)
-    | (?P<id>[A-Za-z_$\u0080-\U0010ffff][\w$\u0080-\U0010ffff]*)
     | (?P<punct>\.\.\.|\?\.|=>|[^\s])
     )?
     """,
     re.VERBOSE,
 )
-_STRING = re.compile(r""""(?:[^"\\\n]|\\[\s\S])*"?|'(?:[^'\\\n]|\\[\s\S])*'?""")
+_KINDS = ("", *sorted(_TOKEN.groupindex, key=_TOKEN.groupindex.__getitem__))  # group number → token kind
+_STRING = re.compile(r""""[^"\\\n]*(?:\\[\s\S][^"\\\n]*)*"?|'[^'\\\n]*(?:\\[\s\S][^'\\\n]*)*'?""")
 _ESCAPE = re.compile(r"\\(u\{[0-9a-fA-F]+\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|\r\n|[\s\S])")
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 _OPEN = {"(": ")", "[": "]", "{": "}"}
@@ -46,23 +49,20 @@ class Tok:
 
 
 class Group:
-    __slots__ = ("close", "items", "open")
+    __slots__ = ("close", "items", "kind", "open")
 
     def __init__(self, open_tok: Tok) -> None:
         self.open = open_tok
+        self.kind = open_tok.text  # "(", "[" or "{"
         self.items: list[Tok | Group] = []
         self.close: Tok | None = None
 
-    @property
-    def kind(self) -> str:
-        return self.open.text
 
-
-def scan_javascript(source: str, language: str = "javascript") -> Scan:
+def scan_javascript(source: str, language: str = "javascript", lowered: str | None = None) -> Scan:
     """The file read into the neutral shape; JavaScript and TypeScript read only their top-level statements that
     could hold a finding (the others blank lines: positions unchanged)."""
     if language != "json":
-        source = hot_statements(source, "javascript") or source
+        source = hot_statements(source, "javascript", lowered) or source
     return _Reader(source, language).read()
 
 
@@ -91,43 +91,47 @@ class _Reader:
     def __init__(self, source: str, language: str) -> None:
         self.src = source
         self.scan = Scan(language)
-        self.line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
+        # Where each line starts: the lengths of the lines before it, and their line breaks, summed.
+        self.line_starts = [0, *itertools.accumulate(map((1).__add__, map(len, source.split("\n")[:-1])))]
         self.strs: dict[int, Str] = {}
 
     # positions -----------------------------------------------------------------------------------------------
-    def _lc(self, offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(self.line_starts, offset)
-        return line, offset - self.line_starts[line - 1] + 1
-
     def _span(self, start: int, end: int) -> tuple[int, int, int, int]:
-        return (*self._lc(start), *self._lc(max(start, end)))
+        """(line, column, end line, end column) of two offsets, 1-based; an end before the start is the start."""
+        starts = self.line_starts
+        line = bisect.bisect_right(starts, start)
+        end = max(start, end)
+        end_line = bisect.bisect_right(starts, end)
+        return line, start - starts[line - 1] + 1, end_line, end - starts[end_line - 1] + 1
 
     # tokens --------------------------------------------------------------------------------------------------
     def tokens(self) -> list[Tok]:
         src, out = self.src, []
         pos, size = 0, len(src)
         last: Tok | None = None
-        finditer = _TOKEN.finditer
+        finditer, kinds = _TOKEN.finditer, _KINDS
         while pos < size:
             restart = None
             for m in finditer(src, pos):
-                kind = m.lastgroup
-                if kind is None:  # only whitespace and comments were left
+                group = m.lastindex
+                if group is None:  # only whitespace and comments were left
                     break
-                start = m.start(kind)
+                kind = kinds[group]
+                start, end = m.span(group)
                 if kind == "tpl":
                     last, restart = self._template(start)
                     out.append(last)
                     break
-                text = m.group(kind)
+                text = src[start:end]
                 if kind == "punct" and text == "/" and not self._divides(last):
                     last, restart = self._regex(start)
                     out.append(last)
                     break
-                last = Tok(kind, text, start, m.end())
                 if kind == "str":
-                    closed = len(text) > 1 and text[-1] == text[0]
-                    last.value = _unescape(text[1:-1] if closed else text[1:])
+                    body = text[1:-1] if end - start > 1 and text[-1] == text[0] else text[1:]
+                    last = Tok(kind, text, start, end, body if "\\" not in body else _unescape(body))
+                else:
+                    last = Tok(kind, text, start, end)
                 out.append(last)
             if restart is None:
                 break
@@ -214,33 +218,34 @@ class _Reader:
     def groups(tokens: list[Tok]) -> list:
         root: list = []
         stack: list[Group] = []
+        opened: list[str] = []  # the kinds of the groups in `stack`
         current = root
         for tok in tokens:
             text = tok.text
-            if tok.kind == "punct" and text in _OPEN:
+            if tok.kind != "punct" or (text not in _OPEN and text not in _CLOSE):
+                current.append(tok)
+            elif text in _OPEN:
                 group = Group(tok)
                 current.append(group)
                 stack.append(group)
+                opened.append(text)
                 current = group.items
-            elif tok.kind == "punct" and text in _CLOSE:
+            elif _CLOSE[text] in opened:  # else a stray closer: dropped
                 opener = _CLOSE[text]
-                if not any(g.kind == opener for g in stack):
-                    continue  # a stray closer: drop it
                 while stack:
                     group = stack.pop()
+                    opened.pop()
                     if group.kind == opener:
                         group.close = tok
                         break
                 current = stack[-1].items if stack else root
-            else:
-                current.append(tok)
         return root
 
     # reading -------------------------------------------------------------------------------------------------
     def read(self) -> Scan:
         tokens = self.tokens()
         for tok in tokens:
-            if tok.kind in ("str", "tpl"):
+            if (tok.kind == "str" or tok.kind == "tpl") and read_alone(tok.value or ""):
                 self.scan.strings.append(self._string(tok))
         self.search(self.groups(tokens), None, None)
         self.scan.objects.sort(key=lambda o: (o.line, o.col))
@@ -282,8 +287,9 @@ class _Reader:
 
     def object(self, group: Group, parent: Obj | None, key: str | None) -> Obj | None:
         items = group.items
-        if any(isinstance(t, Tok) and t.text == ";" and t.kind == "punct" for t in items):
-            return None
+        for item in items:
+            if type(item) is Tok and item.text == ";" and item.kind == "punct":
+                return None
         segments = _split(items)
         plan = []
         for segment in segments:

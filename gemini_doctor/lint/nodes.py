@@ -80,7 +80,7 @@ class Scan:
 
     language: str
     objects: list[Obj] = field(default_factory=list)  # every object, in source order
-    strings: list[Str] = field(default_factory=list)  # every string literal except docstrings
+    strings: list[Str] = field(default_factory=list)  # the string literals rules.read_alone keeps, not docstrings
     error: str | None = None  # the file could not be read as this language
     vertex: bool = False  # the file calls Vertex AI (set by the caller from the source text)
 

@@ -12,13 +12,14 @@ from typing import Any
 
 from gemini_doctor.lint.hot import hot_statements
 from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Opaque, Scan, Str, Sym
-from gemini_doctor.lint.rules import INTERESTING_CALLS, INTERESTING_KEYS
+from gemini_doctor.lint.rules import INTERESTING_CALLS, INTERESTING_KEYS, read_alone
 
 
-def scan_python(source: str) -> Scan:
+def scan_python(source: str, lowered: str | None = None) -> Scan:
     """The file read into the neutral shape. Only its top-level statements that could hold a finding are parsed
-    (the others become blank lines, so every position stays right); the whole file when that does not parse."""
-    short = hot_statements(source, "python")
+    (the others become blank lines, so every position stays right); the whole file when that does not parse.
+    `lowered`: source.lower(), when the caller has it."""
+    short = hot_statements(source, "python", lowered)
     tree = None
     if short is not None:
         try:
@@ -48,38 +49,45 @@ class _Reader:
         skip: set[int] = set()
         strings = self.scan.strings
         stack: list[ast.AST] = [tree]
-        pop, push = stack.pop, stack.append
+        pop, push, fields, leaves = stack.pop, stack.append, _FIELDS, _LEAVES
         while stack:
             node = pop()
             kind = type(node)
-            if kind is ast.Constant:
-                if isinstance(node.value, str) and id(node) not in skip:  # type: ignore[attr-defined]
+            if kind is _Constant:
+                value = node.value  # type: ignore[attr-defined]
+                if isinstance(value, str) and read_alone(value) and id(node) not in skip:
                     strings.append(self._str(node))
                 continue
-            if kind is ast.Expr and type(node.value) is ast.Constant:  # type: ignore[attr-defined]
-                skip.add(id(node.value))  # type: ignore[attr-defined]  # a docstring or a bare string statement
-            elif kind is ast.JoinedStr:
-                skip.update(id(part) for part in node.values)  # type: ignore[attr-defined]
-                if id(node) not in skip:
-                    strings.append(self._str(node))
-            elif (kind is ast.Call or kind is ast.Dict) and id(node) not in self.done and _interesting(node):
-                self.convert(node, None, None)
-            elif kind in _BINDERS:
-                self._bind(node)
-            elif kind is ast.Subscript and _literal_type(node.value):  # type: ignore[attr-defined]
-                skip.update(id(item) for item in ast.walk(node.slice))  # type: ignore[attr-defined]  # names, not calls
-            for name in _child_fields(kind):
+            if kind in _SPECIAL:
+                self._special(node, kind, skip)
+            for name in fields.get(kind) or _child_fields(kind):
                 value = getattr(node, name, None)
                 if type(value) is list:
                     for item in reversed(value):
-                        if isinstance(item, ast.AST) and type(item) not in _LEAVES:
+                        if isinstance(item, ast.AST) and type(item) not in leaves:
                             push(item)
-                elif isinstance(value, ast.AST) and type(value) not in _LEAVES:
+                elif isinstance(value, ast.AST) and type(value) not in leaves:
                     push(value)
         self._follow_constants()
         self.scan.objects.sort(key=lambda o: (o.line, o.col))
         strings.sort(key=lambda s: (s.line, s.col))
         return self.scan
+
+    def _special(self, node: ast.AST, kind: type, skip: set[int]) -> None:
+        """What a node other than a constant adds before its children are walked: a docstring or f-string's parts
+        left out, an object read, a name bound, a Literal's values left out."""
+        if kind is ast.Expr and type(node.value) is _Constant:  # type: ignore[attr-defined]
+            skip.add(id(node.value))  # type: ignore[attr-defined]  # a docstring or a bare string statement
+        elif kind is ast.JoinedStr:
+            skip.update(id(part) for part in node.values)  # type: ignore[attr-defined]
+            if id(node) not in skip and read_alone((found := self._str(node)).value):
+                self.scan.strings.append(found)
+        elif (kind is ast.Call or kind is ast.Dict) and id(node) not in self.done and _interesting(node):
+            self.convert(node, None, None)
+        elif kind in _BINDERS:
+            self._bind(node)
+        elif kind is ast.Subscript and _literal_type(node.value):  # type: ignore[attr-defined]
+            skip.update(id(item) for item in ast.walk(node.slice))  # type: ignore[attr-defined]  # names, not calls
 
     def _bind(self, node: ast.AST) -> None:
         """Record the names a statement binds: `NAME = "literal"` once in the file is a constant lint can follow;
@@ -114,6 +122,8 @@ class _Reader:
 
     def _pos(self, node: Any) -> tuple[int, int, int, int]:  # an expression or keyword: ast.AST has no position
         line, end_line = node.lineno, node.end_lineno or node.lineno
+        if self.lines is None:  # ASCII: a byte offset is a column
+            return line, node.col_offset + 1, end_line, (node.end_col_offset or 0) + 1
         return line, self._col(line, node.col_offset), end_line, self._col(end_line, node.end_col_offset or 0)
 
     def _str(self, node: ast.AST) -> Str:
@@ -231,8 +241,17 @@ _BINDERS = frozenset(
         ast.alias,
     )
 )
+# Nodes the walk looks at before their children (constants aside); every other kind is only walked through.
+_SPECIAL = frozenset((ast.Expr, ast.JoinedStr, ast.Call, ast.Dict, ast.Subscript, *_BINDERS))
+_Constant = ast.Constant
 _LEAVES = frozenset((ast.Name, ast.Load, ast.Store, ast.Del, ast.Pass, ast.Break, ast.Continue))
-_NOT_CHILDREN = frozenset(("ctx", "op", "ops", "type_comment", "type_ignores"))
+# Fields that hold no node: operators and contexts, and names, numbers and flags (identifiers, import levels).
+_NOT_CHILDREN = frozenset(
+    (
+        *("ctx", "op", "ops", "type_comment", "type_ignores", "name", "module", "level", "attr", "id", "arg"),
+        *("asname", "conversion", "is_async", "simple", "kind", "rest", "kwd_attrs", "tag"),
+    )
+)
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 

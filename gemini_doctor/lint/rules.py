@@ -102,6 +102,13 @@ _REGEX_SIGNS = re.compile(r"[\s^$|()*+\\\[\]]")
 _MODEL_IN_URL = re.compile(r"models/(gemini-[A-Za-z0-9.\-]+)")
 
 
+def read_alone(text: str) -> bool:
+    """Whether a rule reads a string literal on its own (not as a key's value): a model name ("gemini-…",
+    "models/gemini-…", in a URL too) or a URL ("/" in it); `_model_literals`, `_models` and `_endpoints` pass
+    over every other. The front-ends list only these in Scan.strings, and build no `Str` for the rest."""
+    return "gemini-" in text or "/" in text
+
+
 @dataclass(slots=True)
 class Hit:
     diagnosis: Diagnosis
@@ -135,11 +142,13 @@ def find(scan: Scan) -> list[Hit]:
     if len(known) == 1:
         state.model = next(m for m in models() if m.id in known)
     seen: set[int] = set()
+    requests: set[int] = set()
     for obj in scan.objects:
         if _is_request(obj):
+            requests.add(id(obj))
             _request(state, obj, None, plain(obj, seen))
     for obj in scan.objects:
-        if id(obj) not in seen and _is_generation_config(obj):
+        if id(obj) not in seen and _is_generation_config(obj, requests):
             _request(state, None, obj, {"generationConfig": plain(obj, seen)})
     for obj in scan.objects:
         if id(obj) not in seen and _is_image_config(obj):
@@ -160,12 +169,13 @@ def _is_request(obj: Obj) -> bool:
     return any(e.key == "contents" or e.key in GENERATION_CONFIG_KEYS for e in obj.entries)
 
 
-def _is_generation_config(obj: Obj) -> bool:
+def _is_generation_config(obj: Obj, requests: set[int]) -> bool:
+    """A generation config standing alone; `requests`: the ids of the file's objects that are requests."""
     if obj.callee_tail in CONFIG_CALLS or obj.key in GENERATION_CONFIG_KEYS:
         return True
-    if obj.key == "config" and obj.parent is not None and _is_request(obj.parent):
+    if obj.key == "config" and obj.parent is not None and id(obj.parent) in requests:
         return True
-    return not _is_request(obj) and any(e.key in CONFIG_SIGNS for e in obj.entries)
+    return id(obj) not in requests and any(e.key in CONFIG_SIGNS for e in obj.entries)
 
 
 def _is_image_config(obj: Obj) -> bool:
