@@ -6,6 +6,7 @@ ten calls Gemini (a third of those with a trap), plus a node_modules, a .venv an
 that both tools skip. Goals (issue 15): lint within 1.5x ruff's time on it, and within 5x on the worst case where
 every file calls Gemini (no file can be passed over unparsed). ruff runs `check --no-cache --select E9` (parse
 errors only: the least ruff does on a tree). `--compileall` adds CPython's own parse-everything baseline.
+Rounds are interleaved (lint, then ruff); the ratio is the median of the rounds' ratios, each round's printed.
 Prints medians and ratios; asserts nothing. The trees are made once per run (or kept in --tree DIR).
 
     python bench/bench_lint.py [--runs N] [--files N] [--tree DIR] [--compileall]
@@ -17,11 +18,12 @@ import argparse
 import json
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from timing import median_wall
+from timing import bytecode_environment, median_wall
 
 SHARE = {".py": 0.6, ".ts": 0.2, ".js": 0.1, ".json": 0.1}
 GEMINI_SHARE = 0.1
@@ -185,11 +187,26 @@ def trees(base: Path, files: int) -> tuple[Path, Path]:
 
 
 def compare(label: str, tree: Path, report: Path, runs: int) -> None:
-    wall = median_wall(lint_command(tree, report), runs)
+    """Rounds interleaved (lint, then ruff, in each), so that a change in the machine's load between runs (a
+    shared 2-core machine varies by a quarter) falls on both; the ratio printed is the median of the rounds'."""
+    lint, ruff = lint_command(tree, report), ruff_command(tree)
+    environment = bytecode_environment()  # the package from bytecode, as an installed copy runs
+    median_wall(lint, 0, env=environment)  # warm the disk cache
+    walls, bases = [], []
+    for _ in range(runs):
+        walls.append(median_wall(lint, 1, warm=False, env=environment))
+        if ruff:
+            bases.append(median_wall(ruff, 1, warm=False))
     document = json.loads(report.read_text())
-    ruff = ruff_command(tree)
-    base = median_wall(ruff, runs) if ruff else None
-    ratio = f"ratio {wall / base:4.2f}x ruff ({base:5.2f} s)" if base else "ruff not installed"
+    wall = statistics.median(walls)
+    if bases:
+        ratios = sorted(w / b for w, b in zip(walls, bases, strict=True))
+        ratio = (
+            f"ratio {statistics.median(ratios):4.2f}x ruff ({statistics.median(bases):5.2f} s; "
+            f"rounds {', '.join(f'{r:.2f}' for r in ratios)})"
+        )
+    else:
+        ratio = "ruff not installed"
     print(
         f"{label:48s} {wall:6.2f} s  {document['files'] / wall:7.0f} files/s  {ratio}  "
         f"({document['files']} files, {document['files_parsed']} parsed, {len(document['findings'])} findings)"

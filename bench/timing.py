@@ -8,12 +8,17 @@ import subprocess
 import time
 
 
-def median_wall(command: list[str], runs: int) -> float:
-    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # warm the disk cache
+def median_wall(command: list[str], runs: int, warm: bool = True, env: dict[str, str] | None = None) -> float:
+    """The median wall time of `runs` runs (after one unmeasured run that warms the disk cache, unless `warm` is
+    False); 0.0 when `runs` is 0."""
+    if warm:
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    if not runs:
+        return 0.0
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
