@@ -307,9 +307,11 @@ def check(**flags: object) -> None:
         raise fail(str(exc)) from None
     finally:
         # Every object the run made, aged to the oldest generation without being walked (freeze, then unfreeze):
-        # re-enabled with some 250,000 young objects, the collector would first walk them all (about 25 ms).
-        gc.freeze()
-        gc.unfreeze()
+        # re-enabled with some 250,000 young objects, the collector would first walk them all (about 25 ms). Not
+        # in a host process that froze objects of its own (a pre-fork server): unfreezing would thaw them too.
+        if not gc.get_freeze_count():
+            gc.freeze()
+            gc.unfreeze()
         gc.enable()
     raise typer.Exit(document["exit_code"])
 

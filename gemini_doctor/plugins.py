@@ -3,8 +3,8 @@
 Importing importlib.metadata (email, csv, zipfile) and parsing every installed distribution's entry points costs
 some 30 ms of `check`'s start-up, before its first request. Here the `*.dist-info` and `*.egg-info` folders on
 sys.path are listed, and only a file that names the group is parsed. The same distributions win: the first one
-on sys.path of each name, as importlib.metadata has it. Where this reading could differ (a zip or egg file on
-sys.path, a meta-path finder of its own that lists distributions), importlib.metadata is asked instead.
+on sys.path of each name, as importlib.metadata has it. Where this reading could differ (a zip file or an
+unpacked .egg on sys.path, a meta-path finder of its own that lists distributions), importlib.metadata is asked.
 """
 
 from __future__ import annotations
@@ -60,26 +60,28 @@ def entry_points(group: str) -> list[Plugin]:
 
 
 def _plain_path() -> bool:
-    """Whether every distribution importlib.metadata would find is in a folder on sys.path."""
+    """Whether every distribution importlib.metadata would find is a metadata folder in a folder on sys.path (not
+    in a zip, not an unpacked .egg's EGG-INFO, not from a finder of its own)."""
     finders = [f for f in sys.meta_path if hasattr(f, "find_distributions") and f is not PathFinder]
-    return not finders and not any(os.path.isfile(entry) for entry in sys.path if entry)
+    entries = [entry for entry in sys.path if entry]
+    return not finders and not any(e.lower().endswith(".egg") or os.path.isfile(e) for e in entries)
 
 
 def _distributions(folder: str) -> list[tuple[str, str]]:
-    """(normalised name, path) of each distribution's metadata in `folder`, in importlib.metadata's order: the
-    .dist-info folders, then the .egg-info ones (a legacy .egg-info may be a file: it has no entry points)."""
+    """(normalised name, path) of each distribution's metadata in `folder`, in the order of the folder's listing,
+    as importlib.metadata takes them (a legacy .egg-info may be a file: it has no entry points)."""
     try:
         names = os.listdir(folder)
     except OSError:
         return []
-    ordered = [n for n in names if n.endswith(".dist-info")] + [n for n in names if n.endswith(".egg-info")]
-    return [(_normalised(name), os.path.join(folder, name)) for name in ordered]
+    found = [name for name in names if name.lower().endswith((".dist-info", ".egg-info"))]
+    return [(_normalised(name), os.path.join(folder, name)) for name in found]
 
 
 def _normalised(folder_name: str) -> str:
     """A distribution's name from its metadata folder's (`Name-1.0.dist-info`), as PEP 503 normalises it."""
-    stem = folder_name.rsplit(".", 1)[0].partition("-")[0]
-    return re.sub(r"[-_.]+", "_", stem).lower()
+    stem = folder_name.lower().rpartition(".")[0].partition("-")[0]
+    return re.sub(r"[-_.]+", "_", stem)
 
 
 def _section(text: str, group: str) -> list[Plugin]:

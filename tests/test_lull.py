@@ -131,3 +131,42 @@ def test_the_run_leaves_the_collector_on(run_main, emulator):
     code, _out, err = run_main("check", "--base-url", server.url, "--api-key", "k", "--format", "json")
     assert code == 0, err
     assert gc.isenabled()  # paused for start-up, on again whichever way the run ended
+
+
+def test_a_lull_no_request_begins_is_not_waited_for(monkeypatch):
+    """A check that returns without sending its request (an OpenAI-compatible base URL) begins none."""
+    monkeypatch.setattr(Lull, "CAP_SECONDS", 30.0)
+
+    async def scenario() -> bool:
+        await asyncio.wait_for(Lull().wait(), 5)
+        return True
+
+    assert asyncio.run(scenario())
+
+
+def test_an_openai_compatible_base_url_does_not_hold_google_cloud_back(run_main, emulator, monkeypatch):
+    """The endpoint check names the OpenAI-compatible route without sending a Gemini request: Google Cloud's reads
+    must not wait for a lull that never comes (they would outlast the 10 s --timeout and be reported skipped)."""
+    monkeypatch.setattr(Lull, "CAP_SECONDS", 30.0)
+    server = emulator("healthy")
+    args = ["--base-url", f"{server.url}/v1beta/openai", "--gcp-endpoint", server.url, "--project", "p"]
+    _code, out, err = run_main("check", *args, "--api-key", "k", "--timeout", "10", "--format", "json")
+    document = json.loads(out)
+    assert document["requests_sent"]["gcp"] == 3, err
+    checks = {c["id"]: c for c in document["checks"]}
+    assert checks["billing"]["status"] == "pass" and checks["quota"]["status"] == "pass", checks
+    assert checks["billing"]["duration_ms"] < 10_000  # not held for the lull's 30 s cap (then given the time back)
+
+
+def test_a_host_process_keeps_the_objects_it_froze(run_main, emulator):
+    """A process that runs check in-process after freezing its own objects (gunicorn's pre-fork pattern) keeps them
+    frozen: the end of the run ages the run's objects only when nothing else is frozen."""
+    server = emulator("healthy")
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        code, _out, err = run_main("check", "--base-url", server.url, "--api-key", "k", "--format", "json")
+        assert code == 0, err
+        assert gc.get_freeze_count() > frozen // 2 > 0  # not thawed (a few frozen objects may have been freed)
+    finally:
+        gc.unfreeze()

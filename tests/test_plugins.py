@@ -68,3 +68,26 @@ def test_a_zip_on_sys_path_is_read_by_importlib_metadata(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(archive))
     assert ("zipped", "zipped_mod:thing") in plugins_view("demo.group")
     assert plugins_view("demo.group") == metadata_view("demo.group")
+
+
+def test_an_unpacked_egg_on_sys_path_is_read_by_importlib_metadata(tmp_path, monkeypatch):
+    egg_info = tmp_path / "eggy-1.0-py3.11.egg" / "EGG-INFO"
+    egg_info.mkdir(parents=True)
+    (egg_info / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: eggy\nVersion: 1.0\n")
+    (egg_info / "entry_points.txt").write_text("[demo.group]\neggy = eggy_mod:thing\n")
+    monkeypatch.syspath_prepend(str(egg_info.parent))
+    assert ("eggy", "eggy_mod:thing") in plugins_view("demo.group")
+    assert plugins_view("demo.group") == metadata_view("demo.group")
+
+
+def test_names_and_suffixes_in_any_case_and_the_listing_order_decide_as_importlib_metadata(tmp_path, monkeypatch):
+    """Within one folder the first metadata folder of a name in the listing wins, .dist-info or .egg-info alike."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    write_distribution(folder, "Mixed-1.0.DIST-INFO", "[demo.group]\nupper = mixed_upper:thing\n")
+    write_distribution(folder, "mixed-2.0.egg-info", "[demo.group]\nlegacy = mixed_legacy:thing\n")
+    write_distribution(folder, "solo-1.0.Egg-Info", "[demo.group]\nsolo = solo_mod:thing\n")
+    monkeypatch.setattr(sys, "path", [str(folder)])
+    assert plugins_view("demo.group") == metadata_view("demo.group")
+    assert ("solo", "solo_mod:thing") in plugins_view("demo.group")
+    assert len([name for name, _ in plugins_view("demo.group") if name in ("upper", "legacy")]) == 1

@@ -178,8 +178,10 @@ class GcpProbe:
         await asyncio.get_running_loop().run_in_executor(DAEMONS, import_google, modules, self.deadline)
 
     async def _find_credentials(self) -> str | None:
-        if self.lull is not None:
+        if self.lull is not None:  # time spent waiting for it is no server's: the deadline moves on by as much
+            start = time.monotonic()
             await self.lull.wait()
+            self.deadline.extend(time.monotonic() - start)
         with contextlib.suppress(ImportError):  # a missing google-auth is said by find_credentials
             await self._imported(AUTH_MODULES)
         try:

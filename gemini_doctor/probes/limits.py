@@ -36,8 +36,9 @@ class Deadline:
         return time.monotonic() - self.at
 
     def extend(self, seconds: float) -> None:
-        """Move the moment on by `seconds`: time the run spent on start-up (importing a library) while requests
-        were out is no server's time. One thread extends at a time (probes.gcp.import_google holds a lock)."""
+        """Move the moment on by `seconds`: time the run spent on start-up (importing a library, waiting for the
+        lull) while requests were out is no server's time. One thread extends at a time: the event loop's (the
+        lull) before probes.gcp.import_google's, which holds a lock."""
         self.at += seconds
 
     def spent(self) -> str:
@@ -50,13 +51,16 @@ class Lull:
     Start-up work that no request waits for (importing Google's client libraries, the report's modules, compiling
     the error signatures) starts then, not before: it takes the same CPU either way, but done while the requests
     are being written it delays them, and done after the last answer it delays the report. A lull nobody will
-    reach (no request to write) is `reached()` at once; `wait` never waits past its cap.
+    reach is not waited for: `reached()` by hand (no request will be written), or no request begun within the
+    loop's first SETTLE_TURNS turns (a check that returned without sending one). `wait` never waits past its cap.
     """
 
     CAP_SECONDS = 0.5  # a first request still being written after this (a slow DNS answer) is not waited for
+    SETTLE_TURNS = 8  # turns of the event loop in which the checks begin their first requests
 
     def __init__(self) -> None:
         self._writing = 0
+        self._begun = False
         self._event = asyncio.Event()
 
     def reached(self) -> None:
@@ -66,6 +70,7 @@ class Lull:
         """Count one request as being written; call what is returned once it is (or failed): a second call is
         a no-op. The lull comes when no request is being written any more."""
         self._writing += 1
+        self._begun = True
         done = False
 
         def written() -> None:
@@ -79,6 +84,12 @@ class Lull:
         return written
 
     async def wait(self) -> None:
+        for _ in range(self.SETTLE_TURNS):
+            if self._begun or self._event.is_set():
+                break
+            await asyncio.sleep(0)
+        if not self._begun:
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), self.CAP_SECONDS)
 
