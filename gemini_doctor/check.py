@@ -10,6 +10,7 @@ from gemini_doctor.diagnosis import Diagnosis, rank
 from gemini_doctor.engine import Check, CheckResult, Need, discover_checks, run_checks
 from gemini_doctor.input_error import InputError
 from gemini_doctor.knowledge import did_you_mean, find_model, is_loopback, recommended_model
+from gemini_doctor.probes.limits import DaemonExecutor, Deadline, Lull
 from gemini_doctor.report import SCHEMA, tool_info
 from gemini_doctor.settings import Settings
 
@@ -102,7 +103,6 @@ async def _run(
     the run stops waiting for them, and nothing left behind keeps the process alive.
     """
     from gemini_doctor.probes.gcp import GcpProbe
-    from gemini_doctor.probes.limits import DaemonExecutor, Deadline
 
     asyncio.get_running_loop().set_default_executor(DaemonExecutor())
     gcp = GcpProbe(settings)
@@ -131,7 +131,7 @@ def _writes_first(checks: list[Check], settings: Settings) -> bool:
     return bool(first and settings.api_key and not settings.vertex)
 
 
-async def _prepare(lull: Any, fmt: str) -> None:
+async def _prepare(lull: Lull, fmt: str) -> None:
     """What diagnosing the answers and rendering the report will need, made while the answers are awaited: the
     same work, done in the lull rather than after the last answer (see probes.limits.Lull)."""
     from gemini_doctor.diagnosis import signatures
