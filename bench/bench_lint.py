@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from timing import bytecode_environment, median_wall
+from timing import bytecode_environment, median_wall, wall
 
 SHARE = {".py": 0.6, ".ts": 0.2, ".js": 0.1, ".json": 0.1}
 GEMINI_SHARE = 0.1
@@ -191,14 +191,14 @@ def compare(label: str, tree: Path, report: Path, runs: int) -> None:
     shared 2-core machine varies by a quarter) falls on both; the ratio printed is the median of the rounds'."""
     lint, ruff = lint_command(tree, report), ruff_command(tree)
     environment = bytecode_environment()  # the package from bytecode, as an installed copy runs
-    median_wall(lint, 0, env=environment)  # warm the disk cache
+    wall(lint, environment)  # warm the disk cache
     walls, bases = [], []
     for _ in range(runs):
-        walls.append(median_wall(lint, 1, warm=False, env=environment))
+        walls.append(wall(lint, environment))
         if ruff:
-            bases.append(median_wall(ruff, 1, warm=False))
+            bases.append(wall(ruff))
     document = json.loads(report.read_text())
-    wall = statistics.median(walls)
+    seconds = statistics.median(walls)
     if bases:
         ratios = sorted(w / b for w, b in zip(walls, bases, strict=True))
         ratio = (
@@ -208,7 +208,7 @@ def compare(label: str, tree: Path, report: Path, runs: int) -> None:
     else:
         ratio = "ruff not installed"
     print(
-        f"{label:48s} {wall:6.2f} s  {document['files'] / wall:7.0f} files/s  {ratio}  "
+        f"{label:48s} {seconds:6.2f} s  {document['files'] / seconds:7.0f} files/s  {ratio}  "
         f"({document['files']} files, {document['files_parsed']} parsed, {len(document['findings'])} findings)"
     )
 

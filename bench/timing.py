@@ -8,19 +8,16 @@ import subprocess
 import time
 
 
-def median_wall(command: list[str], runs: int, warm: bool = True, env: dict[str, str] | None = None) -> float:
-    """The median wall time of `runs` runs (after one unmeasured run that warms the disk cache, unless `warm` is
-    False); 0.0 when `runs` is 0."""
-    if warm:
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    if not runs:
-        return 0.0
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def wall(command: list[str], env: dict[str, str] | None = None) -> float:
+    """The wall time of one run of `command`."""
+    start = time.perf_counter()
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - start
+
+
+def median_wall(command: list[str], runs: int) -> float:
+    wall(command)  # warm the disk cache
+    return statistics.median(wall(command) for _ in range(runs))
 
 
 def bytecode_environment() -> dict[str, str]:

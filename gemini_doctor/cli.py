@@ -7,7 +7,9 @@ Exit codes: 0 no failure found (warnings allowed), 1 a failure found, 2 usage or
 # No `from __future__ import annotations` here: Typer reads the annotations of every command's options each run,
 # and string ones it compiles and evaluates twice each (inspect.signature and get_type_hints): measured, that
 # tripled the time to build the commands (about 0.1 s of every start-up).
+import atexit
 import contextlib
+import functools
 import gc
 import inspect
 import os
@@ -283,6 +285,17 @@ def errors(
     emit(catalog_document(), fmt)
 
 
+@functools.cache
+def freeze_at_exit() -> None:
+    """At exit, hand every object still alive to the collector's permanent generation (`gc.freeze`), once per
+    process. A run that has imported httpx and Google's client libraries holds a few hundred thousand objects, and
+    the interpreter's shutdown collects them again and again as it clears each module: about 0.5 s of exit,
+    measured, cut to a few ms. Nothing is lost: the standard streams are flushed at exit as always, and objects
+    are freed by their reference counts as modules are cleared; only garbage in reference cycles is left to the
+    operating system, which reclaims the whole process anyway."""
+    atexit.register(gc.freeze)
+
+
 def check(**flags: object) -> None:
     """Run the ordered checklist: billing, quota, endpoint, model, parameters.
 
@@ -292,6 +305,7 @@ def check(**flags: object) -> None:
     # would walk them again and again as they come (about 80 ms measured). A run is short and bounded by its timeout;
     # the collector is back on when it ends, whichever way.
     gc.disable()
+    freeze_at_exit()
     from gemini_doctor.check import ci_outputs, run_command
     from gemini_doctor.input_error import InputError
 

@@ -10,9 +10,6 @@ sharpen its diagnosis. A plugin that raises or overruns is an `error`, not a `fa
 from __future__ import annotations
 
 import asyncio
-import atexit
-import functools
-import gc
 import inspect
 import time
 from collections.abc import Awaitable, Callable
@@ -212,17 +209,6 @@ def missing_needs(check: Check, settings: Settings, gcp_problem: str | None) -> 
     return None
 
 
-@functools.cache
-def freeze_at_exit() -> None:
-    """At exit, hand every object still alive to the collector's permanent generation (`gc.freeze`), once per
-    process. A run that has imported httpx and Google's client libraries holds a few hundred thousand objects, and
-    the interpreter's shutdown collects them again and again as it clears each module: about 0.5 s of exit,
-    measured, cut to a few ms. Nothing is lost: the standard streams are flushed at exit as always, and objects
-    are freed by their reference counts as modules are cleared; only garbage in reference cycles is left to the
-    operating system, which reclaims the whole process anyway."""
-    atexit.register(gc.freeze)
-
-
 GRACE_SECONDS = 2.0  # past the deadline, a check that has not ended (a plugin ignoring it) is given up on
 
 
@@ -239,7 +225,6 @@ async def run_checks(
     needs Google Cloud waits for it, the others start at once. With a `deadline` (the run's one timeout), a check
     still running GRACE_SECONDS after it is reported as not finished, so no plugin can keep the run going.
     """
-    freeze_at_exit()
     ctx = CheckContext(settings, probes)
     loop = asyncio.get_running_loop()
     for check in checks:

@@ -114,7 +114,7 @@ _MARKS = re.compile(
 _WINDOW = 320  # a fully escaped standard key is 39 × 6 characters
 
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_\-]{16,}+={0,2}")
-_FAMILY_PREFIXES = (b"AIza", b"AQ.", b"ya29.", b"1//")
+_FAMILY_PREFIXES = tuple(family[0].encode() for family in _FAMILIES)
 _FULL_KEY_RUN = 16  # base64 of "AIza" and 8 more characters, the shortest key-shaped string
 _DECODE_BUDGET = 2000
 
@@ -137,9 +137,14 @@ _CONTEXT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+def _known(secrets: Iterable[str | None]) -> tuple[str, ...]:
+    """The user's secrets worth masking by value: shorter ones would mask ordinary text."""
+    return tuple(s for s in secrets if s and len(s) >= 4)
+
+
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """Return `text` with every known secret and every key- or token-shaped string masked, disguised or not."""
-    known = tuple(s for s in secrets if s and len(s) >= 4)
+    known = _known(secrets)
     for secret in known:
         text = text.replace(secret, MASK)
     text = _redact_disguised(text, known)
@@ -338,9 +343,9 @@ def scrub_obj(value: object, secrets: Iterable[str | None] = ()) -> object:
 
 def scrubber(secrets: Iterable[str | None] = ()) -> Callable[[str], str]:
     """What the renderer's door does to each string: redacted, then neutralised (once per distinct string)."""
-    secrets = tuple(secrets)
-    if any(s and len(s) >= 4 for s in secrets):
-        return _once_each(lambda text: neutralise(redact(text, secrets)))
+    known = _known(secrets)
+    if known:
+        return _once_each(lambda text: neutralise(redact(text, known)))
     return _once_each(lambda text: text if _inert(text) else neutralise(redact(text)))
 
 
@@ -348,8 +353,9 @@ def scrubber(secrets: Iterable[str | None] = ()) -> Callable[[str], str]:
 # disguise (an escape, a line break) or a control character; a key's prefix or a base64 signature of one (those
 # `_redact_base64` looks for), as written; a header's, parameter's or URL credential's trigger, in any case.
 _STIRRING_CHARS = re.compile(r"[\\%\x00-\x1f\x7f]")
-_STIRRING_WORDS = ("AIza", "AQ.", "ya29.", "1//", "://", *_signatures(())[1])
-_STIRRING_LOWER = ("key=", "authorization", "x-goog-api-key", "bearer")
+# Made from the tables redaction itself uses, so a family or a trigger added there is never let through here.
+_STIRRING_WORDS = (*(family[0] for family in _FAMILIES), *_signatures(())[1])
+_STIRRING_LOWER = tuple(dict.fromkeys(trigger.lower() for trigger, _ in _CONTEXT_PATTERNS))
 
 
 def _inert(text: str) -> bool:

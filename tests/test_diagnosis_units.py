@@ -107,3 +107,34 @@ def test_a_check_summary_says_what_was_found_not_the_catalog_title():
         [Diagnosis.of("invalid-argument", "likely", ["imageSize '2K' is not supported"], severity="warning")], "ok"
     )
     assert result.status == "warn" and result.summary == "GD113 invalid-argument: imageSize '2K' is not supported"
+
+
+def test_an_imagen_id_on_generate_content_is_the_wrong_route_with_or_without_models_prefix():
+    """The model name as the SDK sends it (`models/imagen-…`) is judged as the bare id is."""
+    import json
+
+    from gemini_doctor.diagnosis import Context
+    from gemini_doctor.diagnosis.evidence import read_http_answer
+    from gemini_doctor.diagnosis.rules import diagnose
+
+    message = (
+        "models/imagen-4.0-generate-001 is not found for API version v1beta, or is not supported for "
+        "generateContent. Call ListModels to see the list of available models and their supported methods."
+    )
+    body = json.dumps({"error": {"code": 404, "message": message, "status": "NOT_FOUND"}})
+    url = "https://generativelanguage.googleapis.com/v1beta/models/imagen-4.0-generate-001:generateContent"
+    for name in ("imagen-4.0-generate-001", "models/imagen-4.0-generate-001"):
+        found = diagnose(read_http_answer(404, body, url), Context(model=name))
+        assert found[0].error.slug == "wrong-endpoint", (name, [d.error.slug for d in found])
+
+
+def test_the_haystack_follows_the_raw_text_and_the_message_as_they_change():
+    from gemini_doctor.diagnosis.facts import Evidence
+
+    evidence = Evidence(kind="text", message="first words", raw="the raw text")
+    assert evidence.haystack == "first words\nthe raw text"
+    assert evidence.haystack is evidence.haystack  # made once while nothing changed
+    evidence.message = "a message now cut off"
+    assert evidence.haystack.startswith("a message now cut off\n")
+    evidence.raw = "other raw text holding a message now cut off"
+    assert evidence.haystack == "other raw text holding a message now cut off"

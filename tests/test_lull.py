@@ -50,11 +50,16 @@ def test_waiting_for_a_lull_that_never_comes_ends_at_its_cap(monkeypatch):
     assert asyncio.run(scenario()) == (False, 1)
 
 
-def test_a_lull_reached_by_hand_is_not_waited_for():
+def test_a_lull_reached_by_hand_is_not_waited_for(monkeypatch):
+    """A request is being written (so the lull would be waited for, up to a 30 s cap), but the lull is reached
+    by hand: the wait ends at once."""
+    monkeypatch.setattr(Lull, "CAP_SECONDS", 30.0)
+
     async def scenario() -> bool:
         lull = Lull()
+        lull.writing()
         lull.reached()
-        await asyncio.wait_for(lull.wait(), 0.01)
+        await asyncio.wait_for(lull.wait(), 5)
         return True
 
     assert asyncio.run(scenario())
@@ -76,6 +81,7 @@ def test_google_cloud_requests_go_out_after_the_first_gemini_requests(run_main, 
         return send(self, *args, **kwargs)
 
     monkeypatch.setattr(GeminiProbe, "_send", slow_send)
+    monkeypatch.setattr(Lull, "CAP_SECONDS", 10.0)  # a loaded machine's slow write is still waited for
     server = emulator("healthy")
     args = ["--base-url", server.url, "--gcp-endpoint", server.url, "--project", "p", "--api-key", "k"]
     code, out, err = run_main("check", *args, "--format", "json")

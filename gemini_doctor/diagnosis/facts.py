@@ -146,6 +146,7 @@ class Evidence:
     layers: list[str] = field(default_factory=list)  # outermost first: "relay: LiteLLM", "google: Vertex AI"
     notes: list[str] = field(default_factory=list)  # what was repaired, and what could not be read
     wrapped: bool = False  # Google's error was found inside another layer's error
+    _haystack: tuple[str, str, str] | None = field(default=None, repr=False, compare=False)  # (raw, message, it)
 
     HAYSTACK_LIMIT = 64 * 1024  # signatures search this much of the paste: errors sit near the top
 
@@ -154,8 +155,13 @@ class Evidence:
         """The message and the paste, as one text for the signatures to search. An image's base64 data is left
         out (a run of 256 or more of its characters: no error's words): a real answer's first 64 KiB are mostly
         that, and every signature would search it."""
+        made = self._haystack
+        if made is not None and made[0] is self.raw and made[1] is self.message:
+            return made[2]  # read by several judges: made once while the raw text and the message stay the same
         raw = _DATA_RUN.sub("[data]", self.raw[: self.HAYSTACK_LIMIT])
-        return raw if self.message and self.message in raw else f"{self.message}\n{raw}"
+        text = raw if self.message and self.message in raw else f"{self.message}\n{raw}"
+        self._haystack = (self.raw, self.message, text)
+        return text
 
     @property
     def is_error(self) -> bool:

@@ -138,10 +138,11 @@ def _quota_without_details(evidence: Evidence, context: Context, lines: list[str
 def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
     """A 404: a model retired, renamed, misspelled, or served on another route."""
     model_name = context.model or evidence.model
+    bare = (model_name or "").removeprefix("models/")
     model = find_model(model_name) if model_name else None
     lines = basics(evidence)
     text = evidence.haystack.lower()
-    if model_name and "not supported for predict" in text and model_name.removeprefix("models/").startswith("gemini"):
+    if model_name and "not supported for predict" in text and bare.startswith("gemini"):
         return [_gemini_on_predict(model_name, model, lines)]
     if model and model.is_shut_down:
         hints = [f"Move to {model.replacement}."] if model.replacement else []
@@ -150,7 +151,7 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
     if "/openai/" in (evidence.url or "").lower() and "images" in (evidence.url or "").lower():
         hint = f"Call POST /v1beta/models/{model_name or 'MODEL'}:generateContent instead of the OpenAI images route."
         return [Diagnosis.of("wrong-endpoint", "likely", lines, hints=[hint], score=STRUCTURED)]
-    if model is not None and model_name and model.id != model_name.removeprefix("models/"):
+    if model is not None and model_name and model.id != bare:
         lines.append(f"{model_name} is a name Google uses internally for {model.id}")
         return [Diagnosis.of("wrong-model-name", "certain", lines, hints=[f"Call {model.id}."], score=STRUCTURED)]
     if model is not None:
@@ -158,14 +159,14 @@ def not_found(evidence: Evidence, context: Context) -> list[Diagnosis]:
         return [
             Diagnosis.of("wrong-endpoint", "possible", lines, note=note + " Could also be wrong-model-name."),
         ]
-    retired = find_retired(model_name) if model_name and model is None else None  # on any API
+    retired = find_retired(model_name) if model_name and model is None else None
     if retired is not None and retired.only_on == "vertex":
         lines.append(f"{model_name} was only ever served on Vertex AI, where it is retired too")
         hint = f"Call a Gemini image model ({retired.replacement}) on generateContent."
         return [Diagnosis.of("wrong-model-name", "certain", lines, hints=[hint], score=4)]
     if model_name and retired is not None:
         lines.append(f"{model_name} is retired: {retired.note}")
-        if model_name.startswith("imagen") and "for generatecontent" in text:
+        if bare.startswith("imagen") and "for generatecontent" in text:
             hint = f"generateContent never served Imagen, and {model_name} is retired too: call {retired.replacement}."
             note = "Could also be model-deprecated: the model is retired whichever route is used."
             return [Diagnosis.of("wrong-endpoint", "certain", lines, hints=[hint], note=note, score=4)]

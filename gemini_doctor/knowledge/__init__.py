@@ -242,13 +242,13 @@ def retired_models() -> tuple[Retired, ...]:
     return tuple(Retired(**raw) for raw in _read("readers.toml").get("retired", ()))
 
 
-def find_retired(name: str, api: str = "vertex") -> Retired | None:
-    """The retirement that covers a model id on that API ("vertex" or "gemini"), if any (a live models.list still
-    wins in `check`)."""
+def find_retired(name: str) -> Retired | None:
+    """The retirement that covers a model id, if any, on whichever API served it (`only_on` says which; a live
+    models.list still wins in `check`)."""
     import re
 
     key = name.strip().removeprefix("models/")
-    return next((r for r in retired_models() if r.only_on in ("", api) and re.match(r.pattern, key)), None)
+    return next((r for r in retired_models() if re.match(r.pattern, key)), None)
 
 
 def _listed_as_tuples(raw: dict[str, Any]) -> dict[str, Any]:

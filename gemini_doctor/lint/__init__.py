@@ -85,11 +85,8 @@ RELEVANT: dict[bytes, tuple[bytes, ...] | None] = {
 }
 
 
-def relevant(data: bytes) -> bool:
-    return _relevant_lowered(data.lower())
-
-
-def _relevant_lowered(lowered: bytes) -> bool:
+def relevant(lowered: bytes) -> bool:
+    """Whether a file (its bytes in lower case) mentions a word some rule needs: else it is not parsed."""
     for word, specific in RELEVANT.items():
         if word in lowered and (specific is None or any(item in lowered for item in specific)):
             return True
@@ -316,7 +313,7 @@ def _read(path: str) -> tuple[bytes, bytes] | Skip | None:
         with contextlib.suppress(InputError):  # binary: skipped as such if it names a rule's word, when parsed
             data = decode(data, "file").encode("utf-8")
     lowered = data.lower()
-    return (data, lowered) if _relevant_lowered(lowered) else None
+    return (data, lowered) if relevant(lowered) else None
 
 
 Job = tuple[str, str, str, frozenset[str]]  # (path, language, label, codes to ignore)

@@ -33,10 +33,10 @@ from gemini_doctor.proxy.http1 import (
     Framing,
     Head,
     TooLarge,
-    parse_head,
     request_framing,
     response_framing,
     serialise,
+    split_head,
 )
 from gemini_doctor.proxy.record import Diagnoser, Pending
 from gemini_doctor.proxy.upstream import Connection, Origin
@@ -207,13 +207,11 @@ class AppConnection(asyncio.Protocol):
         self.relay.start()
 
     def _take_head(self) -> bool:
-        end = self.buffer.find(b"\r\n\r\n")
-        if end < 0 and len(self.buffer) <= MAX_HEAD:
+        found = split_head(self.buffer)
+        if found is None:
             return False
-        if end < 0 or end + 4 > MAX_HEAD:
-            raise BadMessage("the head is larger than the proxy takes")
-        head = parse_head(bytes(self.buffer[: end + 4]).lstrip(b"\r\n"))
-        del self.buffer[: end + 4]
+        head, end = found
+        del self.buffer[:end]
         method, target, version = head.start
         if version not in (b"HTTP/1.1", b"HTTP/1.0") or not target.startswith(b"/"):
             raise BadMessage("not an HTTP/1.x request")
@@ -375,13 +373,11 @@ class Relay:
         """The answer's head (interim 1xx answers skipped), then what came after it of the body."""
         self.buffer += data
         while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0 or end + 4 > MAX_HEAD:
-                if len(self.buffer) > MAX_HEAD:
-                    raise BadMessage("the upstream's head is larger than the proxy takes")
+            found = split_head(self.buffer, "the upstream's head")
+            if found is None:
                 return
-            answer = parse_head(self.buffer[: end + 4].lstrip(b"\r\n"))
-            self.buffer = self.buffer[end + 4 :]
+            answer, end = found
+            self.buffer = self.buffer[end:]
             if not (answer.start[1].isdigit() and len(answer.start[1]) == 3):
                 raise BadMessage("the upstream's status line is malformed")
             if not answer.start[1].startswith(b"1"):

@@ -69,6 +69,17 @@ class Head:
         return b"close" not in connection and (version == b"HTTP/1.1" or b"keep-alive" in connection)
 
 
+def split_head(buffer: bytes | bytearray, what: str = "the head") -> tuple[Head, int] | None:
+    """The head at the start of `buffer` (blank lines before it skipped) and the offset just past it, or None while
+    it has not all come; BadMessage when it is, or will be, larger than MAX_HEAD."""
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0 or end + 4 > MAX_HEAD:
+        if end >= 0 or len(buffer) > MAX_HEAD:
+            raise BadMessage(f"{what} is larger than the proxy takes")
+        return None
+    return parse_head(bytes(buffer[: end + 4]).lstrip(b"\r\n")), end + 4
+
+
 def parse_head(raw: bytes) -> Head:
     """A head ending in its blank line. Its header lines are checked in one pass of a regular expression (a
     token, a colon, a value with no control character); one that fails is found line by line, to say why."""

@@ -40,9 +40,6 @@ class Session:
         self.show = show
         self.lock = threading.Lock()
 
-    def add(self, exchange: Exchange) -> None:
-        self.record([exchange])
-
     def record(self, batch: list[Exchange]) -> None:
         """A batch of exchanges, in order: counted, kept, then logged and shown with one write each."""
         with self.lock:

@@ -20,7 +20,7 @@ from typing import Protocol, cast
 from urllib import request as urllib_request
 from urllib.parse import unquote, urlsplit
 
-from gemini_doctor.proxy.http1 import MAX_HEAD, BadMessage, Head, parse_head
+from gemini_doctor.proxy.http1 import BadMessage, Head, split_head
 from gemini_doctor.redact import redact
 
 MAX_CONNECTIONS = 200
@@ -238,17 +238,16 @@ class HeadWaiter:
         self.buffer = b""
 
     def upstream_data(self, data: bytes) -> None:
-        self.buffer += data
-        end = self.buffer.find(b"\r\n\r\n")
         if self.future.done():
             return
-        if end >= 0:
-            try:
-                self.future.set_result(parse_head(self.buffer[: end + 4].lstrip(b"\r\n")))
-            except BadMessage as exc:
-                self.future.set_exception(exc)
-        elif len(self.buffer) > MAX_HEAD:
-            self.future.set_exception(BadMessage("the head is larger than the proxy takes"))
+        self.buffer += data
+        try:
+            found = split_head(self.buffer)
+        except BadMessage as exc:
+            self.future.set_exception(exc)
+            return
+        if found is not None:
+            self.future.set_result(found[0])
 
     def upstream_closed(self, exc: BaseException | None) -> None:
         if not self.future.done():
