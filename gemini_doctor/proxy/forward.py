@@ -364,10 +364,7 @@ class Relay:
             else:
                 self._body(data)
         except BadMessage as exc:
-            if self.answer is None:
-                self._no_answer(exc)
-            else:
-                self._broke_off(exc)
+            self._failed(exc)
 
     def _head(self, data: bytes) -> None:
         """The answer's head (interim 1xx answers skipped), then what came after it of the body."""
@@ -417,12 +414,10 @@ class Relay:
     def upstream_closed(self, exc: BaseException | None) -> None:
         if self.finished:
             return
-        if self.answer is None:
-            self._no_answer(exc if isinstance(exc, OSError) else asyncio.IncompleteReadError(b"", None))
-        elif self.reader.framing is Framing.CLOSE:
+        if self.answer is not None and self.reader.framing is Framing.CLOSE:
             self._finish(complete=True, clean=False)
         else:
-            self._broke_off(exc if isinstance(exc, OSError) else asyncio.IncompleteReadError(b"", None))
+            self._failed(exc if isinstance(exc, OSError) else asyncio.IncompleteReadError(b"", None))
 
     def hold(self, paused: bool) -> None:
         """The app reads slower than the upstream sends: the upstream waits (the kernel's buffers fill)."""
@@ -430,10 +425,14 @@ class Relay:
             (self.connection.pause_reading if paused else self.connection.resume_reading)()
 
     def expired(self) -> None:
+        self._failed(TimeoutError())
+
+    def _failed(self, exc: BaseException) -> None:
+        """The exchange ends on `exc`: before the answer's head (nothing sent to the app yet) or after it."""
         if self.answer is None:
-            self._no_answer(TimeoutError())
+            self._no_answer(exc)
         else:
-            self._broke_off(TimeoutError())
+            self._broke_off(exc)
 
     def app_gone(self) -> None:
         if not self.finished:
