@@ -9,7 +9,7 @@ import pytest
 import gemini_doctor.lint.javascript as javascript
 import gemini_doctor.lint.python as python
 from gemini_doctor.lint import lint_paths
-from gemini_doctor.lint.hot import hot_statements
+from gemini_doctor.lint.hot import Cut, hot_statements
 from tests.conftest import FIXTURES
 
 GENAI = Path(__import__("google.genai", fromlist=["__file__"]).__file__).parent
@@ -40,19 +40,20 @@ except ValueError:
 
 
 def test_cold_statements_become_blank_lines_and_kept_lines_stay_where_they_were():
-    cut = hot_statements(SOURCE, "python")
+    cut, rebound = hot_statements(SOURCE, "python")
     assert cut is not None and cut.count("\n") == SOURCE.count("\n")
     kept = {number: line for number, line in enumerate(cut.splitlines(), 1) if line}
     original = SOURCE.splitlines()
     assert all(original[number - 1] == line for number, line in kept.items())
     assert "def helper" not in cut and "import logging" not in cut and "ValueError" not in cut
-    assert 'SIZE = "1k"' in cut and "LIMITS" in cut  # top-level assignments: constants lint may follow, or rebinding
+    assert 'SIZE = "1k"' in cut  # a top-level assignment of a literal: a constant lint may follow
+    assert "LIMITS" not in cut and rebound == ("LIMITS",)  # a dict is no constant: left out, its name rebound
     assert '@decorator\ndef draw(client):\n    return client.models.generate_content(model="gemini-3' in cut
     compile(cut, "<cut>", "exec")  # the cut is still Python: no fall-back to the whole file needed
 
 
 def test_nothing_cut_when_every_statement_is_hot():
-    assert hot_statements('MODEL = "gemini-3-pro-image"\n', "python") is None
+    assert hot_statements('MODEL = "gemini-3-pro-image"\n', "python").text is None
 
 
 @pytest.mark.parametrize(
@@ -62,7 +63,30 @@ def test_nothing_cut_when_every_statement_is_hot():
 )
 def test_the_cut_changes_no_finding(folder, monkeypatch):
     cut = lint_paths([str(folder)], cwd=FIXTURES, jobs=1)
-    monkeypatch.setattr(python, "hot_statements", lambda source, language, lowered=None: None)
-    monkeypatch.setattr(javascript, "hot_statements", lambda source, language, lowered=None: None)
+    monkeypatch.setattr(python, "hot_statements", lambda source, language, lowered=None: Cut(None))
+    monkeypatch.setattr(javascript, "hot_statements", lambda source, language, lowered=None: Cut(None))
     whole = lint_paths([str(folder)], cwd=FIXTURES, jobs=1)
     assert whole.findings and cut.findings == whole.findings
+
+
+@pytest.mark.parametrize(
+    ("statement", "left_out"),
+    [
+        ("log = logging.getLogger(__name__)", True),  # a call: never a literal
+        ("LIMITS: dict[str, int] = {'retries': 3}", True),  # a dict, annotated
+        ("ITEMS = [1, 2]", True),
+        ("PART = table['size']", True),
+        ("SIZE = '1k'", False),  # a literal lint may follow
+        ("SIZE = ('1k')", False),
+        ("COUNT = 4", False),
+        ("A = B = compute()", False),  # binds B too
+        ("SIZES = [s for s in table]", False),  # binds s inside
+        ("PICK = sorted(table, key=lambda size: size)", False),
+        ("FIRST = (size := compute())", False),
+    ],
+)
+def test_an_assignment_is_left_out_only_when_its_value_cannot_be_a_literal(statement, left_out):
+    source = statement + "\nr = client.models.generate_content(model='gemini-3-pro-image', contents='x')\n"
+    cut, rebound = hot_statements(source, "python")
+    assert (cut is not None and statement not in cut) is left_out
+    assert rebound == ((statement.split()[0].rstrip(":"),) if left_out else ())

@@ -14,16 +14,21 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+from typing import NamedTuple
 
 HOT = (
     *("gemini", "banana", "modalit", "aspect", "candidate", "sample", "generat", "openai", "googleapis"),
-    *("api_version", "apiversion", "contents", "config", "model", "person", "vertex", "mime", "compression"),
-    *("negative", "/v1", "aiplatform"),
-    # "image" only in the keys rules read (imageConfig holds "config", images/generations "generat"): a bare "image"
-    # (a function named `images_3`) holds nothing a rule reads; the IMAGE modality sits beside responseModalities,
-    # image model names hold "gemini" or "banana".
-    *("imagesize", "image_size", "imageoutput", "image_output", "numberofimages", "number_of_images"),
+    *("contents", "config", "model", "person", "vertex", "mime", "compression", "negative", "aiplatform"),
 )
+# Words found through a shorter part they share (one search instead of one per word), each place checked for the
+# rest: "image" only in the keys rules read (imageConfig holds "config", images/generations "generat"): a bare
+# "image" (a function named `images_3`) holds nothing a rule reads; the IMAGE modality sits beside
+# responseModalities, image model names hold "gemini" or "banana". A URL on v1 holds "googleapis" or "generat".
+STEMS = {
+    "image": ("imagesize", "image_size", "imageoutput", "image_output", "numberofimages", "number_of_images"),
+    "version": ("api_version", "apiversion"),
+}
+_STEMMED = tuple((stem, tuple((word, word.index(stem)) for word in words)) for stem, words in STEMS.items())
 # A line break and the word it starts at column 0 (to a space or a colon, at most 9 characters): a literal first
 # character lets the regex engine skip ahead (five times faster than `^` in MULTILINE mode, which is tried at every
 # offset); offset 0 is checked on its own.
@@ -35,9 +40,21 @@ _FIRST = {"python": re.compile(r"[A-Za-z_@]"), "javascript": re.compile(r"[A-Za-
 _QUOTES = {"python": ('"""', "'''"), "javascript": ("`",)}
 _CONTINUATIONS = ("else", "elif", "except", "finally", "catch")
 _DECORATED = ("def", "class", "async", "export")  # what a decorator stands before
-# Python: `NAME = …` at the top level is kept whatever its value: a literal is a constant lint may follow, any other
-# value rebinds the name (so it is not followed). JavaScript constants are not followed: nothing kept for them.
+# Python: `NAME = …` at the top level is kept when its value may be a literal: a constant lint may follow. An
+# assignment whose value cannot be one (a call, an attribute, a subscript, a list or a dict) is left out, and its
+# name reported as rebound (not followed), as parsing it would have made it; unless it may bind names inside (a
+# comprehension's, a lambda's, a walrus'). JavaScript constants are not followed: nothing kept for them.
 _ASSIGNMENT = {"python": re.compile(r"[A-Za-z_]\w*\s*(?::[^=\n]*)?=(?!=)"), "javascript": re.compile(r"(?!)")}
+_REBINDING = re.compile(r"([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*(?:[\[{]|[A-Za-z_]\w*[ \t]*[.(\[])")
+_BINDS_INSIDE = ("for", "lambda", ":=")
+
+
+class Cut(NamedTuple):
+    """The source with cold statements blanked (None: nothing left out), and the names the assignments left out
+    bind (Python): no constant of those names may be followed."""
+
+    text: str | None
+    rebound: tuple[str, ...] = ()
 
 
 def _find_all(text: str, words: tuple[str, ...]) -> list[int]:
@@ -53,8 +70,8 @@ def _find_all(text: str, words: tuple[str, ...]) -> list[int]:
 
 
 def _hot(lowered: str, starts: list[int]) -> list[bool]:
-    """For each statement (from starts[i] to starts[i + 1]), whether it holds a word of HOT; past a word found,
-    the search goes on from the next statement."""
+    """For each statement (from starts[i] to starts[i + 1]), whether it holds a word of HOT or STEMS; past a word
+    found, the search goes on from the next statement."""
     hot = [False] * len(starts)
     last = len(starts)
     for word in HOT:
@@ -65,6 +82,17 @@ def _hot(lowered: str, starts: list[int]) -> list[bool]:
             if following == last:
                 break
             index = lowered.find(word, starts[following])
+    for stem, words in _STEMMED:
+        index = lowered.find(stem)
+        while index >= 0:
+            if not any(index >= at and lowered.startswith(word, index - at) for word, at in words):
+                index = lowered.find(stem, index + 1)
+                continue
+            following = bisect.bisect_right(starts, index)
+            hot[following - 1] = True
+            if following == last:
+                break
+            index = lowered.find(stem, starts[following])
     return hot
 
 
@@ -90,25 +118,40 @@ def _statement_starts(source: str, language: str) -> list[int]:
     return starts
 
 
-def hot_statements(source: str, language: str, lowered: str | None = None) -> str | None:
-    """The source with every top-level statement that holds no word a rule reads (and, in Python, assigns no
-    plain name) turned into blank lines; None when nothing would be left out. `lowered`: source.lower(), when the
+def hot_statements(source: str, language: str, lowered: str | None = None) -> Cut:
+    """The source with every top-level statement that holds no word a rule reads (and, in Python, is no
+    assignment of a value that may be a literal) turned into blank lines. `lowered`: source.lower(), when the
     caller has it."""
     starts = _statement_starts(source, language)
     starts.append(len(source))
     hot = _hot(source.lower() if lowered is None else lowered, starts)
     assignment = _ASSIGNMENT[language]
     parts: list[str] = []
+    rebound: list[str] = []
     kept = 0  # where the run of statements not yet written starts; cold runs are written as their line breaks
     cold = False
     for index, (begin, end) in enumerate(itertools.pairwise(starts)):
-        if begin == end or hot[index] or assignment.match(source, begin):
+        if begin == end or hot[index]:
             continue
+        if assignment.match(source, begin):
+            name = _rebinding(source, begin, end)
+            if name is None:
+                continue
+            rebound.append(name)
         if kept < begin:
             parts.append(source[kept:begin])
         parts.append("\n" * source.count("\n", begin, end))
         kept, cold = end, True
     if not cold:
-        return None
+        return Cut(None)
     parts.append(source[kept:])
-    return "".join(parts)
+    return Cut("".join(parts), tuple(rebound))
+
+
+def _rebinding(source: str, begin: int, end: int) -> str | None:
+    """The name a top-level assignment (from `begin` to `end`) binds, if its value cannot be a literal and it binds
+    no other name inside; else None (the statement is kept)."""
+    found = _REBINDING.match(source, begin)
+    if found is None or any(source.find(mark, begin, end) >= 0 for mark in _BINDS_INSIDE):
+        return None
+    return found.group(1)

@@ -62,7 +62,7 @@ def scan_javascript(source: str, language: str = "javascript", lowered: str | No
     """The file read into the neutral shape; JavaScript and TypeScript read only their top-level statements that
     could hold a finding (the others blank lines: positions unchanged)."""
     if language != "json":
-        source = hot_statements(source, "javascript", lowered) or source
+        source = hot_statements(source, "javascript", lowered).text or source
     return _Reader(source, language).read()
 
 

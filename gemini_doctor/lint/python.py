@@ -19,7 +19,7 @@ def scan_python(source: str, lowered: str | None = None) -> Scan:
     """The file read into the neutral shape. Only its top-level statements that could hold a finding are parsed
     (the others become blank lines, so every position stays right); the whole file when that does not parse.
     `lowered`: source.lower(), when the caller has it."""
-    short = hot_statements(source, "python", lowered)
+    short, rebound = hot_statements(source, "python", lowered)
     tree = None
     if short is not None:
         try:
@@ -27,22 +27,24 @@ def scan_python(source: str, lowered: str | None = None) -> Scan:
         except (SyntaxError, ValueError):
             tree = None  # the cut was wrong (a statement split inside a string): read the whole file
     if tree is None:
+        rebound = ()  # the whole file: every assignment is read
         try:
             tree = ast.parse(source)
         except (SyntaxError, ValueError) as exc:
             line = getattr(exc, "lineno", None)
             where = f" at line {line}" if line else ""
             return Scan("python", error=f"not valid Python ({getattr(exc, 'msg', exc)}{where})")
-    return _Reader(source).read(tree)
+    return _Reader(source, rebound).read(tree)
 
 
 class _Reader:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, rebound: tuple[str, ...] = ()) -> None:
         self.lines = None if source.isascii() else re.split(r"\r\n|\r|\n", source)
         self.scan = Scan("python")
         self.done: set[int] = set()  # ids of ast nodes already turned into objects or strings
         self.strs: dict[int, Str] = {}
         self.constants: dict[str, ast.Constant | None] = {}  # name → its one literal assignment; None: bound again
+        self.rebound = rebound  # names bound by assignments the cut left out: never followed
 
     def read(self, tree: ast.AST) -> Scan:
         """One pass over the tree, parents before children (ast.walk's order, without its generator overhead)."""
@@ -105,6 +107,8 @@ class _Reader:
 
     def _follow_constants(self) -> None:
         """`size = "1k"` … `image_size=size`: the entry's value becomes the literal, at the place it is written."""
+        for name in self.rebound:
+            self.constants[name] = None
         for obj in self.scan.objects:
             for entry in obj.entries:
                 value = entry.value
