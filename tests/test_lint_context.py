@@ -169,3 +169,16 @@ def test_a_successor_follows_the_date(monkeypatch):
     monkeypatch.setattr(rules, "today", lambda: dt.date(2026, 9, 1))
     hint = lint_source("m = 'gemini-2.0-flash-preview-image-generation'", "python")[0].diagnosis.hints[0]
     assert hint == "Use gemini-2.5-flash-image."
+
+
+def test_a_setting_judged_for_one_model_is_never_reused_for_another_with_the_same_id():
+    import dataclasses
+
+    from gemini_doctor.lint.rules import _judged
+
+    wide = next(m for m in models() if "21:9" in m.aspect_ratios)
+    narrow = dataclasses.replace(wide, aspect_ratios=("1:1",))  # the same id: another table's object
+    setting = (("aspect_ratio", "21:9"),)
+    assert _judged(setting, wide) == ()
+    assert [d.error.slug for d in _judged(setting, narrow)] == ["invalid-argument"]
+    assert _judged(setting, wide) == ()

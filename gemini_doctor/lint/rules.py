@@ -322,12 +322,27 @@ class _Request:
     def judge(self, node: Node | None, **fields) -> None:
         if node is None:
             return
-        for diagnosis in request_findings(RequestSettings(**fields), self.model):
+        for diagnosis in _judged(tuple(fields.items()), self.model):
             self.state.hits.append(Hit(diagnosis, node, _edit(diagnosis, node)))
 
     def add(self, node: Node, evidence: str, hint: str, severity: str = "error") -> None:
         diagnosis = Diagnosis.of("invalid-argument", "likely", [evidence], severity=severity, hints=[hint])
         self.state.hits.append(Hit(diagnosis, node))
+
+
+# request_findings of one setting for one model, kept: a tree repeats the same few values, and a diagnosis is
+# immutable. Keyed by the model's identity (the table's object, held in the value so its id is not reused).
+_JUDGED: dict[tuple, tuple[Model | None, tuple[Diagnosis, ...]]] = {}
+
+
+def _judged(fields: tuple[tuple[str, object], ...], model: Model | None) -> tuple[Diagnosis, ...]:
+    key = (fields, id(model))
+    found = _JUDGED.get(key)
+    if found is None or found[0] is not model:
+        if len(_JUDGED) > 4096:
+            _JUDGED.clear()
+        found = _JUDGED[key] = (model, tuple(request_findings(RequestSettings(**dict(fields)), model)))
+    return found[1]
 
 
 def _request(state: _File, request: Obj | None, config: Obj | None, body: dict) -> None:
