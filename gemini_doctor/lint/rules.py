@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
+from typing import Any
 
 from gemini_doctor.diagnosis import Diagnosis
 from gemini_doctor.diagnosis.request import (
@@ -335,7 +336,7 @@ class _Request:
 _JUDGED: dict[tuple, tuple[Model | None, tuple[Diagnosis, ...]]] = {}
 
 
-def _judged(fields: tuple[tuple[str, object], ...], model: Model | None) -> tuple[Diagnosis, ...]:
+def _judged(fields: tuple[tuple[str, Any], ...], model: Model | None) -> tuple[Diagnosis, ...]:
     key = (fields, id(model))
     found = _JUDGED.get(key)
     if found is None or found[0] is not model:
