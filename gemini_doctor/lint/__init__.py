@@ -284,13 +284,16 @@ def _read_capped(path: str) -> bytes | Skip:
             return Skip(path, f"{_kind(info.st_mode)}, not a file: not read")
         if info.st_size > MAX_FILE_BYTES:
             return Skip(path, f"larger than {MAX_FILE_BYTES // 1048576} MiB")
-        # One read of the size fstat gave and one byte more (not a 2 MiB buffer per file); more while it grows.
+        # One read of the size fstat gave and one byte more (not a 2 MiB buffer per file); more while it grows. A
+        # regular file's read comes back short only at its end: no second read to learn it.
         chunks, size = [], 0
         want = info.st_size + 1
-        while size <= MAX_FILE_BYTES and (chunk := os.read(fd, min(want, MAX_FILE_BYTES + 1 - size))):
+        while size <= MAX_FILE_BYTES and (chunk := os.read(fd, asked := min(want, MAX_FILE_BYTES + 1 - size))):
             chunks.append(chunk)
             size += len(chunk)
-            want = MAX_FILE_BYTES + 1 - size if len(chunk) == want else 1
+            if len(chunk) < asked:
+                break
+            want = MAX_FILE_BYTES + 1 - size
     finally:
         os.close(fd)
     if size > MAX_FILE_BYTES:
