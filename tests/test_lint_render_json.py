@@ -32,6 +32,9 @@ DOCUMENTS: list[object] = [
     {"ü": "naïve — \u2028 text", "path": "src/a.py", "esc": "a\\u0041Iza" + KEY[4:], "q": '"quoted"\n'},
     "a plain string",
     7,
+    # the same containers of strings at other depths, repeated, and lists alike but for their items' types
+    {"a": ["x", KEY], "b": {"c": ["x", KEY], "d": [["x", KEY]]}, "e": [{"s": "v"}, {"s": "v"}, {"s": "v", "t": 1}]},
+    {"f": [[1], [True], ["1"], [1], [True]], "g": {"fix": ["one", "two"]}, "h": [{"fix": ["one", "two"]}]},
 ]
 
 

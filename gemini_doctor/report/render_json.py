@@ -19,7 +19,7 @@ def dumps(value: Any, change: Callable[[str], str] = str) -> str:
     """`json.dumps(value, indent=2, ensure_ascii=False) + "\\n"` of the document `map_strings(value, change)`
     would give, byte for byte."""
     out: list[str] = []
-    _encode(value, "\n", change, out)
+    _encode(value, "\n", change, out, {})
     out.append("\n")
     return "".join(out)
 
@@ -42,6 +42,7 @@ def _leaf(value: Any, change: Callable[[str], str]) -> str | None:
 
 
 _FLAT = frozenset({str, int, bool, type(None)})  # the exact types the C encoder writes as the Python one does
+Memo = dict[tuple, str]
 
 
 @functools.lru_cache(maxsize=64)
@@ -56,23 +57,33 @@ def _flat_encoder(inner: str) -> Callable[[Any], str]:
     return lambda value: "".join(encode(value, 0))
 
 
-def _flat(value: dict[str, Any] | list[Any], newline: str, change: Callable[[str], str]) -> str | None:
+def _flat(value: dict[str, Any] | list[Any], newline: str, change: Callable[[str], str], memo: Memo) -> str | None:
     """A container of scalars written by the C encoder, or None when it holds another container (or anything
-    else)."""
+    else). One of strings only is written once per depth and content (`memo`): a lint report repeats each
+    catalog entry's fix steps, and the same evidence, in thousands of findings."""
     items = value.values() if isinstance(value, dict) else value
+    strings = True
     for item in items:
-        if type(item) not in _FLAT:
+        kind = type(item)
+        if kind not in _FLAT:
             return None
+        strings = strings and kind is str
+    key = (newline, tuple(value.items()) if isinstance(value, dict) else tuple(value)) if strings else None
+    if key is not None and (known := memo.get(key)) is not None:
+        return known
     if isinstance(value, dict):
         value = {k: change(v) if type(v) is str else v for k, v in value.items()}
     else:
         value = [change(v) if type(v) is str else v for v in value]
     inner = newline + "  "
     text = _flat_encoder(inner)(value)
-    return f"{text[0]}{inner}{text[1:-1]}{newline}{text[-1]}"
+    text = f"{text[0]}{inner}{text[1:-1]}{newline}{text[-1]}"
+    if key is not None:
+        memo[key] = text
+    return text
 
 
-def _encode(value: Any, newline: str, change: Callable[[str], str], out: list[str]) -> None:
+def _encode(value: Any, newline: str, change: Callable[[str], str], out: list[str], memo: Memo) -> None:
     text = _leaf(value, change)
     if text is not None:
         out.append(text)
@@ -83,16 +94,16 @@ def _encode(value: Any, newline: str, change: Callable[[str], str], out: list[st
             out.append("{}")
             return
         value = {change(str(k)): v for k, v in value.items()}
-        text = _flat(value, newline, change)
+        text = _flat(value, newline, change, memo)
         if text is not None:
             out.append(text)
             return
-        _members(value, newline, change, out)
+        _members(value, newline, change, out, memo)
         return
     if not value:
         out.append("[]")
         return
-    text = _flat(value, newline, change)
+    text = _flat(value, newline, change, memo)
     if text is not None:
         out.append(text)
         return
@@ -102,12 +113,12 @@ def _encode(value: Any, newline: str, change: Callable[[str], str], out: list[st
             out.append(separator + encode_basestring(change(item)))
         else:
             out.append(separator)
-            _encode(item, inner, change, out)
+            _encode(item, inner, change, out, memo)
         separator = "," + inner
     out.append(newline + "]")
 
 
-def _members(value: dict[str, Any], newline: str, change: Callable[[str], str], out: list[str]) -> None:
+def _members(value: dict[str, Any], newline: str, change: Callable[[str], str], out: list[str], memo: Memo) -> None:
     """An object holding a container (keys already changed): each run of scalar members between containers
     written by one call of the C encoder."""
     inner = newline + "  "
@@ -120,7 +131,7 @@ def _members(value: dict[str, Any], newline: str, change: Callable[[str], str], 
             out.append(separator + _flat_encoder(inner)(run)[1:-1])
             separator, run = "," + inner, {}
         out.append(f"{separator}{encode_basestring(key)}: ")
-        _encode(item, inner, change, out)
+        _encode(item, inner, change, out, memo)
         separator = "," + inner
     if run:
         out.append(separator + _flat_encoder(inner)(run)[1:-1])
