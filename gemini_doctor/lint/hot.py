@@ -28,7 +28,23 @@ STEMS = {
     "image": ("imagesize", "image_size", "imageoutput", "image_output", "numberofimages", "number_of_images"),
     "version": ("api_version", "apiversion"),
 }
-_STEMMED = tuple((stem, tuple((word, word.index(stem)) for word in words)) for stem, words in STEMS.items())
+
+
+def _groups(stem: str, words: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """The words of a stem as (what comes before the stem, what may come after it) pairs of tuples: a place holds
+    one of the words when the text before it ends with one of the first and the text after it starts with one of
+    the second (two string calls, whatever the number of words)."""
+    by_head: dict[str, list[str]] = {}
+    for word in words:
+        head, _, tail = word.partition(stem)
+        by_head.setdefault(head, []).append(tail)
+    by_tails: dict[tuple[str, ...], list[str]] = {}
+    for head, tails in by_head.items():
+        by_tails.setdefault(tuple(tails), []).append(head)
+    return tuple((tuple(heads), tails) for tails, heads in by_tails.items())
+
+
+_STEMMED = tuple((stem, len(stem), _groups(stem, words)) for stem, words in STEMS.items())
 # A line break and the word it starts at column 0 (to a space or a colon, at most 9 characters): a literal first
 # character lets the regex engine skip ahead (five times faster than `^` in MULTILINE mode, which is tried at every
 # offset); offset 0 is checked on its own.
@@ -82,10 +98,12 @@ def _hot(lowered: str, starts: list[int]) -> list[bool]:
             if following == last:
                 break
             index = lowered.find(word, starts[following])
-    for stem, words in _STEMMED:
+    for stem, size, groups in _STEMMED:
         index = lowered.find(stem)
         while index >= 0:
-            if not any(index >= at and lowered.startswith(word, index - at) for word, at in words):
+            if not any(
+                lowered.endswith(heads, 0, index) and lowered.startswith(tails, index + size) for heads, tails in groups
+            ):
                 index = lowered.find(stem, index + 1)
                 continue
             following = bisect.bisect_right(starts, index)

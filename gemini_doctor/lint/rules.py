@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -300,9 +301,16 @@ def _current_models_hint(day: dt.date) -> str:
     return f"Plan the move to a current image model ({', '.join(current)}); check it with `gemini-doctor check`."
 
 
+_DAY: list = [-1e9, None]  # when the day was last read (time.monotonic()), and the day
+
+
 def today() -> dt.date:
-    """The day lint judges models on: the table's shutdown dates before it are past."""
-    return dt.date.today()
+    """The day lint judges models on: the table's shutdown dates before it are past. Read at most once a second
+    (the local date costs a look at the time zone file: a tree of files asks for it once per file)."""
+    now = time.monotonic()
+    if now - _DAY[0] > 1.0:
+        _DAY[:] = [now, dt.date.today()]
+    return _DAY[1]
 
 
 # requests -------------------------------------------------------------------------------------------------------
