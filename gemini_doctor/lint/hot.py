@@ -48,19 +48,21 @@ _STEMMED = tuple((stem, len(stem), _groups(stem, words)) for stem, words in STEM
 # A line break and the word it starts at column 0 (to a space or a colon, at most 9 characters): a literal first
 # character lets the regex engine skip ahead (five times faster than `^` in MULTILINE mode, which is tried at every
 # offset); offset 0 is checked on its own.
+_CONTINUATIONS = ("else", "elif", "except", "finally", "catch")  # `else:` continues the statement before it
+_NOT_CONTINUING = rf"(?!(?:{'|'.join(_CONTINUATIONS)})(?:[\s:]|\Z))"  # tried only where a word starts
 _STARTS = {
-    "python": re.compile(r"\n([A-Za-z_@][^\s:]{0,8})"),
-    "javascript": re.compile(r"\n([A-Za-z_$@][^\s:]{0,8})"),
+    "python": re.compile(rf"\n(?=[A-Za-z_@]){_NOT_CONTINUING}"),
+    "javascript": re.compile(rf"\n(?=[A-Za-z_$@]){_NOT_CONTINUING}"),
 }
+_WORD = re.compile(r"[^\s:]{1,9}")
 _FIRST = {"python": re.compile(r"[A-Za-z_@]"), "javascript": re.compile(r"[A-Za-z_$@]")}
 _QUOTES = {"python": ('"""', "'''"), "javascript": ("`",)}
-_CONTINUATIONS = ("else", "elif", "except", "finally", "catch")
 _DECORATED = ("def", "class", "async", "export")  # what a decorator stands before
 # Python: `NAME = …` at the top level is kept when its value may be a literal: a constant lint may follow. An
 # assignment whose value cannot be one (a call, an attribute, a subscript, a list or a dict) is left out, and its
 # name reported as rebound (not followed), as parsing it would have made it; unless it may bind names inside (a
 # comprehension's, a lambda's, a walrus'). JavaScript constants are not followed: nothing kept for them.
-_ASSIGNMENT = {"python": re.compile(r"[A-Za-z_]\w*\s*(?::[^=\n]*)?=(?!=)"), "javascript": re.compile(r"(?!)")}
+_ASSIGNMENT = re.compile(r"[A-Za-z_]\w*\s*(?::[^=\n]*)?=(?!=)")
 _REBINDING = re.compile(r"([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*(?:[\[{]|[A-Za-z_]\w*[ \t]*[.(\[])")
 _BINDS_INSIDE = ("for", "lambda", ":=")
 
@@ -117,23 +119,32 @@ def _hot(lowered: str, starts: list[int]) -> list[bool]:
 def _statement_starts(source: str, language: str) -> list[int]:
     """Offsets where top-level statements start: lines at column 0, not inside a multi-line string, not an
     `else:` / `except` continuing the one before, not the `def` under a decorator."""
+    lines = [match.end() for match in _STARTS[language].finditer(source)]
     quotes = _find_all(source, _QUOTES[language])
-    starts: list[int] = [0]
-    decorated = False
+    if quotes:
+        inside = bisect.bisect_left  # inside a multi-line string (as far as counting quotes tells): odd
+        lines = [offset for offset in lines if not inside(quotes, offset) % 2]
     if _FIRST[language].match(source):
-        decorated = source[0] == "@"
-        starts.append(0)
-    for match in _STARTS[language].finditer(source):
-        offset = match.start(1)
-        if quotes and bisect.bisect_left(quotes, offset) % 2:
-            continue  # inside a multi-line string (as far as counting quotes tells)
-        word = match.group(1)
-        if decorated or word in _CONTINUATIONS:
-            decorated = word[0] == "@" or (decorated and word not in _DECORATED)
+        lines.insert(0, 0)
+    if source.startswith("@") or "\n@" in source:
+        lines = _undecorated(source, lines)
+    return [0, *lines]
+
+
+def _undecorated(source: str, lines: list[int]) -> list[int]:
+    """The line starts less those a decorator stands before: after `@…`, every line up to and with the `def`,
+    `class`, `async` or `export` it decorates."""
+    kept = []
+    decorated = False
+    for offset in lines:
+        mark = source[offset] == "@"
+        if decorated:
+            word = _WORD.match(source, offset)
+            decorated = mark or word is None or word.group() not in _DECORATED
             continue
-        decorated = word[0] == "@"
-        starts.append(offset)
-    return starts
+        decorated = mark
+        kept.append(offset)
+    return kept
 
 
 def hot_statements(source: str, language: str, lowered: str | None = None) -> Cut:
@@ -143,27 +154,31 @@ def hot_statements(source: str, language: str, lowered: str | None = None) -> Cu
     starts = _statement_starts(source, language)
     starts.append(len(source))
     hot = _hot(source.lower() if lowered is None else lowered, starts)
-    assignment = _ASSIGNMENT[language]
-    parts: list[str] = []
     rebound: list[str] = []
-    kept = 0  # where the run of statements not yet written starts; cold runs are written as their line breaks
-    cold = False
-    for index, (begin, end) in enumerate(itertools.pairwise(starts)):
-        if begin == end or hot[index]:
-            continue
-        if assignment.match(source, begin):
+    if language == "python":
+        assignment = _ASSIGNMENT
+        for index, (begin, end) in enumerate(itertools.pairwise(starts)):
+            if begin == end or hot[index] or not assignment.match(source, begin):
+                continue
             name = _rebinding(source, begin, end)
             if name is None:
-                continue
-            rebound.append(name)
-        if kept < begin:
-            parts.append(source[kept:begin])
-        parts.append("\n" * source.count("\n", begin, end))
-        kept, cold = end, True
-    if not cold:
-        return Cut(None)
-    parts.append(source[kept:])
-    return Cut("".join(parts), tuple(rebound))
+                hot[index] = True
+            else:
+                rebound.append(name)
+    parts: list[str] = []
+    written = 0  # the source is written up to here; what lies between kept statements becomes its line breaks
+    cold = False
+    for index in itertools.compress(range(len(hot)), hot):
+        begin = starts[index]
+        if written < begin:
+            parts.append("\n" * source.count("\n", written, begin))
+            cold = True
+        written = starts[index + 1]
+        parts.append(source[begin:written])
+    if written < len(source):
+        parts.append("\n" * source.count("\n", written))
+        cold = True
+    return Cut("".join(parts), tuple(rebound)) if cold else Cut(None)
 
 
 def _rebinding(source: str, begin: int, end: int) -> str | None:
