@@ -15,13 +15,14 @@ from gemini_doctor.lint.hot import hot_statements
 from gemini_doctor.lint.nodes import Entry, Lst, Node, Num, Obj, Opaque, Scan, Str, Sym
 from gemini_doctor.lint.rules import read_alone
 
-# Whitespace and comments are skipped in the same match as the token after them (half the matches).
+# Whitespace and comments are skipped in the same match as the token after them (half the matches). Possessive
+# repeats (no backtracking state kept): the token after them is optional, so nothing is ever given back.
 _TOKEN = re.compile(
     r"""
-    (?:[\s\ufeff]+|//[^\n]*|/\*[\s\S]*?(?:\*/|\Z))*
+    (?:[\s\ufeff]++|//[^\n]*+|/\*[\s\S]*?(?:\*/|\Z))*+
     (?:
-      (?P<id>[A-Za-z_$\u0080-\U0010ffff][\w$\u0080-\U0010ffff]*)
-    | (?P<str>"[^"\\\n]*(?:\\[\s\S][^"\\\n]*)*"?|'[^'\\\n]*(?:\\[\s\S][^'\\\n]*)*'?)
+      (?P<id>[A-Za-z_$\u0080-\U0010ffff][\w$\u0080-\U0010ffff]*+)
+    | (?P<str>"[^"\\\n]*+(?:\\[\s\S][^"\\\n]*+)*+"?|'[^'\\\n]*+(?:\\[\s\S][^'\\\n]*+)*+'?)
     | (?P<tpl>`)
     | (?P<num>(?:0[xXbBoO][0-9a-fA-F_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?)n?)
     | (?P<punct>\.\.\.|\?\.|=>|[^\s])
