@@ -98,6 +98,29 @@ def test_a_broken_symbolic_link_is_an_unreadable_file(run_cli, tmp_path, monkeyp
     assert code == 2 and "broken symbolic link" in err
 
 
+def test_a_file_named_with_dots_alone_before_its_extension_is_judged_as_a_walk_would(run_cli, tmp_path, monkeypatch):
+    """`..py` has no extension (os.path.splitext): named on the command line it was taken for Python, then looked
+    up by its extension, and the run ended in an internal error."""
+    (tmp_path / "..py").write_text("MODEL = 'gemini-3-pro-image-preview'\n")
+    (tmp_path / "a..py").write_text("MODEL = 'gemini-3-pro-image-preview'\n")
+    monkeypatch.chdir(tmp_path)
+    walked = lint_json(run_cli, ".")[1]
+    named = lint_json(run_cli, "..py", "a..py")[1]
+    assert walked["files"] == named["files"] == 1
+    assert [f["path"] for f in walked["findings"]] == [f["path"] for f in named["findings"]] == ["a..py"]
+
+
+def test_labels_worked_out_per_folder_are_the_labels_of_each_path():
+    from gemini_doctor.lint import _label, _Labels
+
+    paths = ["a/b.py", "./a.py", "../x/y.py", "a/../b.py", "/x.py", "x.py", "a//b.py", "./././c.py", "/w/m/a.py"]
+    paths += ["/w/mx/a.py", "/a.py", "../../../../a.py", "w/m/deep/er/f.ts", "/w/m", "/w/m/"]
+    for here in ("/w", "/", "/w/m", "/tmp"):
+        for base in (here, "/w/m", "/", "/w"):
+            labels = _Labels(base, here)
+            assert [labels(p) for p in paths] == [_label(p, base, here) for p in paths], (here, base)
+
+
 BODY = '{"generationConfig": {"imageConfig": {"imageSize": "2k"}}}\n'
 
 

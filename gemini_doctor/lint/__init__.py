@@ -179,10 +179,19 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def collect(paths: Iterable[str]) -> Iterator[tuple[str, str] | Skip]:
-    """The files to lint as (path, real path), and the paths left: given files as they are (if their language is
-    known), folders walked, junk skipped. Symbolic links are followed only inside the given folders, never into
-    /proc, /sys, /dev."""
+def _suffix(name: str) -> str:
+    """A file name's extension in lower case, as os.path.splitext gives it (a name of dots and an extension, as
+    `..py`, has none)."""
+    dot = name.rfind(".")
+    if dot <= 0 or not name[:dot].strip("."):
+        return ""
+    return name[dot:].lower()
+
+
+def collect(paths: Iterable[str]) -> Iterator[tuple[str, str, str] | Skip]:
+    """The files to lint as (path, real path, language), and the paths left: given files as they are (if their
+    language is known), folders walked, junk skipped. Symbolic links are followed only inside the given folders,
+    never into /proc, /sys, /dev."""
     given = [Path(item) for item in paths]
     for path in given:  # every path checked before any is walked: the walk feeds worker processes as it goes
         if not os.path.lexists(path):
@@ -197,8 +206,9 @@ def collect(paths: Iterable[str]) -> Iterator[tuple[str, str] | Skip]:
         elif path.is_dir():
             yield from _walk(str(path), real, roots)
         elif path.is_file():
-            if path.suffix.lower() in LANGUAGES:
-                yield str(path), real
+            language = LANGUAGES.get(_suffix(path.name))
+            if language is not None:
+                yield str(path), real, language
         else:
             yield Skip(path, f"{_kind(path.stat().st_mode)}, not a file: not read")
 
@@ -216,30 +226,32 @@ def _link(path: str, is_folder: bool, roots: tuple[str, ...]) -> Skip | str:
     return real
 
 
-def _entry(entry: os.DirEntry, folder_real: str, roots: tuple[str, ...]) -> tuple[str, str, bool] | Skip | None:
-    """One folder entry: (path, real path, is a folder) to lint or walk, a Skip, or None to pass over. The real
-    path is the folder's joined with the name; only a symbolic link costs a realpath."""
+def _entry(entry: os.DirEntry, folder_real: str, roots: tuple[str, ...]) -> tuple[str, str, str] | Skip | None:
+    """One folder entry: (path, real path, its language, or "" for a folder) to lint or walk, a Skip, or None to
+    pass over. The real path is the folder's (`folder_real`, ending with a separator) and the name; only a
+    symbolic link costs a realpath."""
     name = entry.name
     link = entry.is_symlink()
-    linted = os.path.splitext(name)[1].lower() in LANGUAGES
+    language = LANGUAGES.get(_suffix(name))
+    linted = language is not None
     if link and not os.path.exists(entry.path):
         return Skip(Path(entry.path), "a broken symbolic link: cannot be read", unreadable=True) if linted else None
     if entry.is_dir():
         if name in SKIP_DIRS or name.endswith(".egg-info"):
             return None
-        real = _link(entry.path, True, roots) if link else os.path.join(folder_real, name)
-        return real if isinstance(real, Skip) else (entry.path, real, True)
-    if not linted:
+        real = _link(entry.path, True, roots) if link else folder_real + name
+        return real if isinstance(real, Skip) else (entry.path, real, "")
+    if language is None:
         return None
-    real = _link(entry.path, False, roots) if link else os.path.join(folder_real, name)
+    real = _link(entry.path, False, roots) if link else folder_real + name
     if isinstance(real, Skip):
         return real
     if entry.is_file():
-        return entry.path, real, False
+        return entry.path, real, language
     return Skip(Path(entry.path), f"{_kind(entry.stat().st_mode)}, not a file: not read")
 
 
-def _walk(folder: str, real: str, roots: tuple[str, ...]) -> Iterator[tuple[str, str] | Skip]:
+def _walk(folder: str, real: str, roots: tuple[str, ...]) -> Iterator[tuple[str, str, str] | Skip]:
     stack = [(folder, real)]
     visited: set[str] = set()
     while stack:
@@ -256,16 +268,17 @@ def _walk(folder: str, real: str, roots: tuple[str, ...]) -> Iterator[tuple[str,
             yield Skip(Path(current), f"folder cannot be read ({exc.strerror or exc})", unreadable=True)
             continue
         subfolders = []
+        inside = real if real.endswith(os.sep) else real + os.sep
         for entry in entries:
             try:
-                found = _entry(entry, real, roots)
+                found = _entry(entry, inside, roots)
             except OSError as exc:
                 found = Skip(Path(entry.path), f"cannot be read ({exc.strerror or exc})", unreadable=True)
             if isinstance(found, tuple):
                 if found[2]:
-                    subfolders.append((found[0], found[1]))
+                    yield found
                 else:
-                    yield found[0], found[1]
+                    subfolders.append((found[0], found[1]))
             elif found is not None:
                 yield found
         for sub in reversed(subfolders):
@@ -430,6 +443,7 @@ def _jobs(paths: Iterable[str], codes: frozenset[str], base: str, here: str, res
     """The files to lint, each once (a symlink or a path named twice is linted once); the paths left are recorded
     in `result` as they are met."""
     seen: set[str] = set()
+    labels = _Labels(base, here)
     for item in collect(paths):
         if isinstance(item, Skip):
             label = _label(os.fspath(item.path), base, here)
@@ -437,11 +451,11 @@ def _jobs(paths: Iterable[str], codes: frozenset[str], base: str, here: str, res
                 seen.add(label)
                 _skipped(result, label, item)
             continue
-        path, real = item
+        path, real, language = item
         if real in seen:
             continue
         seen.add(real)
-        yield path, LANGUAGES[os.path.splitext(path)[1].lower()], _label(path, base, here), codes
+        yield path, language, labels(path), codes
 
 
 def lint_paths(
@@ -489,6 +503,28 @@ def _label(path: str, base: str, here: str) -> str:
     if absolute.startswith(base) and absolute[len(base) : len(base) + 1] == os.sep:
         absolute = absolute[len(base) + 1 :]
     return absolute.replace(os.sep, "/")
+
+
+class _Labels:
+    """`_label` of each path, a folder's part worked out once for all the files in it (a walk meets thousands)."""
+
+    def __init__(self, base: str, here: str) -> None:
+        self.base, self.here = base, here
+        self.folders: dict[str, str] = {}  # a folder as the paths in it start → its label and "/" ("" for `base`)
+
+    def __call__(self, path: str) -> str:
+        head, _, name = path.rpartition(os.sep)
+        if not head or name in ("", ".", "..") or (os.altsep and os.altsep in name):
+            return _label(path, self.base, self.here)
+        prefix = self.folders.get(head)
+        if prefix is None:
+            folder = _label(head, self.base, self.here)
+            if os.path.normpath(os.path.join(self.here, head)) == self.base and not self.base.endswith(os.sep):
+                prefix = ""
+            else:
+                prefix = folder if folder.endswith("/") else folder + "/"
+            self.folders[head] = prefix
+        return prefix + name
 
 
 def _skipped(result: LintResult, label: str, skip: Skip) -> None:
