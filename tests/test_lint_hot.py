@@ -8,7 +8,7 @@ import pytest
 
 import gemini_doctor.lint.javascript as javascript
 import gemini_doctor.lint.python as python
-from gemini_doctor.lint import lint_paths
+from gemini_doctor.lint import lint_paths, lint_source
 from gemini_doctor.lint.hot import Cut, hot_statements
 from tests.conftest import FIXTURES
 
@@ -58,7 +58,12 @@ def test_nothing_cut_when_every_statement_is_hot():
 
 @pytest.mark.parametrize(
     "folder",
-    [FIXTURES / "lint", GENAI / "tests" / "models" / "test_generate_content_image_generation.py"],
+    [
+        FIXTURES / "lint",
+        GENAI / "tests" / "models" / "test_generate_content_image_generation.py",
+        GENAI,  # google-genai's own source and tests: requests, configs, Live sessions, Imagen and Vertex fields
+        Path(__file__).parent,  # this suite: traps written as strings, URLs, model names
+    ],
     ids=lambda p: p.name,
 )
 def test_the_cut_changes_no_finding(folder, monkeypatch):
@@ -90,3 +95,31 @@ def test_an_assignment_is_left_out_only_when_its_value_cannot_be_a_literal(state
     cut, rebound = hot_statements(source, "python")
     assert (cut is not None and statement not in cut) is left_out
     assert rebound == ((statement.split()[0].rstrip(":"),) if left_out else ())
+
+
+IMAGE_CONFIG = 'cfg = types.GenerateContentConfig(response_modalities=["IMAGE"])\n'
+# Each trap in a statement that holds one word of HOT or STEMS alone (the others are gone from it): without that
+# word the cut would blank the statement, and the finding with it.
+GATED = [
+    ("python", 'x = types.ImageConfig(output_mime_type="image/png")\n', "GD113"),  # config
+    ("python", 'body = {"contents": "x", "sampleCount": 4}\n', "GD113"),  # contents
+    ("python", "r = generate_content(numberOfImages=2)\n", "GD113"),  # generat
+    ("python", 'x = {"responseModalities": ["IMAGE"], "sampleCount": 2}\n', "GD113"),  # modalit
+    ("python", "chat = client.chats.create(sample_count=4)\n", "GD113"),  # chats
+    ("python", 'URL = base + "/v1beta/openai/images/generations"\n', "GD006"),  # openai
+    ("python", 'm = pick("gemini-3-pro-image-preview")\n', "GD114"),  # gemini
+    ("python", 'c = genai.Client(http_options={"api_version": "v1"})\n' + IMAGE_CONFIG, "GD006"),  # version
+    ("javascript", 'const x = { imageConfig: { personGeneration: "ALLOW_ALL" } };\n', "GD113"),  # config
+    ("javascript", 'const x = { contents: "x", sampleCount: 4 };\n', "GD113"),  # contents
+    ("javascript", "const c = ai.chats.create({ sampleCount: 4 });\n", "GD113"),  # chats
+]
+
+
+@pytest.mark.parametrize(("language", "statement", "code"), GATED)
+def test_a_statement_that_holds_one_word_of_a_trap_is_kept(language, statement, code, monkeypatch):
+    source = "import os\n\n" + statement if language == "python" else 'import fs from "node:fs";\n' + statement
+    assert hot_statements(source, language).text is not None  # something is cut: the test measures the cut
+    cut = [finding.code for finding in lint_source(source, language)]
+    monkeypatch.setattr(python, "hot_statements", lambda source, language, lowered=None: Cut(None))
+    monkeypatch.setattr(javascript, "hot_statements", lambda source, language, lowered=None: Cut(None))
+    assert code in cut and cut == [finding.code for finding in lint_source(source, language)]

@@ -1,9 +1,12 @@
 """Only the top-level statements of a file that could hold a finding are read: the others become blank lines.
 
-A statement holds a finding only if it holds one of the words some rule reads (a key, a call, a model name, a
-URL) or, in Python, binds a name at the top level (a constant another statement may use, or a rebinding that
-stops lint from following it). Blanking the rest keeps every line number and
-every column of what is kept, so positions stay right; the parsers then see a file a tenth of the size.
+A statement holds a finding only if it holds what the rules start from, and so one of its words: a request, a
+generation config or an imageConfig (a key, a call the rules read), a model name or a URL. A field judged inside
+one of those (personGeneration, sampleCount, outputMimeType, …) is in the same statement as the key or call
+that makes it one: lint follows no variable but a Python constant, so a field written elsewhere is never read.
+In Python a statement is also kept when it binds a name at the top level to a value that may be a literal (a
+constant another statement may use). Blanking the rest keeps every line number and every column of what is
+kept, so positions stay right; the parsers then see a file a tenth of the size.
 Statements are found by their lines at column 0, not inside a triple-quoted string (Python) or a template literal
 (JavaScript) as far as counting quotes tells; a wrong cut is caught by the Python parser (the whole file is read
 then); the JavaScript tokenizer never fails, so there a cut errs towards keeping more.
@@ -16,18 +19,15 @@ import itertools
 import re
 from typing import NamedTuple
 
-HOT = (
-    *("gemini", "banana", "modalit", "aspect", "candidate", "sample", "generat", "openai", "googleapis"),
-    *("contents", "config", "model", "person", "vertex", "mime", "compression", "negative", "aiplatform"),
-)
-# Words found through a shorter part they share (one search instead of one per word), each place checked for the
-# rest: "image" only in the keys rules read (imageConfig holds "config", images/generations "generat"): a bare
-# "image" (a function named `images_3`) holds nothing a rule reads; the IMAGE modality sits beside
-# responseModalities, image model names hold "gemini" or "banana". A URL on v1 holds "googleapis" or "generat".
-STEMS = {
-    "image": ("imagesize", "image_size", "imageoutput", "image_output", "numberofimages", "number_of_images"),
-    "version": ("api_version", "apiversion"),
-}
+# The words of what the rules start from, in lower case: a request (generate_content and the other calls of
+# rules.REQUEST_CALLS hold "generat"; chats.create; a body with contents), a generation config (GenerateContentConfig,
+# a config or generationConfig key, responseModalities), an imageConfig (ImageConfig, imageConfig), a model name
+# ("gemini-…"), a URL on the OpenAI-compatible route or on v1 (generativelanguage…/v1, …:generateContent), an
+# api_version. Every field a rule judges (imageSize, personGeneration, sampleCount, …) is read inside one of these,
+# so in the same top-level statement as its word: lint follows no variable but a Python literal constant. "model"
+# is kept besides (a key of every request). test_lint_hot shows each word the only one that keeps a trap.
+HOT = ("gemini", "modalit", "generat", "openai", "contents", "config", "model", "chats")
+STEMS = {"version": ("api_version", "apiversion")}  # found through a shorter part, each place checked for the rest
 
 
 def _groups(stem: str, words: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
