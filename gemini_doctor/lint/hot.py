@@ -45,9 +45,9 @@ def _groups(stem: str, words: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], t
 
 
 _STEMMED = tuple((stem, len(stem), _groups(stem, words)) for stem, words in STEMS.items())
-# A line break and the word it starts at column 0 (to a space or a colon, at most 9 characters): a literal first
-# character lets the regex engine skip ahead (five times faster than `^` in MULTILINE mode, which is tried at every
-# offset); offset 0 is checked on its own.
+# A line break before a word at column 0 that does not continue the statement before it: a literal first character
+# lets the regex engine skip ahead (five times faster than `^` in MULTILINE mode, which is tried at every offset);
+# offset 0 is checked on its own. The word (to a space or a colon, at most 9 characters) is read after a decorator.
 _CONTINUATIONS = ("else", "elif", "except", "finally", "catch")  # `else:` continues the statement before it
 _NOT_CONTINUING = rf"(?!(?:{'|'.join(_CONTINUATIONS)})(?:[\s:]|\Z))"  # tried only where a word starts
 _STARTS = {
