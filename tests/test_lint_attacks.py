@@ -114,7 +114,7 @@ def test_labels_worked_out_per_folder_are_the_labels_of_each_path():
     from gemini_doctor.lint import _label, _Labels
 
     paths = ["a/b.py", "./a.py", "../x/y.py", "a/../b.py", "/x.py", "x.py", "a//b.py", "./././c.py", "/w/m/a.py"]
-    paths += ["/w/mx/a.py", "/a.py", "../../../../a.py", "w/m/deep/er/f.ts", "/w/m", "/w/m/"]
+    paths += ["/w/mx/a.py", "/a.py", "../../../../a.py", "w/m/deep/er/f.ts", "/w/m", "/w/m/", "//x.py", "//w//m.py"]
     for here in ("/w", "/", "/w/m", "/tmp"):
         for base in (here, "/w/m", "/", "/w"):
             labels = _Labels(base, here)

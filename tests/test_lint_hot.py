@@ -123,3 +123,31 @@ def test_a_statement_that_holds_one_word_of_a_trap_is_kept(language, statement, 
     monkeypatch.setattr(python, "hot_statements", lambda source, language, lowered=None: Cut(None))
     monkeypatch.setattr(javascript, "hot_statements", lambda source, language, lowered=None: Cut(None))
     assert code in cut and cut == [finding.code for finding in lint_source(source, language)]
+
+
+# Lines at column 0 that do not start a statement: an object's or a call's items written without indentation (the
+# line before ends with a comma or an open bracket), and text inside a JavaScript block comment.
+NOT_STARTS = [
+    (
+        "python",
+        'cfg = types.GenerateContentConfig(\nresponse_modalities=["IMAGE"],\noutput_mime_type=mime(),\n'
+        'image_config=types.ImageConfig(aspect_ratio="16:9"),\n)\n',
+        "GD113",
+    ),
+    (
+        "javascript",
+        'const x = {responseModalities: ["IMAGE"],\nsampleCount: 2,\nimageConfig: {aspectRatio: "1:1"}};\n',
+        "GD113",
+    ),
+    (
+        "javascript",
+        'const model = "m"; /* starts a comment\nthat mentions nothing\n*/\n'
+        'const cfg = {imageConfig: {imageSize: "1k"}};\n',
+        "GD009",
+    ),
+]
+
+
+@pytest.mark.parametrize(("language", "statement", "code"), NOT_STARTS)
+def test_a_line_at_column_0_inside_brackets_or_a_comment_starts_no_statement(language, statement, code, monkeypatch):
+    test_a_statement_that_holds_one_word_of_a_trap_is_kept(language, statement, code, monkeypatch)

@@ -514,7 +514,7 @@ class _Labels:
 
     def __call__(self, path: str) -> str:
         head, _, name = path.rpartition(os.sep)
-        if not head or name in ("", ".", "..") or (os.altsep and os.altsep in name):
+        if not head or head.endswith(os.sep) or name in ("", ".", "..") or (os.altsep and os.altsep in name):
             return _label(path, self.base, self.here)
         prefix = self.folders.get(head)
         if prefix is None:

@@ -50,9 +50,12 @@ _STEMMED = tuple((stem, len(stem), _groups(stem, words)) for stem, words in STEM
 # offset 0 is checked on its own. The word (to a space or a colon, at most 9 characters) is read after a decorator.
 _CONTINUATIONS = ("else", "elif", "except", "finally", "catch")  # `else:` continues the statement before it
 _NOT_CONTINUING = rf"(?!(?:{'|'.join(_CONTINUATIONS)})(?:[\s:]|\Z))"  # tried only where a word starts
+# A line right after one that ends with a comma, an open bracket or a backslash goes on with its statement (a call's
+# or an object's items written at column 0).
+_NOT_GOING_ON = r"(?<![,(\[{\\]\n)(?<![,(\[{\\]\r\n)"
 _STARTS = {
-    "python": re.compile(rf"\n(?=[A-Za-z_@]){_NOT_CONTINUING}"),
-    "javascript": re.compile(rf"\n(?=[A-Za-z_$@]){_NOT_CONTINUING}"),
+    "python": re.compile(rf"\n(?=[A-Za-z_@]){_NOT_GOING_ON}{_NOT_CONTINUING}"),
+    "javascript": re.compile(rf"\n(?=[A-Za-z_$@]){_NOT_GOING_ON}{_NOT_CONTINUING}"),
 }
 _WORD = re.compile(r"[^\s:]{1,9}")
 _FIRST = {"python": re.compile(r"[A-Za-z_@]"), "javascript": re.compile(r"[A-Za-z_$@]")}
@@ -117,18 +120,39 @@ def _hot(lowered: str, starts: list[int]) -> list[bool]:
 
 
 def _statement_starts(source: str, language: str) -> list[int]:
-    """Offsets where top-level statements start: lines at column 0, not inside a multi-line string, not an
-    `else:` / `except` continuing the one before, not the `def` under a decorator."""
+    """Offsets where top-level statements start: lines at column 0, not inside a multi-line string or a JavaScript
+    block comment, not after a line ending with a comma or an open bracket, not an `else:` / `except` continuing
+    the one before, not the `def` under a decorator."""
     lines = [match.end() for match in _STARTS[language].finditer(source)]
     quotes = _find_all(source, _QUOTES[language])
     if quotes:
         inside = bisect.bisect_left  # inside a multi-line string (as far as counting quotes tells): odd
         lines = [offset for offset in lines if not inside(quotes, offset) % 2]
+    if language == "javascript" and "/*" in source:
+        lines = _outside_comments(source, lines)
     if _FIRST[language].match(source):
         lines.insert(0, 0)
     if source.startswith("@") or "\n@" in source:
         lines = _undecorated(source, lines)
     return [0, *lines]
+
+
+def _outside_comments(source: str, lines: list[int]) -> list[int]:
+    """The line starts less those inside a JavaScript block comment (`/*` to the next `*/`, or to the end)."""
+    opens, ends = [], []
+    index = source.find("/*")
+    while index >= 0:
+        end = source.find("*/", index + 2)
+        end = len(source) if end < 0 else end + 2
+        opens.append(index)
+        ends.append(end)
+        index = source.find("/*", end)
+    kept = []
+    for offset in lines:
+        comment = bisect.bisect_right(opens, offset) - 1
+        if comment < 0 or offset >= ends[comment]:
+            kept.append(offset)
+    return kept
 
 
 def _undecorated(source: str, lines: list[int]) -> list[int]:
