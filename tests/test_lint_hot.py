@@ -98,7 +98,7 @@ def test_an_assignment_is_left_out_only_when_its_value_cannot_be_a_literal(state
 
 
 IMAGE_CONFIG = 'cfg = types.GenerateContentConfig(response_modalities=["IMAGE"])\n'
-# Each trap in a statement that holds one word of HOT or STEMS alone (the others are gone from it): without that
+# Each trap in a statement that holds one word of HOT alone (the others are gone from it): without that
 # word the cut would blank the statement, and the finding with it.
 GATED = [
     ("python", 'x = types.ImageConfig(output_mime_type="image/png")\n', "GD113"),  # config
@@ -112,17 +112,27 @@ GATED = [
     ("javascript", 'const x = { imageConfig: { personGeneration: "ALLOW_ALL" } };\n', "GD113"),  # config
     ("javascript", 'const x = { contents: "x", sampleCount: 4 };\n', "GD113"),  # contents
     ("javascript", "const c = ai.chats.create({ sampleCount: 4 });\n", "GD113"),  # chats
+    (
+        "javascript",
+        'const c = new GoogleGenAI({ httpOptions: { apiVersion: "v1" } });\n'
+        'const cfg = { responseModalities: ["IMAGE"] };\n',
+        "GD006",
+    ),  # apiversion
 ]
 
 
-@pytest.mark.parametrize(("language", "statement", "code"), GATED)
-def test_a_statement_that_holds_one_word_of_a_trap_is_kept(language, statement, code, monkeypatch):
+def _kept_as_the_whole_file_reads_it(language: str, statement: str, code: str, monkeypatch) -> None:
     source = "import os\n\n" + statement if language == "python" else 'import fs from "node:fs";\n' + statement
     assert hot_statements(source, language).text is not None  # something is cut: the test measures the cut
     cut = [finding.code for finding in lint_source(source, language)]
     monkeypatch.setattr(python, "hot_statements", lambda source, language, lowered=None: Cut(None))
     monkeypatch.setattr(javascript, "hot_statements", lambda source, language, lowered=None: Cut(None))
     assert code in cut and cut == [finding.code for finding in lint_source(source, language)]
+
+
+@pytest.mark.parametrize(("language", "statement", "code"), GATED)
+def test_a_statement_that_holds_one_word_of_a_trap_is_kept(language, statement, code, monkeypatch):
+    _kept_as_the_whole_file_reads_it(language, statement, code, monkeypatch)
 
 
 # Lines at column 0 that do not start a statement: an object's or a call's items written without indentation (the
@@ -150,4 +160,4 @@ NOT_STARTS = [
 
 @pytest.mark.parametrize(("language", "statement", "code"), NOT_STARTS)
 def test_a_line_at_column_0_inside_brackets_or_a_comment_starts_no_statement(language, statement, code, monkeypatch):
-    test_a_statement_that_holds_one_word_of_a_trap_is_kept(language, statement, code, monkeypatch)
+    _kept_as_the_whole_file_reads_it(language, statement, code, monkeypatch)

@@ -510,6 +510,7 @@ class _Labels:
 
     def __init__(self, base: str, here: str) -> None:
         self.base, self.here = base, here
+        self.own = _label(base, base, here)  # the label of `base` itself (a folder inside it loses that part)
         self.folders: dict[str, str] = {}  # a folder as the paths in it start → its label and "/" ("" for `base`)
 
     def __call__(self, path: str) -> str:
@@ -519,10 +520,8 @@ class _Labels:
         prefix = self.folders.get(head)
         if prefix is None:
             folder = _label(head, self.base, self.here)
-            if os.path.normpath(os.path.join(self.here, head)) == self.base and not self.base.endswith(os.sep):
-                prefix = ""
-            else:
-                prefix = folder if folder.endswith("/") else folder + "/"
+            # the root ends with "/"; `base` itself gives way to the name
+            prefix = folder if folder.endswith("/") else "" if folder == self.own else folder + "/"
             self.folders[head] = prefix
         return prefix + name
 

@@ -26,25 +26,7 @@ from typing import NamedTuple
 # api_version. Every field a rule judges (imageSize, personGeneration, sampleCount, …) is read inside one of these,
 # so in the same top-level statement as its word: lint follows no variable but a Python literal constant. "model"
 # is kept besides (a key of every request). test_lint_hot shows each word the only one that keeps a trap.
-HOT = ("gemini", "modalit", "generat", "openai", "contents", "config", "model", "chats")
-STEMS = {"version": ("api_version", "apiversion")}  # found through a shorter part, each place checked for the rest
-
-
-def _groups(stem: str, words: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
-    """The words of a stem as (what comes before the stem, what may come after it) pairs of tuples: a place holds
-    one of the words when the text before it ends with one of the first and the text after it starts with one of
-    the second (two string calls, whatever the number of words)."""
-    by_head: dict[str, list[str]] = {}
-    for word in words:
-        head, _, tail = word.partition(stem)
-        by_head.setdefault(head, []).append(tail)
-    by_tails: dict[tuple[str, ...], list[str]] = {}
-    for head, tails in by_head.items():
-        by_tails.setdefault(tuple(tails), []).append(head)
-    return tuple((tuple(heads), tails) for tails, heads in by_tails.items())
-
-
-_STEMMED = tuple((stem, len(stem), _groups(stem, words)) for stem, words in STEMS.items())
+HOT = ("gemini", "modalit", "generat", "openai", "contents", "config", "model", "chats", "api_version", "apiversion")
 # A line break before a word at column 0 that does not continue the statement before it: a literal first character
 # lets the regex engine skip ahead (five times faster than `^` in MULTILINE mode, which is tried at every offset);
 # offset 0 is checked on its own. The word (to a space or a colon, at most 9 characters) is read after a decorator.
@@ -65,8 +47,9 @@ _DECORATED = ("def", "class", "async", "export")  # what a decorator stands befo
 # assignment whose value cannot be one (a call, an attribute, a subscript, a list or a dict) is left out, and its
 # name reported as rebound (not followed), as parsing it would have made it; unless it may bind names inside (a
 # comprehension's, a lambda's, a walrus'). JavaScript constants are not followed: nothing kept for them.
-_ASSIGNMENT = re.compile(r"[A-Za-z_]\w*\s*(?::[^=\n]*)?=(?!=)")
-_REBINDING = re.compile(r"([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*(?:[\[{]|[A-Za-z_]\w*[ \t]*[.(\[])")
+_TARGET = r"([A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)"  # `NAME =` or `NAME: type =`
+_ASSIGNMENT = re.compile(_TARGET)
+_REBINDING = re.compile(_TARGET + r"[ \t]*(?:[\[{]|[A-Za-z_]\w*[ \t]*[.(\[])")  # … = a call, attribute, subscript, …
 _BINDS_INSIDE = ("for", "lambda", ":=")
 
 
@@ -91,8 +74,8 @@ def _find_all(text: str, words: tuple[str, ...]) -> list[int]:
 
 
 def _hot(lowered: str, starts: list[int]) -> list[bool]:
-    """For each statement (from starts[i] to starts[i + 1]), whether it holds a word of HOT or STEMS; past a word
-    found, the search goes on from the next statement."""
+    """For each statement (from starts[i] to starts[i + 1]), whether it holds a word of HOT; past a word found,
+    the search goes on from the next statement."""
     hot = [False] * len(starts)
     last = len(starts)
     for word in HOT:
@@ -103,19 +86,6 @@ def _hot(lowered: str, starts: list[int]) -> list[bool]:
             if following == last:
                 break
             index = lowered.find(word, starts[following])
-    for stem, size, groups in _STEMMED:
-        index = lowered.find(stem)
-        while index >= 0:
-            if not any(
-                lowered.endswith(heads, 0, index) and lowered.startswith(tails, index + size) for heads, tails in groups
-            ):
-                index = lowered.find(stem, index + 1)
-                continue
-            following = bisect.bisect_right(starts, index)
-            hot[following - 1] = True
-            if following == last:
-                break
-            index = lowered.find(stem, starts[following])
     return hot
 
 
@@ -180,9 +150,8 @@ def hot_statements(source: str, language: str, lowered: str | None = None) -> Cu
     hot = _hot(source.lower() if lowered is None else lowered, starts)
     rebound: list[str] = []
     if language == "python":
-        assignment = _ASSIGNMENT
         for index, (begin, end) in enumerate(itertools.pairwise(starts)):
-            if begin == end or hot[index] or not assignment.match(source, begin):
+            if begin == end or hot[index] or not _ASSIGNMENT.match(source, begin):
                 continue
             name = _rebinding(source, begin, end)
             if name is None:

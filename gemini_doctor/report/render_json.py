@@ -43,6 +43,7 @@ def _leaf(value: Any, change: Callable[[str], str]) -> str | None:
 
 _FLAT = frozenset({str, int, bool, type(None)})  # the exact types the C encoder writes as the Python one does
 Memo = dict[tuple, str]
+MEMO_ITEMS = 16  # larger containers (a lint report's 50,000 backends) are not repeated: not kept
 
 
 @functools.lru_cache(maxsize=64)
@@ -68,7 +69,10 @@ def _flat(value: dict[str, Any] | list[Any], newline: str, change: Callable[[str
         if kind not in _FLAT:
             return None
         strings = strings and kind is str
-    key = (newline, tuple(value.items()) if isinstance(value, dict) else tuple(value)) if strings else None
+    if not strings or len(value) > MEMO_ITEMS:
+        key = None
+    else:
+        key = (newline, tuple(value.items()) if isinstance(value, dict) else tuple(value))
     if key is not None and (known := memo.get(key)) is not None:
         return known
     if isinstance(value, dict):
